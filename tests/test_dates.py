@@ -1,0 +1,216 @@
+"""Dates as councils write them: plan target cells (read_target) and chat replies (find_when)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot.domain.dates import TARGET_KINDS, TargetReading, clean_text, read_target
+
+OCT_2012 = date(2012, 10, 1)  # Rotherham improvement panel plan
+MAY_2011 = date(2011, 5, 31)  # Derby plan after the May 2011 inspection
+NOV_2022 = date(2022, 11, 14)  # Rotherham ILACS plan
+
+
+# ---------------------------------------------------------------------------------------------
+# read_target
+
+
+@pytest.mark.parametrize(
+    ("raw", "plan_date", "expected", "kind"),
+    [
+        ("Nov 12", OCT_2012, date(2012, 11, 30), "month"),
+        ("Mar 13", OCT_2012, date(2013, 3, 31), "month"),
+        ("Sept 12", OCT_2012, date(2012, 9, 30), "month"),
+        ("Oct 12", None, date(2012, 10, 31), "month"),
+        ("Dec 12", OCT_2012, date(2012, 12, 31), "month"),
+        ("December 2011", MAY_2011, date(2011, 12, 31), "month"),
+        ("December 2011.", MAY_2011, date(2011, 12, 31), "month"),
+        ("February 2024", None, date(2024, 2, 29), "month"),
+        ("September/ October 2011", MAY_2011, date(2011, 10, 31), "month"),
+        ("June/July 2011", MAY_2011, date(2011, 7, 31), "month"),
+        ("From August 2011", MAY_2011, date(2011, 8, 31), "month"),
+        ("Start September and ongoing", MAY_2011, date(2011, 9, 30), "month"),
+        ("September 2011 and ongoing", MAY_2011, date(2011, 9, 30), "month"),
+        ("Tender by December 2011", MAY_2011, date(2011, 12, 31), "month"),
+        ("Completed by December 2011", MAY_2011, date(2011, 12, 31), "month"),
+        ("Commence August Review October Complete December", MAY_2011, date(2011, 12, 31), "month"),
+        ("First part of programme to be delivered September 2011", MAY_2011, date(2011, 9, 30), "month"),
+        ("LLG to be established by October 2022", NOV_2022, date(2022, 10, 31), "month"),
+        ("January 2023 development of proposed pathway", NOV_2022, date(2023, 1, 31), "month"),
+        ("September 2011 November 2011", MAY_2011, date(2011, 11, 30), "month"),
+        ("December", NOV_2022, date(2022, 12, 31), "month"),
+        ("October", NOV_2022, date(2023, 10, 31), "month"),  # the next October on/after the plan
+        ("November", NOV_2022, date(2022, 11, 30), "month"),
+        ("14 November 2022", None, date(2022, 11, 14), "date"),
+        ("14 <sup>th</sup> November 2022", None, date(2022, 11, 14), "date"),
+        ("November 14, 2022", None, date(2022, 11, 14), "date"),
+        ("14/11/2022", None, date(2022, 11, 14), "date"),
+        ("01/02/2023", None, date(2023, 2, 1), "date"),  # UK day-first, never 2 January
+        ("14.11.22", None, date(2022, 11, 14), "date"),
+        ("2022-11-14", None, date(2022, 11, 14), "date"),
+        ("2022-11-14 00:00:00", None, date(2022, 11, 14), "date"),
+        ("44879", None, date(2022, 11, 14), "date"),
+        ("15 Dec", NOV_2022, date(2022, 12, 15), "date"),
+        ("Q1 2023", None, date(2023, 3, 31), "quarter"),
+        ("Q4 2022", None, date(2022, 12, 31), "quarter"),
+        ("Q1", NOV_2022, date(2023, 3, 31), "quarter"),
+        ("Q4", NOV_2022, date(2022, 12, 31), "quarter"),
+        ("Q1 2023/24", None, date(2023, 6, 30), "quarter"),
+        ("Q4 2023/24", None, date(2024, 3, 31), "quarter"),
+        ("20 days", MAY_2011, date(2011, 6, 20), "relative"),
+        ("Within 3 Months", NOV_2022, date(2023, 2, 14), "relative"),
+        ("Three months", MAY_2011, date(2011, 8, 31), "relative"),
+        ("Six months", MAY_2011, date(2011, 11, 30), "relative"),
+        ("Six months", date(2022, 8, 31), date(2023, 2, 28), "relative"),  # day clamped
+        ("2 weeks", NOV_2022, date(2022, 11, 28), "relative"),
+        ("Immediate", MAY_2011, MAY_2011, "immediate"),
+        ("Immediate", None, None, "immediate"),
+        ("20 days", None, None, "relative"),
+        ("Ongoing", MAY_2011, None, "ongoing"),
+        ("on-going", MAY_2011, None, "ongoing"),
+        ("complete", OCT_2012, None, "complete"),
+        ("<b>complete</b>", OCT_2012, None, "complete"),
+        ("<b>Complete</b>", OCT_2012, None, "complete"),
+        ("Completed", None, None, "complete"),
+        ("", MAY_2011, None, "empty"),
+        ("   ", MAY_2011, None, "empty"),
+        ("<b></b>", MAY_2011, None, "empty"),
+        ("HOS all aware and implementing", MAY_2011, None, "unknown"),
+        ("As Above", MAY_2011, None, "unknown"),
+        ("may be later", NOV_2022, None, "unknown"),  # the verb, not the month
+        ("December", None, None, "month"),  # no year and nothing to anchor it
+    ],
+)
+def test_read_target_dates_and_kinds(raw: str, plan_date: date | None, expected: date | None, kind: str) -> None:
+    reading = read_target(raw, plan_date=plan_date)
+    assert (reading.date, reading.kind) == (expected, kind)
+    assert reading.kind in TARGET_KINDS
+
+
+def test_mon_yy_is_never_a_day_of_the_month() -> None:
+    # dateparser reads "Nov 12" as 12 November; plans mean November 2012
+    assert read_target("Nov 12", plan_date=date(2030, 1, 1)).date == date(2012, 11, 30)
+    assert read_target("Mar 13").date == date(2013, 3, 31)
+
+
+@pytest.mark.parametrize(
+    ("raw", "note"),
+    [
+        ("December 2011 and annually", "and annually"),
+        ("December 2011 then annually", "then annually"),
+        ("September 2011 and ongoing", "and ongoing"),
+        ("From August 2011", "start date"),
+        ("June/July 2011", "later of two dates"),
+        ("September 2011 November 2011", "later of two dates"),
+        ("Commence August Review October Complete December", "completion month"),
+        ("Tender by December 2011", "Tender by"),
+        ("LLG to be established by October 2022", "LLG to be established by"),
+        ("January 2023 development of proposed pathway", "development of proposed pathway"),
+        ("Q1 2023", "calendar quarter"),
+        ("Q1 2023/24", "financial-year quarter"),
+        ("44879", "Excel serial"),
+    ],
+)
+def test_read_target_notes(raw: str, note: str) -> None:
+    assert note in read_target(raw, plan_date=MAY_2011).note
+
+
+def test_start_and_ongoing_keeps_both_notes() -> None:
+    note = read_target("Start September and ongoing", plan_date=MAY_2011).note
+    assert "start date" in note and "and ongoing" in note
+
+
+def test_plain_month_has_no_note() -> None:
+    assert read_target("December 2011", plan_date=MAY_2011).note == ""
+
+
+def test_raw_is_the_given_text_stripped() -> None:
+    reading = read_target("  <b>complete</b>\n", plan_date=OCT_2012)
+    assert reading == TargetReading(None, "<b>complete</b>", "complete", "")
+
+
+def test_yearless_completion_month_is_the_next_one_after_the_plan_date() -> None:
+    # each yearless month is the next one on/after the plan's date; the completion month wins
+    reading = read_target("Commence August Review October Complete December", plan_date=date(2011, 9, 1))
+    assert reading.date == date(2011, 12, 31)
+
+
+def test_year_inherited_across_a_new_year() -> None:
+    assert read_target("November/ January 2012").date == date(2012, 1, 31)
+    assert read_target("December 2011 / February").date == date(2012, 2, 29)
+
+
+def test_excel_serial_only_in_a_plausible_range() -> None:
+    assert read_target("12345").kind == "unknown"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["31/02/2023", "2023-13-45", "Q5 2023", "99999999999999999999 days", "\x00\x01", "<<<>>>", "30 Feb", "§±!"],
+)
+def test_read_target_never_raises(raw: str) -> None:
+    reading = read_target(raw, plan_date=NOV_2022)
+    assert reading.kind in TARGET_KINDS
+    assert reading.raw == raw.strip()
+
+
+def test_every_target_cell_in_the_sample_plans_reads(plan_rows: list[dict[str, str]]) -> None:
+    """Every real target cell gets a date or a deliberate dateless kind, never a crash."""
+    plan_dates = {"000": OCT_2012, "003": MAY_2011, "004": NOV_2022}
+    seen = 0
+    for row in plan_rows:
+        target = row["target"]
+        reading = read_target(target, plan_date=plan_dates[row["plan"]])
+        seen += 1
+        if reading.kind in ("complete", "ongoing", "empty"):
+            assert reading.date is None
+        elif reading.kind == "unknown":
+            assert target in ("HOS all aware and implementing",), target
+        else:
+            assert reading.date is not None, target
+            assert date(2011, 5, 1) <= reading.date <= date(2024, 12, 31), (target, reading)
+    assert seen > 100
+
+
+# ---------------------------------------------------------------------------------------------
+# the sample plans' tables, read crudely: header row starting "Ref", rows with as many cells
+
+
+PLANS = Path("/work/shared/plans")
+
+
+def read_plan_rows() -> list[dict[str, str]]:
+    rows: list[dict[str, str]] = []
+    for path in sorted(PLANS.glob("*.txt")):
+        target_col = progress_col = None
+        width = 0
+        for line in path.read_text(encoding="utf-8").splitlines():
+            cells = [clean_text(c) for c in line.split("\t")]
+            if cells and re.match(r"ref\b", cells[0], re.I):
+                target_col = next(i for i, c in enumerate(cells) if re.search(r"date|timescale|by when", c, re.I))
+                progress_col = next(i for i, c in enumerate(cells) if re.search(r"progress", c, re.I))
+                width = len(cells)
+                continue
+            if target_col is None or len(cells) < width:
+                continue
+            raw_cells = line.split("\t")
+            rows.append(
+                {
+                    "plan": path.name[:3],
+                    "ref": cells[0].rstrip("."),
+                    "target": raw_cells[target_col].strip(),
+                    "progress": cells[progress_col],
+                }
+            )
+    return rows
+
+
+@pytest.fixture(scope="module")
+def plan_rows() -> list[dict[str, str]]:
+    rows = read_plan_rows()
+    assert {r["plan"] for r in rows} == {"000", "003", "004"}
+    return rows
