@@ -68,11 +68,10 @@ def _write_plan_sheet(ws: Worksheet, report: PlanReport) -> None:
     if any(a.rag is None and a.suggested_rag is not None for a in all_actions(report)):
         ws.append([SUGGESTED_NOTE])
         ws.cell(ws.max_row, 1).font = Font(italic=True)
-    ws.append([])
 
-    header_row = ws.max_row + 1
-    ws.append([c.header for c in cols])
-    for cell in ws[header_row]:
+    header_row = ws.max_row + 2  # one blank row under the title block
+    for i, col in enumerate(cols, start=1):
+        cell = ws.cell(header_row, i, col.header)
         cell.font = _BOLD
         cell.fill = _HEADER_FILL
         cell.border = _BORDER
@@ -167,11 +166,11 @@ def _write_summary_sheet(ws: Worksheet, report: PlanReport) -> None:
     ws.append([neutralise(report.title)])
     ws["A1"].font = Font(bold=True, size=14)
     ws.append([f"Summary – {position_line(report)}"])
-    ws.append([])
     header = ["Recommendation", "Title", "Actions", *[r.label for r in rags], "Not rated",
               *[STATUS_TEXT[s] for s in statuses]]
-    ws.append(header)
-    header_row = ws.max_row
+    header_row = ws.max_row + 2
+    for i, text in enumerate(header, start=1):
+        ws.cell(header_row, i, text)
     for cell in ws[header_row]:
         cell.font = _BOLD
         cell.fill = _HEADER_FILL
