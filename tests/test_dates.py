@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.dates import TARGET_KINDS, TargetReading, clean_text, read_target
+from bot.domain.dates import TARGET_KINDS, TargetReading, clean_text, find_dates, find_when, read_target
 
 OCT_2012 = date(2012, 10, 1)  # Rotherham improvement panel plan
 MAY_2011 = date(2011, 5, 31)  # Derby plan after the May 2011 inspection
@@ -174,6 +174,192 @@ def test_every_target_cell_in_the_sample_plans_reads(plan_rows: list[dict[str, s
             assert reading.date is not None, target
             assert date(2011, 5, 1) <= reading.date <= date(2024, 12, 31), (target, reading)
     assert seen > 100
+
+
+# ---------------------------------------------------------------------------------------------
+# find_when: dates in chat replies
+
+SUN = date(2026, 11, 22)  # a Sunday
+MON = date(2022, 11, 14)  # a Monday, the Rotherham plan's date
+
+
+@pytest.mark.parametrize(
+    ("text", "today", "expected"),
+    [
+        ("end of next month", SUN, date(2026, 12, 31)),
+        ("end of next month", date(2027, 1, 31), date(2027, 2, 28)),
+        ("end of January", SUN, date(2027, 1, 31)),
+        ("end of Jan", SUN, date(2027, 1, 31)),
+        ("end of the month", SUN, date(2026, 11, 30)),
+        ("by the end of this month", MON, date(2022, 11, 30)),
+        ("month end", SUN, date(2026, 11, 30)),
+        ("mid December", SUN, date(2026, 12, 15)),
+        ("mid-November", SUN, date(2026, 11, 15)),  # this November, although the 15th has gone
+        ("late March", SUN, date(2027, 3, 31)),
+        ("w/c 23 Nov", SUN, date(2026, 11, 23)),
+        ("w/c 25 Nov", SUN, date(2026, 11, 23)),  # not a Monday: that week's Monday
+        ("week commencing 28/11", MON, date(2022, 11, 28)),
+        ("w/c 16 Nov", SUN, date(2026, 11, 16)),  # the week still running, not next year's
+        ("Q1", SUN, date(2027, 3, 31)),
+        ("Q4", SUN, date(2026, 12, 31)),
+        ("Q1 2027", SUN, date(2027, 3, 31)),
+        ("Q2 2027/28", SUN, date(2027, 9, 30)),
+        ("next Friday", SUN, date(2026, 11, 27)),
+        ("next Friday", MON, date(2022, 11, 18)),
+        ("Friday", SUN, date(2026, 11, 27)),
+        ("Monday", MON, date(2022, 11, 21)),  # said on a Monday: next Monday
+        ("this Monday", MON, MON),
+        ("Friday week", SUN, date(2026, 12, 4)),
+        ("a week on Tuesday", SUN, date(2026, 12, 1)),
+        ("in two weeks", SUN, date(2026, 12, 6)),
+        ("in 2 weeks' time", SUN, date(2026, 12, 6)),
+        ("3 weeks", SUN, date(2026, 12, 13)),
+        ("in a fortnight", SUN, date(2026, 12, 6)),
+        ("in a couple of weeks", SUN, date(2026, 12, 6)),
+        ("within 10 days", MON, date(2022, 11, 24)),
+        ("in a month", date(2027, 1, 31), date(2027, 2, 28)),
+        ("by 15/12", SUN, date(2026, 12, 15)),
+        ("by 15/12/2027", SUN, date(2027, 12, 15)),
+        ("15.12.2026", SUN, date(2026, 12, 15)),
+        ("2026-12-15", SUN, date(2026, 12, 15)),
+        ("15 Dec", SUN, date(2026, 12, 15)),
+        ("15th of December", SUN, date(2026, 12, 15)),
+        ("Dec 15th", SUN, date(2026, 12, 15)),
+        ("15 Nov", SUN, date(2027, 11, 15)),  # future unless the text says otherwise
+        ("December", SUN, date(2026, 12, 31)),
+        ("December 2027", SUN, date(2027, 12, 31)),
+        ("Dec '27", SUN, date(2027, 12, 31)),
+        ("November", SUN, date(2026, 11, 30)),
+        ("in May", SUN, date(2027, 5, 31)),
+        ("the 20th", SUN, date(2026, 12, 20)),
+        ("by the 30th", SUN, date(2026, 11, 30)),
+        ("the 31st", date(2026, 11, 22), date(2026, 12, 31)),  # November has no 31st
+        ("tomorrow", SUN, date(2026, 11, 23)),
+        ("3 December next year", SUN, date(2027, 12, 3)),
+        ("Monday 30th November 2026", SUN, date(2026, 11, 30)),
+        ("today", SUN, SUN),
+        ("this week", MON, date(2022, 11, 18)),
+        ("end of the week", SUN, date(2026, 11, 27)),  # at a weekend: the coming week
+        ("next week", MON, date(2022, 11, 25)),
+        ("next month", SUN, date(2026, 12, 31)),
+        ("end of the year", SUN, date(2026, 12, 31)),
+        ("end of the financial year", SUN, date(2027, 3, 31)),
+        ("end of the financial year", date(2027, 2, 1), date(2027, 3, 31)),
+        ("end of the quarter", SUN, date(2026, 12, 31)),
+        ("end of next quarter", SUN, date(2027, 3, 31)),
+    ],
+)
+def test_find_when_dates(text: str, today: date, expected: date) -> None:
+    found = find_when(text, today=today)
+    assert found is not None, text
+    assert found.date == expected
+    assert found.source == "rules"
+
+
+def test_find_when_reports_the_phrase_and_its_span() -> None:
+    text = "2.4 slipping to end of Jan because of staffing"
+    found = find_when(text, today=SUN)
+    assert found is not None
+    assert found.text == "end of Jan"
+    assert text[found.span[0] : found.span[1]] == "end of Jan"
+    assert found.role == "target"
+    assert not found.past
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("last Friday", date(2026, 11, 20)),
+        ("2 weeks ago", date(2026, 11, 8)),
+        ("yesterday", date(2026, 11, 21)),
+        ("session delivered 3 Nov", date(2026, 11, 3)),
+        ("workshop was held on 15th November", date(2026, 11, 15)),
+        ("launched in October", date(2026, 10, 31)),
+    ],
+)
+def test_find_when_goes_back_when_the_text_says_so(text: str, expected: date) -> None:
+    found = find_when(text, today=SUN)
+    assert found is not None
+    assert (found.date, found.past, found.role) == (expected, True, "past")
+
+
+def test_future_wording_beats_a_past_participle() -> None:
+    found = find_when("will be delivered 3 Dec", today=SUN)
+    assert found is not None and found.date == date(2026, 12, 3) and found.role == "target"
+
+
+def test_find_when_prefers_the_target_over_a_delivery_date() -> None:
+    text = "session delivered 3 Nov, the follow-up is booked for 10 Dec"
+    found = find_when(text, today=SUN)
+    assert found is not None and found.date == date(2026, 12, 10)
+    assert [f.date for f in find_dates(text, today=SUN)] == [date(2026, 11, 3), date(2026, 12, 10)]
+
+
+def test_find_when_prefers_the_new_date_when_slipping_from_one_to_another() -> None:
+    found = find_when("slipping from 15 Dec to end of Jan", today=SUN)
+    assert found is not None and found.date == date(2027, 1, 31)
+
+
+def test_past_explicit_date_is_flagged_past() -> None:
+    found = find_when("Sign off approved at the Evidence Challenge Panel on the 14 November 2022", today=SUN)
+    assert found is not None and found.date == date(2022, 11, 14) and found.past
+
+
+def test_until_and_from_are_told_apart() -> None:
+    hold = find_when("on hold until April", today=SUN)
+    assert hold is not None and (hold.date, hold.role) == (date(2027, 4, 30), "until")
+    start = find_dates("starting from 1st December", today=SUN)
+    assert [(f.date, f.role) for f in start] == [(date(2026, 12, 1), "from")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2 of the 3 are done",
+        "2.4 is progressing",
+        "1.10 and 2.12 are on track",
+        "CP 10 complete",
+        "once a week",
+        "we may need more time",
+        "we march on",
+        "a 24/7 service",
+        "2/3 of cases audited",
+        "3 weeks late",
+        "sat down with the team",
+        "the 2nd draft",
+        "two days after the panel",
+        "",
+    ],
+)
+def test_find_when_does_not_invent_dates(text: str) -> None:
+    assert find_when(text, today=SUN) is None
+
+
+def test_month_day_in_chat_is_a_day_but_less_sure() -> None:
+    found = find_when("Nov 12", today=SUN)
+    assert found is not None and found.date == date(2027, 11, 12)
+    assert found.confidence < find_when("12 Nov", today=SUN).confidence  # type: ignore[union-attr]
+
+
+def test_confidence_is_lower_for_bare_phrases() -> None:
+    cued = find_when("in 3 weeks", today=SUN)
+    bare = find_when("3 weeks", today=SUN)
+    assert cued is not None and bare is not None
+    assert bare.confidence < cued.confidence
+    assert all(0 < f.confidence <= 1 for f in find_dates("by 15/12 or 3 weeks or December", today=SUN))
+
+
+def test_dateparser_fills_gaps_with_low_confidence() -> None:
+    found = find_when("a year from now", today=SUN)
+    assert found is not None
+    assert found.date == date(2027, 11, 22)
+    assert found.source == "dateparser" and found.confidence < 0.5
+
+
+def test_find_dates_never_raises_on_odd_text() -> None:
+    for text in ["31/02", "w/c 31/02", "the 99th", "Q9", "\x00", "<b>15 Dec</b>", "32 Dec", "99/99/9999"]:
+        for f in find_dates(text, today=SUN):
+            assert isinstance(f.date, date)
 
 
 # ---------------------------------------------------------------------------------------------

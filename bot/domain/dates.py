@@ -328,3 +328,454 @@ def _join(parts: list[str]) -> str:
         if p and p not in seen:
             seen.append(p)
     return "; ".join(seen)
+
+
+# --------------------------------------------------------------------------------------------
+# dates inside chat replies
+
+
+@dataclass(frozen=True)
+class WhenMatch:
+    """A date phrase found in a reply.
+
+    `date` is the date meant; `text`/`span` the phrase as written (span indexes the text given);
+    `confidence` 0..1 how sure we are the phrase is that date; `role` what the words before it
+    make of it: "target" (by, to, due, slipping to, will be...), "until" (until, till), "from"
+    (from, since, starting), "past" (delivered, held, was, last Friday, 2 weeks ago) or "";
+    `past` whether the date is before today; `source` "rules" or "dateparser"."""
+
+    date: _dt.date
+    text: str
+    span: tuple[int, int]
+    confidence: float
+    role: str = ""
+    past: bool = False
+    source: str = "rules"
+
+
+# Words that, read backwards from a date phrase within its clause, say what the date is for.
+# The nearest one wins; a past word preceded by "be" ("to be delivered") is a target.
+CUE_WORDS: dict[str, frozenset[str]] = {
+    "from": frozenset("from since starting commencing commence".split()),
+    "until": frozenset("until till til untill".split()),
+    "target": frozenset(
+        "by before to due deadline target for w/c wc now revised moved pushed slipping slipped slip "
+        "delayed deferred postponed extended rescheduled will expected expect scheduled planned "
+        "booked aim aiming hope hoping next within".split()
+    ),
+    "past": frozenset(
+        "delivered held happened took completed finished done signed approved agreed launched "
+        "issued sent submitted presented met went started began commenced received was were had "
+        "attended ran circulated published shared finalised reviewed ago".split()
+    ),
+}
+_CLAUSE_END = re.compile(r"[;!?\n]|[.,](?:\s|$)|\s[-–—]\s")
+_WINDOW_WORDS = 8
+
+# confidences, one table so they can be compared and tuned together
+_CONF = {
+    "iso": 0.95, "dmy": 0.9, "day_month_year": 0.95, "day_month": 0.85, "month_day": 0.6,
+    "month_day_ordinal": 0.8, "week_commencing": 0.85, "part_of_month": 0.85, "early_month": 0.6,
+    "period_end": 0.9, "this_next_period": 0.6, "quarter": 0.85, "relative": 0.85,
+    "relative_bare": 0.6, "weekday": 0.75, "weekday_next": 0.65, "weekday_abbrev": 0.65, "day_word": 0.9,
+    "month_year": 0.9, "month_cued": 0.7, "month_bare": 0.55, "day_slash_cued": 0.75,
+    "day_slash": 0.5, "ordinal_day": 0.7, "dateparser": 0.4,
+}  # fmt: skip
+
+_DATE_WORD_RE = re.compile(
+    rf"\b(?:{_MONTH_RE}|monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|tomorrow"
+    r"|yesterday|fortnight|weeks?|months?|years?|days?)\b",
+    re.I,
+)
+
+
+def find_dates(text: str, *, today: _dt.date) -> tuple[WhenMatch, ...]:
+    """Every date phrase in `text`, in order of position. See `find_when` for what is read."""
+    text = text or ""
+    found: list[WhenMatch] = []
+    for rx, rule in _CHAT_RULES:
+        for m in rx.finditer(text):
+            if any(m.start() < f.span[1] and f.span[0] < m.end() for f in found):
+                continue
+            role = _role(text, m.start(), m.end())
+            try:
+                result = rule(text, m, today, role)
+            except (ValueError, OverflowError, KeyError):
+                result = None
+            if result is None:
+                continue
+            when, confidence, role = result
+            found.append(WhenMatch(when, m[0], m.span(), confidence, role, when < today))
+    found.extend(_dateparser_finds(text, today, found))
+    return tuple(sorted(found, key=lambda f: f.span))
+
+
+def find_when(text: str, *, today: _dt.date) -> WhenMatch | None:
+    """The target date a reply names, or None.
+
+    Our own rules first, then dateparser (day-first, future, English, based on `today`) for
+    what they miss, its finds kept only if they contain a date word and given confidence 0.4.
+    Yearless dates are the next one on or after today unless the words before them point back
+    ("delivered 3 Nov", "last Friday", "2 weeks ago"), then the last one on or before today.
+
+    Recognised: "2026-12-15", "15/12/2026", "15.12.2026", "15 Dec", "15th December 2026",
+    "Dec 15th" (month-day, lower confidence: plans write "Nov 12" for a month), "w/c 23 Nov" /
+    "week commencing 23/11" (that week's Monday), "end of January", "end of Jan", "mid
+    December" (the 15th), "late March" (month end), "early May" (the 7th), "beginning of May"
+    (the 1st), "end of the month", "end of next month", "month end", "end of the week" /
+    "this week" / "next week" (the Friday), "end of the year", "end of the financial year"
+    (31 March), "next month", "Q1" / "Q1 2027" (calendar quarter end; "Q1 2027/28" the
+    financial year's), "in two weeks", "3 weeks" (lower confidence), "in a fortnight",
+    "2 weeks ago", "next Friday" / "Friday" (the first one after today), "this Friday" (today
+    if Friday), "Friday week", "last Friday", "today" / "tomorrow" / "yesterday" / "EOD",
+    "December 2026", "Dec '26", "December" (month end), "by 15/12", "the 20th".
+    Refs such as "2.4" or "1.10" and counts such as "2 of the 3" are not dates.
+
+    Returns the most likely target: dates on or after today before past ones; then those with
+    a target cue ("by", "to", "slipping to"); then the most confident; then the later in the
+    text. A past date is returned only if there is nothing else."""
+    matches = find_dates(text, today=today)
+    if not matches:
+        return None
+    rank = {"target": 3, "until": 2, "": 1, "from": 0, "past": 0}
+    return max(
+        matches,
+        key=lambda f: (not f.past and f.role != "past", rank[f.role], f.confidence, f.span[0]),
+    )
+
+
+def _role(text: str, start: int, end: int) -> str:
+    if re.match(r"\s+ago\b", text[end:], re.I):
+        return "past"
+    before = text[:start]
+    cut = 0
+    for m in _CLAUSE_END.finditer(before):
+        cut = m.end()
+    words = re.findall(r"[a-z/']+", before[cut:].lower())[-_WINDOW_WORDS:]
+    for i in range(len(words) - 1, -1, -1):
+        word = words[i]
+        for role, cues in CUE_WORDS.items():
+            if word in cues and word != "ago":
+                if role == "past" and i > 0 and words[i - 1] in ("be", "been", "being"):
+                    return "target"
+                return role
+    return ""
+
+
+def _occurrence(month: int, day: int | None, year: int | None, today: _dt.date, back: bool) -> _dt.date | None:
+    """A day (or month end when `day` is None) of a month: in the year given, else the next one
+    on or after today, else (back) the last one on or before today."""
+
+    def make(y: int) -> _dt.date | None:
+        return _month_end(y, month) if day is None else _safe_date(y, month, day)
+
+    if year is not None:
+        return make(year)
+    if day is not None and _safe_date(2024, month, day) is None:
+        return None  # 31 June never exists
+    years = range(today.year, today.year - 9, -1) if back else range(today.year, today.year + 9)
+    for y in years:
+        when = make(y)
+        if when is not None and (when <= today if back else when >= today):
+            return when
+    return None
+
+
+def _friday_of_week(today: _dt.date, weeks: int = 0) -> _dt.date:
+    """Friday of this working week (of the coming one at a weekend), plus `weeks`."""
+    days = 4 - today.weekday() if today.weekday() <= 4 else 11 - today.weekday()
+    return today + _dt.timedelta(days=days + 7 * weeks)
+
+
+def _month_no(word: str) -> int:
+    return _MONTHS[word.lower().rstrip(".")]
+
+
+_MONTH_LEAD_IN = frozenset("in by until till from since of end mid during before after to for the early late".split())
+
+
+def _month_ok(text: str, m: re.Match[str], group: int, has_year: bool) -> bool:
+    """"may" and "march" are ordinary words too: take them with a year, after a word that leads
+    into a month ("in May", "end of May", "3rd of May"), or capitalised after a day ("3 May")."""
+    if m[group].lower() not in ("may", "march") or has_year:
+        return True
+    words = re.findall(r"[a-z]+", text[: m.start(group)].lower())
+    if words and words[-1] in _MONTH_LEAD_IN:
+        return True
+    return m[group][0].isupper() and m.start(group) > m.start()
+
+
+# Each rule: (match, today, role) -> (date, confidence, role) or None. Rules run in the order
+# of _CHAT_RULES; a later rule's match overlapping an earlier one's is dropped.
+_RuleResult = tuple[_dt.date, float, str] | None
+
+
+def _r_iso(text: str, m: re.Match[str], today: _dt.date, role: str) -> _RuleResult:
+    when = _safe_date(int(m[1]), int(m[2]), int(m[3]))
+    return (when, _CONF["iso"], role) if when else None
+
+
+def _r_dmy(text: str, m: re.Match[str], today: _dt.date, role: str) -> _RuleResult:
+    if m[2] != "/" and len(m[4]) == 2:
+        return None  # "1.10.22" is more likely a ref than a date
+    when = _safe_date(_year(m[4]), int(m[3]), int(m[1]))
+    return (when, _CONF["dmy"], role) if when else None
+
+
+def _r_week_commencing(text: str, m: re.Match[str], today: _dt.date, role: str) -> _RuleResult:
+    month = _month_no(m[2]) if m[2] else int(m[3])
+    if not 1 <= month <= 12:
+        return None
+    year = _year(m[4]) if m[4] else None
+    # a week still running counts as this week, not next year's
+    day = _occurrence(month, int(m[1]), year, today - _dt.timedelta(days=6), role == "past")
+    if day is None:
+        return None
+    return day - _dt.timedelta(days=day.weekday()), _CONF["week_commencing"], role or "target"
+
+
+def _r_part_of_month(text: str, m: re.Match[str], today: _dt.date, role: str) -> _RuleResult:
+    part = m[1].lower()
+    day = {"mid": 15, "middle": 15, "early": 7, "beginning": 1, "start": 1}.get(part)
+    year = _year(m[3]) if m[3] else None
+    month = _month_no(m[2])
+    # "mid November" said on 22 November still means this November, not next year's
+    anchor = today if day is None else today.replace(day=1)
+    when = _occurrence(month, day, year, anchor, role == "past")
+    if when is None:
+        return None
+    conf = _CONF["early_month"] if part in ("early", "beginning", "start") else _CONF["part_of_month"]
+    return when, conf, role
+
+
+def _r_day_month(text: str, m: re.Match[str], today: _dt.date, role: str) -> _RuleResult:
+    if not _month_ok(text, m, 2, bool(m[3])):
+        return None
+    year = _year(m[3]) if m[3] else today.year + 1 if m[4] else None
+    when = _occurrence(_month_no(m[2]), int(m[1]), year, today, role == "past")
+    return (when, _CONF["day_month_year" if year else "day_month"], role) if when else None
+
+
+def _r_month_day(text: str, m: re.Match[str], today: _dt.date, role: str) -> _RuleResult:
+    if not _month_ok(text, m, 1, bool(m[4])):
+        return None
+    when = _occurrence(_month_no(m[1]), int(m[2]), _year(m[4]) if m[4] else None, today, role == "past")
+    kind = "day_month_year" if m[4] else "month_day_ordinal" if m[3] else "month_day"
+    return (when, _CONF[kind], role) if when else None
+
+
+def _r_month_year(text: str, m: re.Match[str], today: _dt.date, role: str) -> _RuleResult:
+    if not _month_ok(text, m, 1, True):
+        return None
+    return _month_end(_year(m[2] or m[3]), _month_no(m[1])), _CONF["month_year"], role
+
+
+def _r_period_end(text: str, m: re.Match[str], today: _dt.date, role: str) -> _RuleResult:
+    return _period_end(m[2], today, 1 if m[1] else 0), _CONF["period_end"], role or "target"
+
+
+def _r_this_next_period(text: str, m: re.Match[str], today: _dt.date, role: str) -> _RuleResult:
+    return _period_end(m[2], today, 1 if m[1].lower() == "next" else 0), _CONF["this_next_period"], role
+
+
+def _period_end(unit: str, today: _dt.date, shift: int) -> _dt.date:
+    unit = " ".join(unit.lower().split())
+    if unit == "week":
+        return _friday_of_week(today, shift)
+    if unit == "month":
+        first = _add_months(today.replace(day=1), shift)
+        return _month_end(first.year, first.month)
+    if unit == "quarter":
+        index = (today.month - 1) // 3 + shift  # quarters counted from Q1 of this year
+        return _quarter_end(index % 4 + 1, today.year + index // 4)
+    if unit in ("financial year", "fy"):
+        return _dt.date(today.year + (today.month > 3) + shift, 3, 31)
+    return _dt.date(today.year + shift, 12, 31)  # year
+
+
+def _r_quarter(text: str, m: re.Match[str], today: _dt.date, role: str) -> _RuleResult:
+    quarter = int(m[1])
+    if m[2]:
+        return _quarter_end(quarter, int(m[2]), financial=bool(m[3])), _CONF["quarter"] + 0.05, role
+    when = _quarter_end(quarter, today.year)
+    if when < today:
+        when = _quarter_end(quarter, today.year + 1)
+    return when, _CONF["quarter"], role
+
+
+def _r_relative(text: str, m: re.Match[str], today: _dt.date, role: str) -> _RuleResult:
+    cued = bool(m[1] or m[4] or m[5])
+    number = m[2].lower()
+    if not cued and not (number.isdigit() or number in _NUMBER_WORDS and len(number) > 2 and "few" not in number
+                         and "couple" not in number):  # fmt: skip
+        return None  # "once a week", "a few weeks" without "in": not a date
+    n = _number(number)
+    if m[5]:  # "2 weeks ago"
+        return _add(today, -n, m[3]), _CONF["relative"], "past"
+    return _add(today, n, m[3]), _CONF["relative" if cued else "relative_bare"], role
+
+
+def _r_weekday(text: str, m: re.Match[str], today: _dt.date, role: str) -> _RuleResult:
+    prefix = (m[2] or "").lower()
+    word = m[3].lower()
+    full = word.endswith("day")
+    if not full and not prefix:
+        return None  # "sat", "sun", "wed" alone are too often other words
+    target = _WEEKDAYS[word]
+    if prefix == "last" or (role == "past" and prefix not in ("next", "this", "coming")):
+        days = (today.weekday() - target) % 7 or 7
+        return today - _dt.timedelta(days=days), _CONF["weekday"], "past"
+    days = (target - today.weekday()) % 7
+    if prefix != "this" and days == 0:
+        days = 7
+    when = today + _dt.timedelta(days=days + (7 if m[4] or m["week_on"] else 0))
+    if prefix in ("by", "before", "until", "till"):
+        role = "until" if prefix in ("until", "till") else "target"
+    conf = _CONF["weekday_next" if prefix == "next" else "weekday" if full else "weekday_abbrev"]
+    return when, conf, role
+
+
+def _r_day_word(text: str, m: re.Match[str], today: _dt.date, role: str) -> _RuleResult:
+    word = m[1].lower()
+    if word == "yesterday":
+        return today - _dt.timedelta(days=1), _CONF["day_word"], "past"
+    if word == "tomorrow":
+        return today + _dt.timedelta(days=1), _CONF["day_word"], role
+    return today, _CONF["day_word"], role
+
+
+def _r_month(text: str, m: re.Match[str], today: _dt.date, role: str) -> _RuleResult:
+    if not _month_ok(text, m, 1, False):
+        return None
+    when = _occurrence(_month_no(m[1]), None, None, today, role == "past")
+    before = re.findall(r"[a-z]+", text[: m.start()].lower())
+    cued = bool(role) or bool(before) and before[-1] in _MONTH_LEAD_IN
+    return (when, _CONF["month_cued" if cued else "month_bare"], role) if when else None
+
+
+def _r_day_slash(text: str, m: re.Match[str], today: _dt.date, role: str) -> _RuleResult:
+    if not 1 <= int(m[2]) <= 12 or m[0] == "24/7":
+        return None
+    when = _occurrence(int(m[2]), int(m[1]), None, today, role == "past")
+    return (when, _CONF["day_slash_cued" if role else "day_slash"], role) if when else None
+
+
+def _r_ordinal_day(text: str, m: re.Match[str], today: _dt.date, role: str) -> _RuleResult:
+    day = int(m[1])
+    back = role == "past"
+    first = today.replace(day=1)
+    for k in range(13):
+        month = _add_months(first, -k if back else k)
+        when = _safe_date(month.year, month.month, day)
+        if when and (when <= today if back else when >= today):
+            return when, _CONF["ordinal_day"], role
+    return None
+
+
+# words that may follow "the 20th" when it is a day ("by the 20th at the latest"), not "the 2nd draft"
+_AFTER_ORDINAL = "at|or|and|latest|so|then|if|when|as|but|is|which|of|this|next|please|hopefully|i|we|it|for|to"
+
+_CHAT_RULES = [
+    (re.compile(r"(?<![\d./-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\d-])"), _r_iso),
+    (re.compile(r"(?<![\d./-])(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?![\d./-]?\d)"), _r_dmy),
+    (
+        re.compile(
+            r"\b(?:w/c|w\.c\.?|wc|w/b|wb|week\s+(?:commencing|beginning|starting|of))\s+(?:the\s+)?"
+            rf"(?:mon(?:day)?,?\s+)?(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+(?:of\s+)?({_MONTH_RE})\b\.?|/(\d{{1,2}}))"
+            r"(?:(?:\s+|/)(\d{4}|\d{2}))?(?![\d/])",
+            re.I,
+        ),
+        _r_week_commencing,
+    ),
+    (
+        re.compile(
+            r"\b(end|close|mid|middle|late|early|beginning|start)(?:\s*-\s*|\s+of\s+|\s+)(?:the\s+)?"
+            rf"(?:month\s+of\s+)?({_MONTH_RE})\b\.?(?:,?\s+(\d{{4}})\b)?",
+            re.I,
+        ),
+        _r_part_of_month,
+    ),
+    (
+        re.compile(
+            rf"(?<![\d.])\b(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?\s+({_MONTH_RE})\b\.?"
+            r"(?:,?\s+(\d{4})\b|\s+(next\s+year)\b)?",
+            re.I,
+        ),
+        _r_day_month,
+    ),
+    (re.compile(rf"\b({_MONTH_RE})\.?\s+(\d{{1,2}})(st|nd|rd|th)?\b(?![\d:])(?:,?\s+(\d{{4}})\b)?", re.I), _r_month_day),
+    (re.compile(rf"\b({_MONTH_RE})\.?\s+(?:(\d{{4}})\b|['’](\d{{2}})\b)", re.I), _r_month_year),
+    (
+        re.compile(r"\bend\s+of\s+(?:the\s+|this\s+)?(next\s+|following\s+)?(week|month|quarter|financial\s+year|fy|year)\b", re.I),
+        _r_period_end,
+    ),
+    (re.compile(r"\b(?:this\s+)?(next\s+)?(week|month|quarter|year)[\s-]end\b", re.I), _r_period_end),
+    (re.compile(r"\b(this|next)\s+(week|month|quarter|year)\b", re.I), _r_this_next_period),
+    (re.compile(r"\b(?:q|quarter\s*)([1-4])\b(?:\s*(\d{4})(?:\s*/\s*(\d{2}|\d{4}))?)?", re.I), _r_quarter),
+    (
+        re.compile(
+            rf"(?<![\d.,/])\b(?:(in|within)\s+)?({_NUMBER_RE})\s+(days?|weeks?|fortnights?|months?|years?)\b"
+            r"(?!\s+(?:late|behind|overdue|early|of|per|a|each|every|notice|before|after|delay)\b)"
+            r"('?\s*time\b)?(\s+ago\b)?",
+            re.I,
+        ),
+        _r_relative,
+    ),
+    (
+        re.compile(
+            rf"\b(?P<week_on>a\s+week\s+(?=on\s))?(?:(next|this|last|coming|on|by|until|till|before)\s+)?"
+            rf"({_WEEKDAY_RE})\b(\s+week\b)?(?!,?\s+(?:the\s+)?\d)",
+            re.I,
+        ),
+        _r_weekday,
+    ),
+    (
+        re.compile(r"\b(today|tonight|tomorrow|yesterday|eod|cob|end\s+of\s+(?:the\s+)?day|close\s+of\s+(?:play|business))\b", re.I),
+        _r_day_word,
+    ),
+    (re.compile(rf"\b({_MONTH_RE})\b\.?", re.I), _r_month),
+    (re.compile(r"(?<![\d/.])(\d{1,2})/(\d{1,2})(?![\d/])(?!\s+of\b)"), _r_day_slash),
+    (re.compile(rf"\bthe\s+(\d{{1,2}})(?:st|nd|rd|th)\b(?=\s*(?:$|[^\w\s]|(?:{_AFTER_ORDINAL})\b))", re.I), _r_ordinal_day),
+]
+
+
+def _dateparser_finds(text: str, today: _dt.date, found: list[WhenMatch]) -> list[WhenMatch]:
+    """What dateparser's search_dates finds that our rules did not, kept only when the phrase
+    contains a date word (month, weekday, day/week/month/year...) and has no ref-like number."""
+    if not _DATE_WORD_RE.search(text):
+        return []
+    from dateparser.search import search_dates  # slow import, only when needed
+
+    settings = {
+        "DATE_ORDER": "DMY",
+        "PREFER_DATES_FROM": "future",
+        "RELATIVE_BASE": _dt.datetime(today.year, today.month, today.day),
+        "RETURN_AS_TIMEZONE_AWARE": False,
+    }
+    try:
+        results = search_dates(text, languages=["en"], settings=settings) or []
+    except Exception:  # dateparser raises odd things on odd text; its finds are optional
+        return []
+    extra: list[WhenMatch] = []
+    pos = 0
+    for phrase, when in results:
+        start = text.find(phrase, pos)
+        if start < 0:
+            start = text.find(phrase)
+        if start < 0:
+            continue
+        end = start + len(phrase)
+        pos = end
+        taken = found + extra
+        if any(start < f.span[1] and f.span[0] < end for f in taken):
+            continue
+        if re.search(r"\d+\.\d+", phrase) or re.search(r"(?i)\b(?:after|before|from|since|of)(?:\s+(?:the|a|an))?\s*$", phrase):
+            continue  # a ref such as "2.4", or relative to something unnamed ("two days after")
+        if not _DATE_WORD_RE.search(re.sub(r"(?i)\b(?:may|march)\b", " ", phrase)):
+            continue  # no date word, or only "may"/"march" that our rules already turned down
+        if re.fullmatch(r"(?i)\s*(?:a|an|the|of|and|or|\d+)?\s*(?:days?|weeks?|months?|years?)\s*", phrase):
+            continue
+        day = when.date()
+        role = _role(text, start, end)
+        extra.append(WhenMatch(day, phrase, (start, end), _CONF["dateparser"], role, day < today, "dateparser"))
+    return extra
