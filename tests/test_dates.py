@@ -285,7 +285,25 @@ def test_find_when_goes_back_when_the_text_says_so(text: str, expected: date) ->
 
 def test_future_wording_beats_a_past_participle() -> None:
     found = find_when("will be delivered 3 Dec", today=SUN)
-    assert found is not None and found.date == date(2026, 12, 3) and found.role == "target"
+    assert found is not None and found.date == date(2026, 12, 3) and found.role == "scheduled"
+
+
+@pytest.mark.parametrize(
+    ("text", "role"),
+    [
+        ("slipping to 15 Dec", "target"),
+        ("new deadline 15 Dec", "target"),
+        ("further session booked for 15 Dec", "scheduled"),
+        ("next meeting 15 Dec", "scheduled"),
+        ("on hold till 15 Dec", "until"),
+        ("from 15 Dec", "from"),
+        ("workshop held 15 Nov", "past"),
+        ("panel on 15 Dec", ""),
+    ],
+)
+def test_roles_from_the_words_before(text: str, role: str) -> None:
+    found = find_when(text, today=SUN)
+    assert found is not None and found.role == role
 
 
 def test_find_when_prefers_the_target_over_a_delivery_date() -> None:

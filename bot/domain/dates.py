@@ -340,8 +340,9 @@ class WhenMatch:
 
     `date` is the date meant; `text`/`span` the phrase as written (span indexes the text given);
     `confidence` 0..1 how sure we are the phrase is that date; `role` what the words before it
-    make of it: "target" (by, to, due, slipping to, will be...), "until" (until, till), "from"
-    (from, since, starting), "past" (delivered, held, was, last Friday, 2 weeks ago) or "";
+    make of it: "target" (by, to, due, slipping to, deadline...), "scheduled" (booked, planned,
+    next, to be held...), "until" (until, till), "from" (from, since, starting), "past"
+    (delivered, held, was, last Friday, 2 weeks ago) or "" (see CUE_WORDS);
     `past` whether the date is before today; `source` "rules" or "dateparser"."""
 
     date: _dt.date
@@ -354,15 +355,18 @@ class WhenMatch:
 
 
 # Words that, read backwards from a date phrase within its clause, say what the date is for.
-# The nearest one wins; a past word preceded by "be" ("to be delivered") is a target.
+# The nearest one wins; a past word after "be" ("to be held", "will be delivered") is scheduled.
+# Words such as "for", "on", "in" say nothing and are read past.
 CUE_WORDS: dict[str, frozenset[str]] = {
     "from": frozenset("from since starting commencing commence".split()),
     "until": frozenset("until till til untill".split()),
     "target": frozenset(
-        "by before to due deadline target for w/c wc now revised moved pushed slipping slipped slip "
-        "delayed deferred postponed extended rescheduled will expected expect scheduled planned "
-        "booked aim aiming hope hoping next within".split()
+        "by before to due deadline target w/c wc now revised moved pushed slipping slipped slip "
+        "delayed deferred postponed extended rescheduled will expected expect aim aiming hope hoping "
+        "within".split()
     ),
+    # an event on the calendar ("session booked for 3 Dec"): future, but not the action's target
+    "scheduled": frozenset("booked scheduled planned arranged organised diarised next".split()),
     "past": frozenset(
         "delivered held happened took completed finished done signed approved agreed launched "
         "issued sent submitted presented met went started began commenced received was were had "
@@ -437,7 +441,7 @@ def find_when(text: str, *, today: _dt.date) -> WhenMatch | None:
     matches = find_dates(text, today=today)
     if not matches:
         return None
-    rank = {"target": 3, "until": 2, "": 1, "from": 0, "past": 0}
+    rank = {"target": 3, "until": 2, "": 1, "scheduled": 1, "from": 0, "past": 0}
     return max(
         matches,
         key=lambda f: (not f.past and f.role != "past", rank[f.role], f.confidence, f.span[0]),
@@ -456,8 +460,8 @@ def _role(text: str, start: int, end: int) -> str:
         word = words[i]
         for role, cues in CUE_WORDS.items():
             if word in cues and word != "ago":
-                if role == "past" and i > 0 and words[i - 1] in ("be", "been", "being"):
-                    return "target"
+                if role == "past" and i > 0 and words[i - 1] in ("be", "being"):
+                    return "scheduled"
                 return role
     return ""
 
