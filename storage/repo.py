@@ -1,0 +1,280 @@
+"""Repository functions: plain functions taking ``session`` first, filtering by organisation.
+
+Lookups raise ``NotFound`` with a message that names what was asked for and what exists, so
+the CLI and chat can show it as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from bot.domain.model import ActionSnapshot, Cadence, PersonSnapshot, PlanSnapshot, Rag, RagScheme, Role, Status
+from bot.domain.permissions import Actor, Grant
+from bot.errors import NotFound
+from storage.tables import Action, ActionPerson, AuditLog, Organisation, Person, Plan, Priority, RoleGrant, Update
+
+
+# --- organisations --------------------------------------------------------------------------
+def get_or_create_org(session: Session, slug: str, name: str | None = None) -> Organisation:
+    org = session.exec(select(Organisation).where(Organisation.slug == slug)).first()
+    if org is None:
+        org = Organisation(slug=slug, name=name or slug)
+        session.add(org)
+        session.flush()
+    return org
+
+
+def get_org(session: Session, slug: str) -> Organisation:
+    org = session.exec(select(Organisation).where(Organisation.slug == slug)).first()
+    if org is None:
+        raise NotFound(f"no organisation {slug!r}")
+    return org
+
+
+# --- plans ----------------------------------------------------------------------------------
+def slugify(text: str, max_len: int = 60) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return (slug[:max_len].rstrip("-")) or "plan"
+
+
+def unique_plan_slug(session: Session, org_id: int, wanted: str) -> str:
+    base = slugify(wanted)
+    slug, n = base, 2
+    while session.exec(select(Plan.id).where(Plan.org_id == org_id, Plan.slug == slug)).first() is not None:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def list_plans(session: Session, org_id: int, *, include_archived: bool = False) -> list[Plan]:
+    q = select(Plan).where(Plan.org_id == org_id)
+    if not include_archived:
+        q = q.where(col(Plan.archived).is_(False))
+    return list(session.exec(q.order_by(col(Plan.id))))
+
+
+def get_plan(session: Session, org_id: int, ident: str) -> Plan:
+    """A plan by slug, by number, or by a unique piece of its title."""
+    ident = ident.strip()
+    q = select(Plan).where(Plan.org_id == org_id)
+    plan = session.exec(q.where(Plan.slug == ident)).first()
+    if plan is None and ident.isdigit():
+        plan = session.exec(q.where(Plan.id == int(ident))).first()
+    if plan is None and ident:
+        matches = list(session.exec(q.where(func.lower(Plan.title).contains(ident.lower()))))
+        if len(matches) == 1:
+            plan = matches[0]
+    if plan is None:
+        known = [p.slug for p in list_plans(session, org_id)]
+        hint = f"; plans here: {', '.join(known)}" if known else "; there are no plans yet (try `actionbot import`)"
+        raise NotFound(f"no plan {ident!r}{hint}")
+    return plan
+
+
+def plan_snapshot(plan: Plan) -> PlanSnapshot:
+    assert plan.id is not None
+    return PlanSnapshot(
+        id=plan.id,
+        title=plan.title,
+        rag_scheme=RagScheme(plan.rag_scheme),
+        cadence=Cadence.parse(plan.cadence),
+        timezone=plan.timezone,
+        due_soon_days=plan.due_soon_days,
+        owner_id=plan.owner_id,
+        signoff_stages=tuple(plan.signoff_stages),
+    )
+
+
+def priorities(session: Session, plan_id: int) -> list[Priority]:
+    return list(session.exec(select(Priority).where(Priority.plan_id == plan_id).order_by(col(Priority.position))))
+
+
+# --- actions --------------------------------------------------------------------------------
+def normalise_ref(ref: str) -> str:
+    """"2.4." → "2.4", "cp 10" → "CP10": how refs are compared (not how they are shown)."""
+    return re.sub(r"\s+", "", ref.strip().rstrip(".")).upper()
+
+
+def list_actions(session: Session, plan_id: int, *, include_removed: bool = False) -> list[Action]:
+    q = select(Action).where(Action.plan_id == plan_id)
+    if not include_removed:
+        q = q.where(col(Action.removed).is_(False))
+    return list(session.exec(q.order_by(col(Action.position), col(Action.id))))
+
+
+def get_action(session: Session, plan: Plan, ref: str) -> Action:
+    wanted = normalise_ref(ref)
+    for action in list_actions(session, plan.id or 0):
+        if normalise_ref(action.ref) == wanted:
+            return action
+    raise NotFound(f"no action {ref!r} in plan {plan.slug!r} (see `actionbot action list {plan.slug}`)")
+
+
+def action_people(session: Session, action_id: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    rows = session.exec(select(ActionPerson).where(ActionPerson.action_id == action_id)).all()
+    owners = tuple(sorted(r.person_id for r in rows if r.kind == "owner"))
+    delegates = tuple(sorted(r.person_id for r in rows if r.kind == "delegate"))
+    return owners, delegates
+
+
+def people_by_action(session: Session, action_ids: Sequence[int]) -> dict[int, tuple[tuple[int, ...], tuple[int, ...]]]:
+    out: dict[int, tuple[list[int], list[int]]] = {a: ([], []) for a in action_ids}
+    if action_ids:
+        for r in session.exec(select(ActionPerson).where(col(ActionPerson.action_id).in_(list(action_ids)))):
+            out[r.action_id][0 if r.kind == "owner" else 1].append(r.person_id)
+    return {a: (tuple(sorted(o)), tuple(sorted(d))) for a, (o, d) in out.items()}
+
+
+def history(session: Session, action_id: int) -> list[Update]:
+    return list(
+        session.exec(select(Update).where(Update.action_id == action_id).order_by(col(Update.at), col(Update.id)))
+    )
+
+
+def action_snapshot(
+    action: Action, owners: tuple[int, ...] = (), delegates: tuple[int, ...] = (), priority_ref: str | None = None
+) -> ActionSnapshot:
+    assert action.id is not None
+    return ActionSnapshot(
+        id=action.id,
+        plan_id=action.plan_id,
+        ref=action.ref,
+        text=action.text,
+        status=Status(action.status),
+        rag=Rag(action.rag) if action.rag else None,
+        priority_ref=priority_ref,
+        lead_text=action.lead_text,
+        owner_ids=owners,
+        delegate_ids=delegates,
+        original_target=action.original_target,
+        original_target_raw=action.original_target_raw,
+        revised_target=action.revised_target,
+        last_update_at=_aware(action.last_update_at),
+        returned_at=_aware(action.returned_at),
+        created_at=_aware(action.created_at),
+    )
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes for timezone-aware columns: they were stored as UTC."""
+    from datetime import UTC
+
+    if dt is None or dt.tzinfo is not None:
+        return dt
+    return dt.replace(tzinfo=UTC)
+
+
+# --- people and roles -----------------------------------------------------------------------
+def list_people(session: Session, org_id: int) -> list[Person]:
+    return list(session.exec(select(Person).where(Person.org_id == org_id).order_by(col(Person.display_name))))
+
+
+def find_person(session: Session, org_id: int, ident: str) -> Person:
+    """By number, e-mail, Slack or Teams user id, or name (case-insensitive)."""
+    ident = ident.strip()
+    q = select(Person).where(Person.org_id == org_id)
+    if ident.isdigit():
+        p = session.exec(q.where(Person.id == int(ident))).first()
+        if p:
+            return p
+    low = ident.lower()
+    p = session.exec(
+        q.where(
+            or_(
+                func.lower(Person.email) == low,
+                Person.slack_user_id == ident,
+                Person.teams_user_id == ident,
+                func.lower(Person.display_name) == low,
+            )
+        )
+    ).first()
+    if p is None:
+        raise NotFound(f"no person {ident!r} (see `actionbot person list`)")
+    return p
+
+
+def person_snapshot(p: Person) -> PersonSnapshot:
+    assert p.id is not None
+    return PersonSnapshot(
+        id=p.id,
+        display_name=p.display_name,
+        timezone=p.timezone,
+        away_until=p.away_until,
+        manager_id=p.manager_id,
+        slack_user_id=p.slack_user_id,
+        teams_user_id=p.teams_user_id,
+    )
+
+
+def grants(session: Session, person_id: int) -> tuple[Grant, ...]:
+    rows = session.exec(select(RoleGrant).where(RoleGrant.person_id == person_id)).all()
+    return tuple(Grant(role=Role(r.role), plan_id=r.plan_id, stage=r.stage) for r in rows)
+
+
+def actor_for(session: Session, person: Person | None, *, operator: bool = False) -> Actor:
+    if person is None:
+        return Actor(person_id=None, operator=operator)
+    assert person.id is not None
+    return Actor(person_id=person.id, grants=grants(session, person.id), operator=operator)
+
+
+def role_holders(session: Session, org_id: int, role: Role, plan_id: int | None = None) -> list[Person]:
+    q = select(Person).join(RoleGrant, col(RoleGrant.person_id) == col(Person.id)).where(
+        RoleGrant.org_id == org_id, RoleGrant.role == role.value
+    )
+    if plan_id is not None:
+        q = q.where(RoleGrant.plan_id == plan_id)
+    return list(session.exec(q))
+
+
+# --- audit ----------------------------------------------------------------------------------
+def audit(
+    session: Session,
+    *,
+    org_id: int,
+    actor_id: int | None,
+    actor_text: str,
+    channel: str,
+    entity: str,
+    entity_id: int | None,
+    op: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditLog:
+    row = AuditLog(
+        org_id=org_id,
+        actor_id=actor_id,
+        actor_text=actor_text,
+        channel=channel,
+        entity=entity,
+        entity_id=entity_id,
+        op=op,
+        before=before,
+        after=after,
+    )
+    if at is not None:
+        row.at = at
+    session.add(row)
+    return row
+
+
+def audit_log(session: Session, org_id: int, *, entity: str | None = None, limit: int = 50) -> list[AuditLog]:
+    q = select(AuditLog).where(AuditLog.org_id == org_id)
+    if entity:
+        q = q.where(AuditLog.entity == entity)
+    return list(session.exec(q.order_by(col(AuditLog.id).desc()).limit(limit)))
+
+
+def row_dict(row: Any, fields: Iterable[str]) -> dict[str, Any]:
+    """The named fields of a row, JSON-ready (dates as ISO text)."""
+    out: dict[str, Any] = {}
+    for f in fields:
+        v = getattr(row, f)
+        out[f] = v.isoformat() if hasattr(v, "isoformat") else v
+    return out

@@ -1,0 +1,203 @@
+"""SQLModel tables of the register.
+
+Every row that belongs to an organisation carries ``org_id`` (directly or through its plan) and
+every repository function filters by it, so several organisations share one database without
+seeing each other's plans. History tables (``update``, ``audit_log``, ``signoff``) are
+append-only: repository code inserts into them and never updates or deletes.
+
+Times are stored as timezone-aware UTC datetimes (``DateTime(timezone=True)``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(nullable: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable))
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+def _json(default: Any) -> Any:
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+def _text(default: str = "") -> Any:
+    return Field(default=default, sa_column=Column(Text, nullable=False, default=default))
+
+
+class Organisation(SQLModel, table=True):
+    __tablename__ = "organisation"
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(unique=True, index=True, max_length=64)
+    name: str = Field(max_length=200)
+    slack_team_id: str | None = Field(default=None, index=True, max_length=32)
+    teams_tenant_id: str | None = Field(default=None, index=True, max_length=64)
+    created_at: datetime = _created()
+
+
+class Person(SQLModel, table=True):
+    __tablename__ = "person"
+    __table_args__ = (UniqueConstraint("org_id", "display_name", name="uq_person_org_name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organisation.id", index=True)
+    display_name: str = Field(max_length=200)
+    role_title: str = Field(default="", max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    slack_user_id: str | None = Field(default=None, max_length=32)
+    teams_user_id: str | None = Field(default=None, max_length=128)
+    timezone: str = Field(default="Europe/London", max_length=64)
+    away_until: date | None = None
+    manager_id: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = _created()
+
+
+class Plan(SQLModel, table=True):
+    __tablename__ = "plan"
+    __table_args__ = (UniqueConstraint("org_id", "slug", name="uq_plan_org_slug"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organisation.id", index=True)
+    slug: str = Field(max_length=80)
+    title: str = _text()
+    organisation_name: str = Field(default="", max_length=300)
+    period: str = Field(default="", max_length=100)
+    plan_date: date | None = None  # the plan's own date (inspection or issue): relative timescales count from it
+    source_file: str = Field(default="", max_length=500)
+    rag_scheme: str = Field(default="BRAG", max_length=8)
+    cadence: str = Field(default="monthly:last", max_length=32)
+    timezone: str = Field(default="Europe/London", max_length=64)
+    due_soon_days: int = 14
+    digest_channels: list[str] = _json(list)  # "slack:C0123", "teams:<conversation id>"
+    signoff_stages: list[str] = _json(list)  # e.g. ["Evidence Challenge Panel", "Directorate Leadership Team"]
+    owner_id: int | None = Field(default=None, foreign_key="person.id")
+    archived: bool = False
+    created_at: datetime = _created()
+
+
+class Priority(SQLModel, table=True):
+    __tablename__ = "priority"
+    __table_args__ = (UniqueConstraint("plan_id", "ref", name="uq_priority_plan_ref"),)
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    ref: str = Field(max_length=40)
+    title: str = _text()
+    timescale: str = Field(default="", max_length=200)
+    expected_outcome: str = _text()
+    findings: str = _text()
+    accountable_text: str = Field(default="", max_length=500)
+    accountable_id: int | None = Field(default=None, foreign_key="person.id")
+    position: int = 0
+
+
+class Action(SQLModel, table=True):
+    __tablename__ = "action"
+    __table_args__ = (UniqueConstraint("plan_id", "ref", name="uq_action_plan_ref"),)
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    priority_id: int | None = Field(default=None, foreign_key="priority.id")
+    ref: str = Field(max_length=40)
+    text: str = _text()
+    outputs: str = _text()
+    outcome_required: str = _text()
+    evidence_required: str = _text()
+    links: str = _text()
+    lead_text: str = Field(default="", max_length=500)
+    original_target: date | None = None
+    original_target_raw: str = Field(default="", max_length=300)
+    revised_target: date | None = None
+    revised_reason: str = _text()
+    status: str = Field(default="not_started", max_length=16)
+    rag: str | None = Field(default=None, max_length=1)
+    extra: dict[str, str] = _json(dict)
+    position: int = 0
+    removed: bool = False  # dropped by a re-import: kept with its history, hidden from lists
+    version: int = 1
+    signoff_stage: int = 0  # index of the sign-off stage it is waiting for (when complete)
+    returned_at: datetime | None = _ts(nullable=True)
+    last_update_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class ActionPerson(SQLModel, table=True):
+    """Who owns an action, and delegates who may update for them."""
+
+    __tablename__ = "action_person"
+    action_id: int = Field(foreign_key="action.id", primary_key=True)
+    person_id: int = Field(foreign_key="person.id", primary_key=True, index=True)
+    kind: str = Field(default="owner", primary_key=True, max_length=10)  # owner | delegate
+
+
+class Update(SQLModel, table=True):
+    """Append-only progress history. Editing an update adds a new one with ``supersedes_id``."""
+
+    __tablename__ = "action_update"
+    __table_args__ = (Index("ix_update_action_at", "action_id", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: int = Field(foreign_key="action.id")
+    at: datetime = _created()
+    author_id: int | None = Field(default=None, foreign_key="person.id")
+    author_text: str = Field(default="", max_length=200)
+    channel: str = Field(max_length=10)
+    text: str = _text()
+    status: str | None = Field(default=None, max_length=16)
+    rag: str | None = Field(default=None, max_length=1)
+    revised_target: date | None = None
+    revised_reason: str = _text()
+    evidence: list[str] = _json(list)
+    period_label: str = Field(default="", max_length=100)
+    supersedes_id: int | None = Field(default=None, foreign_key="action_update.id")
+
+
+class Signoff(SQLModel, table=True):
+    """Append-only decisions of sign-off stages. A later status change clears them
+    (``cleared_at``) rather than deleting them."""
+
+    __tablename__ = "signoff"
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: int = Field(foreign_key="action.id", index=True)
+    stage_index: int
+    stage_name: str = Field(max_length=200)
+    decision: str = Field(max_length=10)  # approved | returned
+    by_id: int | None = Field(default=None, foreign_key="person.id")
+    at: datetime = _created()
+    note: str = _text()
+    cleared_at: datetime | None = _ts(nullable=True)
+
+
+class RoleGrant(SQLModel, table=True):
+    __tablename__ = "role_grant"
+    __table_args__ = (UniqueConstraint("person_id", "role", "plan_id", "stage", name="uq_role_grant"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organisation.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    role: str = Field(max_length=16)
+    plan_id: int | None = Field(default=None, foreign_key="plan.id")
+    stage: str = Field(default="", max_length=200)  # approvers: which sign-off stage
+    granted_at: datetime = _created()
+
+
+class AuditLog(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organisation.id", index=True)
+    at: datetime = _created()
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    actor_text: str = Field(default="", max_length=200)
+    channel: str = Field(max_length=10)
+    entity: str = Field(max_length=20)
+    entity_id: int | None = None
+    op: str = Field(max_length=20)
+    before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
