@@ -1,0 +1,34 @@
+"""`actionbot db …`: schema migrations."""
+
+import click
+
+from bot.cli import Ctx, main, pass_ctx
+
+
+@main.group()
+def db() -> None:
+    """Database schema: upgrade, show the current revision."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Revision to upgrade to.")
+@pass_ctx
+def db_upgrade(ctx: Ctx, revision: str) -> None:
+    """Apply migrations (also done automatically on start)."""
+    from storage.db import current_revision, make_engine, upgrade
+
+    engine = make_engine(ctx.settings.database_url)
+    before = current_revision(engine)
+    upgrade(engine, revision)
+    after = current_revision(engine)
+    click.echo(f"database at revision {after}" + ("" if before == after else f" (was {before or 'empty'})"))
+
+
+@db.command("current")
+@pass_ctx
+def db_current(ctx: Ctx) -> None:
+    """Show the schema revision of the database and the newest one known."""
+    from storage.db import current_revision, head_revision, make_engine
+
+    engine = make_engine(ctx.settings.database_url)
+    click.echo(f"current: {current_revision(engine) or 'empty'}; newest: {head_revision()}")

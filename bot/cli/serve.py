@@ -1,0 +1,25 @@
+"""`actionbot serve`: the HTTP server."""
+
+import logging
+
+import click
+
+from bot.cli import Ctx, main, pass_ctx
+
+
+@main.command()
+@click.option("--host", help="Address to listen on (default 127.0.0.1; env HOST).")
+@click.option("--port", type=int, help="Port (default 3978; env PORT).")
+@pass_ctx
+def serve(ctx: Ctx, host: str | None, port: int | None) -> None:
+    """Run the bot: one aiohttp server (GET /healthz), migrations applied first."""
+    from aiohttp import web
+
+    from bot.app import build_app
+
+    logging.basicConfig(level=ctx.settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    engine = ctx.engine  # creates the database and applies migrations
+    host = host or ctx.settings.host
+    port = port or ctx.settings.port
+    click.echo(f"actionbot serving on http://{host}:{port} (database: {engine.url.render_as_string(hide_password=True)})")
+    web.run_app(build_app(ctx.settings, engine), host=host, port=port, print=None)
