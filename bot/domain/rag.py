@@ -71,7 +71,7 @@ class RagComparison:
 
     @property
     def summary(self) -> str:
-        """"reported Green, rules say Red: past its target date (31 Jan 2026) by 12 days"."""
+        """"reported Green, rules say Red: 12 days past its target date of 31 Jan 2026"."""
         rep = self.reported.label if self.reported else "no rating"
         sug = self.suggested.label if self.suggested else "no rating"
         why = "; ".join(self.reasons)
@@ -121,7 +121,7 @@ def rule_rag(
             return RagSuggestion(Rag.BLUE, ("signed off",))
         return RagSuggestion(Rag.GREEN, ("signed off",))
     if status is Status.COMPLETE:
-        why = "complete, awaiting sign-off (Blue once signed off)" if scheme is RagScheme.BRAG else "complete, awaiting sign-off"
+        why = "complete, awaiting sign-off; Blue once signed off" if scheme is RagScheme.BRAG else "complete, awaiting sign-off"
         return RagSuggestion(Rag.GREEN, (why,))
     if status is Status.CANCELLED:
         return RagSuggestion(None, ("cancelled: no longer rated",))
@@ -140,7 +140,7 @@ def rule_rag(
         return RagSuggestion(open_reported, (why,))
     if target < today:
         days = (today - target).days
-        return RagSuggestion(Rag.RED, (f"past its target date ({fmt_date(target)}) by {days} day{'s' if days != 1 else ''}",))
+        return RagSuggestion(Rag.RED, (f"{days} day{'s' if days != 1 else ''} past its target date of {fmt_date(target)}",))
 
     floor = Rag.GREEN
     reasons: list[str] = []

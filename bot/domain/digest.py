@@ -1,0 +1,501 @@
+"""The weekly digest of one plan: what moved, what is late, what is waiting, and the totals.
+
+Everything is computed from the actions as they are now plus their update history, for any
+`as_of` date. The state of an action at the end of a past day (in the plan's timezone) is
+rebuilt field by field (status, reported RAG, revised target): the value set by the latest
+update before that moment; the action's current value when no later update changed it; and
+the field's starting value (not started, no RAG, no revised target) when updates after that
+moment set it but none before did. Actions created after a day did not exist on it.
+
+Three ratings appear:
+- reported (`by_rag`): what the lead officer said;
+- suggested (`by_rag_suggested`): what the rules in bot.domain.rag say;
+- rating (`by_rating`): the reported one, or the suggested one when nothing was reported. The
+  movement lists, the trend and the chart use this one, so a plan without a RAG column still
+  shows movement.
+
+Names: `missing_updates` is counts only, for the channel; `missing_updates_named` is for the
+plan owner's private copy (`to_json(private=True)`). Nobody is named in a channel for missing
+an update. Overdue and due-soon lines show the lead officer, as the register itself does.
+
+Cost: one pass to group updates by action, one sort per action, then a handful of binary
+searches per action per date; linear in actions plus updates.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from types import MappingProxyType
+from operator import attrgetter
+from typing import NamedTuple
+
+from bot.domain.due import zone
+from bot.domain.model import ActionSnapshot, PersonSnapshot, PlanSnapshot, Rag, RagScheme, Status, UpdateSnapshot
+from bot.domain.rag import RAG_KEYS, disagreement, fmt_date, rag_key, rule_rag
+
+DUE_SOON_DAYS = 28  # "due soon" in the digest: targets in the next four weeks
+_OPEN = (Status.NOT_STARTED, Status.IN_PROGRESS)
+_EMPTY: Mapping = MappingProxyType({})
+_AT = attrgetter("at")
+
+
+# --------------------------------------------------------------------------- result types
+
+
+def _zero_rag() -> dict[str, int]:
+    return {k: 0 for k in RAG_KEYS}
+
+
+def _zero_status() -> dict[str, int]:
+    return {s.value: 0 for s in Status}
+
+
+@dataclass(frozen=True)
+class Totals:
+    actions: int
+    by_rag: dict[str, int]  # reported; keys "B", "G", "A", "R", "none"
+    by_rag_suggested: dict[str, int]  # by the rules
+    by_rating: dict[str, int]  # reported, else suggested
+    by_status: dict[str, int]  # keys Status values
+
+    def to_json(self) -> dict:
+        return {"actions": self.actions, "by_rag": dict(self.by_rag), "by_rag_suggested": dict(self.by_rag_suggested),
+                "by_rating": dict(self.by_rating), "by_status": dict(self.by_status)}
+
+
+@dataclass(frozen=True)
+class PriorityTotals:
+    ref: str | None  # None: actions under no listed priority
+    title: str
+    totals: Totals
+
+    def to_json(self) -> dict:
+        return {"ref": self.ref, "title": self.title, **self.totals.to_json()}
+
+
+@dataclass(frozen=True)
+class MovedAction:
+    action_id: int
+    ref: str
+    title: str
+    lead: str
+    before: Rag | None  # rating at the end of `since`
+    after: Rag | None  # rating at the end of `as_of`
+    detail: str  # "Amber → Red", "target 31 Mar 2026 → 30 Jun 2026", ...
+
+    def to_json(self) -> dict:
+        return {"action_id": self.action_id, "ref": self.ref, "title": self.title, "lead": self.lead,
+                "before": rag_key(self.before), "after": rag_key(self.after), "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Moved:
+    """What changed between the end of `since` and the end of `as_of`. An action is listed once
+    per kind; newly Red ones are not repeated under worsened, and completed or signed-off ones
+    not under improved."""
+
+    newly_red: tuple[MovedAction, ...] = ()
+    worsened: tuple[MovedAction, ...] = ()
+    improved: tuple[MovedAction, ...] = ()
+    completed: tuple[MovedAction, ...] = ()
+    signed_off: tuple[MovedAction, ...] = ()
+    rebaselined: tuple[MovedAction, ...] = ()
+
+    KINDS = ("newly_red", "worsened", "improved", "completed", "signed_off", "rebaselined")
+
+    @property
+    def count(self) -> int:
+        """How many distinct actions moved."""
+        return len({m.action_id for k in self.KINDS for m in getattr(self, k)})
+
+    def to_json(self) -> dict:
+        return {k: [m.to_json() for m in getattr(self, k)] for k in self.KINDS}
+
+
+@dataclass(frozen=True)
+class OverdueAction:
+    action_id: int
+    ref: str
+    title: str
+    lead: str
+    target: date
+    days_overdue: int
+    rating: Rag | None
+
+    def to_json(self) -> dict:
+        return {"action_id": self.action_id, "ref": self.ref, "title": self.title, "lead": self.lead,
+                "target": self.target.isoformat(), "days_overdue": self.days_overdue, "rating": rag_key(self.rating)}
+
+
+@dataclass(frozen=True)
+class DueSoonAction:
+    action_id: int
+    ref: str
+    title: str
+    lead: str
+    target: date
+    days_left: int
+
+    def to_json(self) -> dict:
+        return {"action_id": self.action_id, "ref": self.ref, "title": self.title, "lead": self.lead,
+                "target": self.target.isoformat(), "days_left": self.days_left}
+
+
+@dataclass(frozen=True)
+class MissingUpdates:
+    """Open actions with no update in `weeks` weeks: counts only, safe for a channel."""
+
+    weeks: int
+    actions: int
+    people: int  # distinct owners of those actions
+    unowned: int  # of `actions`, those with no known owner
+
+    def to_json(self) -> dict:
+        return {"weeks": self.weeks, "actions": self.actions, "people": self.people, "unowned": self.unowned}
+
+
+@dataclass(frozen=True)
+class StaleOwner:
+    """For the plan owner's private copy only."""
+
+    person_id: int | None  # None: actions with no known owner
+    name: str
+    refs: tuple[str, ...]
+
+    def to_json(self) -> dict:
+        return {"person_id": self.person_id, "name": self.name, "refs": list(self.refs)}
+
+
+@dataclass(frozen=True)
+class AwaitingSignoff:
+    action_id: int
+    ref: str
+    title: str
+    lead: str
+    stage: str
+
+    def to_json(self) -> dict:
+        return {"action_id": self.action_id, "ref": self.ref, "title": self.title, "lead": self.lead, "stage": self.stage}
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    action_id: int
+    ref: str
+    title: str
+    reported: Rag
+    suggested: Rag
+    reasons: tuple[str, ...]
+
+    def to_json(self) -> dict:
+        return {"action_id": self.action_id, "ref": self.ref, "title": self.title, "reported": self.reported.value,
+                "suggested": self.suggested.value, "reasons": list(self.reasons)}
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    week_ending: date
+    counts: dict[str, int]  # by rating; keys "B", "G", "A", "R", "none"
+
+    def to_json(self) -> dict:
+        return {"week_ending": self.week_ending.isoformat(), "counts": dict(self.counts)}
+
+
+@dataclass(frozen=True)
+class Digest:
+    plan_id: int
+    plan_title: str
+    scheme: RagScheme
+    as_of: date
+    since: date
+    totals: Totals
+    by_priority: tuple[PriorityTotals, ...]
+    moved: Moved
+    overdue: tuple[OverdueAction, ...]  # most overdue first
+    due_soon: tuple[DueSoonAction, ...]  # soonest first
+    missing_updates: MissingUpdates
+    missing_updates_named: tuple[StaleOwner, ...]  # private: plan owner only
+    awaiting_signoff: tuple[AwaitingSignoff, ...]
+    disagreements: tuple[Disagreement, ...]
+    trend: tuple[TrendPoint, ...]  # oldest first, the last one is `as_of`
+
+    def to_json(self, *, private: bool = False) -> dict:
+        """A JSON-ready dict. Names of people missing updates only when `private`."""
+        out = {
+            "plan": {"id": self.plan_id, "title": self.plan_title, "scheme": self.scheme.value},
+            "as_of": self.as_of.isoformat(),
+            "since": self.since.isoformat(),
+            "totals": {**self.totals.to_json(), "by_priority": [p.to_json() for p in self.by_priority]},
+            "moved": self.moved.to_json(),
+            "overdue": [o.to_json() for o in self.overdue],
+            "due_soon": [d.to_json() for d in self.due_soon],
+            "missing_updates": self.missing_updates.to_json(),
+            "awaiting_signoff": [a.to_json() for a in self.awaiting_signoff],
+            "disagreements": [d.to_json() for d in self.disagreements],
+            "trend": [t.to_json() for t in self.trend],
+        }
+        if private:
+            out["missing_updates_named"] = [s.to_json() for s in self.missing_updates_named]
+        return out
+
+
+# --------------------------------------------------------------------------- history
+
+
+class _State(NamedTuple):
+    status: Status
+    rag: Rag | None
+    revised_target: date | None
+    last_update_at: datetime | None
+
+
+class _History:
+    """One action's fields over time, from its updates sorted by time."""
+
+    __slots__ = ("action", "times", "status_t", "status_v", "rag_t", "rag_v", "target_t", "target_v")
+
+    def __init__(self, action: ActionSnapshot, updates: list[UpdateSnapshot]):
+        updates.sort(key=_AT)
+        self.action = action
+        self.times = [u.at for u in updates]
+        self.status_t, self.status_v = [], []
+        self.rag_t, self.rag_v = [], []
+        self.target_t, self.target_v = [], []
+        for u in updates:
+            if u.status is not None:
+                self.status_t.append(u.at)
+                self.status_v.append(u.status)
+            if u.rag is not None:
+                self.rag_t.append(u.at)
+                self.rag_v.append(u.rag)
+            if u.revised_target is not None:
+                self.target_t.append(u.at)
+                self.target_v.append(u.revised_target)
+
+    def state_at(self, cutoff: datetime) -> _State | None:
+        """The action as it stood just before `cutoff`; None when it did not exist yet."""
+        a = self.action
+        if a.created_at is not None and a.created_at >= cutoff:
+            return None
+        i = bisect_left(self.times, cutoff)
+        last = self.times[i - 1] if i else None
+        if a.last_update_at is not None and a.last_update_at < cutoff and (last is None or a.last_update_at > last):
+            last = a.last_update_at
+        return _State(
+            _value_at(self.status_t, self.status_v, cutoff, a.status, Status.NOT_STARTED),
+            _value_at(self.rag_t, self.rag_v, cutoff, a.rag, None),
+            _value_at(self.target_t, self.target_v, cutoff, a.revised_target, None),
+            last,
+        )
+
+
+def _value_at(times: list[datetime], values: list, cutoff: datetime, current, initial):
+    i = bisect_left(times, cutoff)
+    if i == len(times):
+        return current  # nothing changed it after the cutoff
+    return values[i - 1] if i else initial
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _ref_key(ref: str | None) -> tuple:
+    return (ref is None, ref or "")
+
+
+def build_digest(
+    plan: PlanSnapshot,
+    priorities: Sequence[tuple[str, str]],
+    actions: Sequence[ActionSnapshot],
+    updates: Sequence[UpdateSnapshot],
+    *,
+    as_of: date,
+    since: date | None = None,
+    stale_weeks: int = 4,
+    people: Mapping[int, PersonSnapshot] = _EMPTY,
+    awaiting_signoff: Sequence[tuple[int, str]] = (),
+    history_weeks: int = 8,
+) -> Digest:
+    """The digest of `plan` at the end of `as_of` (plan timezone), with movement since the end
+    of `since` (default: a week earlier). `priorities` are (ref, title) pairs in plan order;
+    actions whose priority_ref is not among them are totalled under "Other actions"."""
+    if since is None:
+        since = as_of - timedelta(days=7)
+    if since > as_of:
+        raise ValueError(f"the digest's start ({since}) is after its end ({as_of})")
+    if history_weeks < 1 or stale_weeks < 1:
+        raise ValueError("history_weeks and stale_weeks must be at least 1")
+    tz = zone(plan.timezone)
+
+    def end_of(day: date) -> datetime:
+        return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+
+    trend_days = [as_of - timedelta(days=7 * k) for k in range(history_weeks - 1, -1, -1)]
+    cutoffs = {d: end_of(d) for d in {*trend_days, since, as_of}}
+    stale_edge = end_of(as_of - timedelta(days=7 * stale_weeks))
+    due_soon_until = as_of + timedelta(days=DUE_SOON_DAYS)
+
+    grouped: dict[int, list[UpdateSnapshot]] = {a.id: [] for a in actions}
+    for u in updates:
+        bucket = grouped.get(u.action_id)
+        if bucket is not None:
+            bucket.append(u)
+
+    prio_titles = {ref: title for ref, title in priorities}
+    counters = _Counters()
+    prio_counters: dict[str | None, _Counters] = {ref: _Counters() for ref, _ in priorities}
+    trend = {d: _zero_rag() for d in trend_days}
+    moved: dict[str, list[MovedAction]] = {k: [] for k in Moved.KINDS}
+    overdue: list[OverdueAction] = []
+    due_soon: list[DueSoonAction] = []
+    disagreements: list[Disagreement] = []
+    stale_by_owner: dict[int | None, list[str]] = {}
+    stale_count = 0
+    by_id: dict[int, ActionSnapshot] = {}
+
+    scheme, near = plan.rag_scheme, plan.due_soon_days
+    for action in actions:
+        by_id[action.id] = action
+        history = _History(action, grouped[action.id])
+        states = {d: history.state_at(c) for d, c in cutoffs.items()}
+        for d in trend_days:
+            s = states[d]
+            if s is not None:
+                trend[d][_rating(action, s, d, scheme, near) or "none"] += 1
+        now = states[as_of]
+        if now is None:
+            continue
+        suggestion = rule_rag(now.status, now.rag, action.original_target, now.revised_target,
+                              today=as_of, scheme=scheme, due_soon_days=near)
+        rating = now.rag if now.rag is not None else suggestion.rag
+        counters.add(now, suggestion.rag, rating)
+        key = action.priority_ref if action.priority_ref in prio_titles else None
+        prio_counters.setdefault(key, _Counters()).add(now, suggestion.rag, rating)
+        if disagreement(now.rag, suggestion.rag):
+            disagreements.append(Disagreement(action.id, action.ref, action.text, now.rag, suggestion.rag,
+                                              suggestion.reasons))
+
+        lead = _lead(action, people)
+        target = now.revised_target or action.original_target
+        if now.status in _OPEN and target is not None:
+            if target < as_of:
+                overdue.append(OverdueAction(action.id, action.ref, action.text, lead, target,
+                                             (as_of - target).days, rating))
+            elif target <= due_soon_until:
+                due_soon.append(DueSoonAction(action.id, action.ref, action.text, lead, target,
+                                              (target - as_of).days))
+        if now.status in _OPEN:
+            last = now.last_update_at or action.created_at
+            if last is None or last < stale_edge:
+                stale_count += 1
+                owners = [pid for pid in dict.fromkeys(action.owner_ids) if pid in people] or [None]
+                for pid in owners:
+                    stale_by_owner.setdefault(pid, []).append(action.ref)
+
+        before = states[since]
+        if before is not None:
+            _movement(action, lead, before, now, _rating(action, before, since, scheme, near), rating, moved)
+
+    overdue.sort(key=lambda o: (-o.days_overdue, o.target))
+    due_soon.sort(key=lambda d: (d.target,))
+    named = tuple(
+        StaleOwner(pid, people[pid].display_name if pid is not None else "No known owner", tuple(refs))
+        for pid, refs in sorted(stale_by_owner.items(),
+                                key=lambda kv: (kv[0] is None, people[kv[0]].display_name.lower() if kv[0] is not None else ""))
+    )
+    by_priority = tuple(
+        PriorityTotals(ref, prio_titles.get(ref, "Other actions") if ref is not None else "Other actions", c.totals())
+        for ref, c in prio_counters.items()
+        if ref is not None or c.actions
+    )
+    waiting = tuple(
+        AwaitingSignoff(aid, by_id[aid].ref, by_id[aid].text, _lead(by_id[aid], people), stage)
+        for aid, stage in awaiting_signoff
+        if aid in by_id
+    )
+    return Digest(
+        plan_id=plan.id,
+        plan_title=plan.title,
+        scheme=scheme,
+        as_of=as_of,
+        since=since,
+        totals=counters.totals(),
+        by_priority=by_priority,
+        moved=Moved(**{k: tuple(v) for k, v in moved.items()}),
+        overdue=tuple(overdue),
+        due_soon=tuple(due_soon),
+        missing_updates=MissingUpdates(stale_weeks, stale_count, sum(1 for k in stale_by_owner if k is not None),
+                                       len(stale_by_owner.get(None, ()))),
+        missing_updates_named=named,
+        awaiting_signoff=waiting,
+        disagreements=tuple(disagreements),
+        trend=tuple(TrendPoint(d, trend[d]) for d in trend_days),
+    )
+
+
+class _Counters:
+    __slots__ = ("actions", "rag", "suggested", "rating", "status")
+
+    def __init__(self) -> None:
+        self.actions = 0
+        self.rag, self.suggested, self.rating = _zero_rag(), _zero_rag(), _zero_rag()
+        self.status = _zero_status()
+
+    def add(self, state: _State, suggested: Rag | None, rating: Rag | None) -> None:
+        # Rag and Status are str enums: a member finds its plain-string key
+        self.actions += 1
+        self.rag[state.rag or "none"] += 1
+        self.suggested[suggested or "none"] += 1
+        self.rating[rating or "none"] += 1
+        self.status[state.status] += 1
+
+    def totals(self) -> Totals:
+        return Totals(self.actions, self.rag, self.suggested, self.rating, self.status)
+
+
+def _rating(action: ActionSnapshot, state: _State, day: date, scheme: RagScheme, near: int) -> Rag | None:
+    if state.rag is not None:
+        return state.rag
+    return rule_rag(state.status, None, action.original_target, state.revised_target,
+                    today=day, scheme=scheme, due_soon_days=near).rag
+
+
+def _lead(action: ActionSnapshot, people: Mapping[int, PersonSnapshot]) -> str:
+    names = [people[pid].display_name for pid in action.owner_ids if pid in people]
+    return ", ".join(names) if names else action.lead_text
+
+
+def _label(rag: Rag | None) -> str:
+    return rag.label if rag is not None else "no rating"
+
+
+def _movement(action: ActionSnapshot, lead: str, before: _State, after: _State,
+              was: Rag | None, now: Rag | None, out: dict[str, list[MovedAction]]) -> None:
+    def add(kind: str, detail: str) -> None:
+        out[kind].append(MovedAction(action.id, action.ref, action.text, lead, was, now, detail))
+
+    finished = False
+    if after.status is Status.SIGNED_OFF and before.status is not Status.SIGNED_OFF:
+        add("signed_off", f"{before.status.label} → {after.status.label}")
+        finished = True
+    elif after.status is Status.COMPLETE and before.status not in (Status.COMPLETE, Status.SIGNED_OFF):
+        add("completed", f"{before.status.label} → {after.status.label}")
+        finished = True
+    if was is not None and now is not None and was != now:
+        change = f"{was.label} → {now.label}"
+        if now is Rag.RED:
+            add("newly_red", change)
+        elif now.severity > was.severity:
+            add("worsened", change)
+        elif not finished:
+            add("improved", change)
+    elif now is Rag.RED and was is None:
+        add("newly_red", f"{_label(was)} → Red")
+    old_target = before.revised_target or action.original_target
+    new_target = after.revised_target or action.original_target
+    if after.revised_target is not None and new_target != old_target:
+        old = fmt_date(old_target) if old_target else "no date"
+        add("rebaselined", f"target {old} → {fmt_date(new_target)}")
