@@ -1,0 +1,211 @@
+"""Recognising a plan's column headings by what they mean, whatever the wording.
+
+"Ref No", "Ref." and "Reference" are all the ref; "Action required", "Key actions" the action;
+"Lead Officer / Agency", "Resp. Officer", "Accountable Officers" the lead; and so on. Several
+progress columns ("Progress (End of September)", "Progress (End of November)") each with its
+own RAG column become a history. A heading we do not know is kept as an extra column.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from storage.importers.parsed import PlanFileError
+
+# The fields a column can feed. "priority" is the recommendation / area for improvement text;
+# "timescale" a recommendation's own timescale ("Immediate", "Three months").
+FIELDS = (
+    "ref", "priority", "action", "lead", "target", "progress", "rag", "status", "outputs",
+    "outcome_required", "evidence_required", "links", "achievement", "timescale",
+)  # fmt: skip
+FIELD_ALIASES = {
+    "recommendation": "priority", "text": "action", "lead_text": "lead", "owner": "lead",
+    "target_date": "target", "date": "target", "outcome": "outcome_required", "link": "links",
+    "evidence": "evidence_required", "level_of_achievement": "achievement", "extra": "extra",
+    "ignore": "ignore",
+}  # fmt: skip
+
+# First match wins; the order settles clashes ("Progress and related outcomes" is progress,
+# "Action owner" is the lead, "Page reference for action plan" is nothing we know).
+_RULES: list[tuple[str | None, re.Pattern[str]]] = [
+    (None, re.compile(r"\bpage\b")),
+    ("ref", re.compile(r"^(?:action |rec |recommendation |item |task )?(?:ref|reference|no|number|id|#)(?: no| number| id)?$")),
+    ("links", re.compile(r"\blinks?\b|\blinked\b|\brelated plans?\b|\bdependenc")),
+    ("evidence_required", re.compile(r"\bevidence (?:required|needed|to be provided|of (?:impact|completion|success))|\bhow (?:will|do) (?:we|you) know\b")),
+    ("rag", re.compile(r"\bb?rag\b|\btraffic light\b|^rating$|\bcolour\b")),
+    ("achievement", re.compile(r"\bachievement\b|\bachieved\b")),
+    ("status", re.compile(r"^(?:action |current |delivery )?status$|^complete$|^completed$|^done$")),
+    ("progress", re.compile(r"\bprogress\b|\bupdates?\b|\bcommentary\b|\bcomments?\b|^evidence\b|\bcurrent position\b|\bposition statement\b")),
+    ("outputs", re.compile(r"\boutputs?\b|\bdeliverables?\b")),
+    ("outcome_required", re.compile(r"\boutcomes?\b|\bsuccess (?:measures?|criteria)\b|\bmeasures? of success\b|\bimpact\b")),
+    ("lead", re.compile(r"\blead\b|\bleads\b|\bresp\b|\bresponsib|\baccountab|\bowners?\b|\bofficers?\b|\bagency\b|\bby whom\b|^who\b")),
+    ("timescale", re.compile(r"\brecommended (?:timescale|timeframe)")),
+    ("target", re.compile(r"\btarget\b|\bdates?\b|\bdeadline\b|\bcompletion\b|\btimescales?\b|\btimeframe\b|\bby when\b|^when\b|\bdue\b")),
+    ("priority", re.compile(r"\brecommendations?\b|\bareas? for (?:improvement|development)\b|\bwhat needs to improve\b|\bfindings?\b|\bpriority area\b|\bimprovement priority\b|\bobjectives?\b")),
+    ("action", re.compile(r"\bactions?\b|\btasks?\b|\bactivit(?:y|ies)\b|\bsteps?\b")),
+]
+# First words of headings we know: a cheap filter so data rows rarely reach the full check.
+HEAD_WORDS = frozenset(
+    """ref reference no number id # action actions key rec recommendation recommendations area
+    areas lead leads lead/ responsible resp accountable owner owners officer officers agency by
+    who target planned date dates deadline completion timescale timescales timeframe when due
+    progress update updates commentary comments evidence current position rag brag rating
+    traffic status complete completed outputs output deliverables outcome outcomes outcome(s)
+    expected success measure measures impact link links linked related level achievement
+    proposed recommended page task tasks activity activities steps what finding findings
+    objective objectives improvement priority delivery item""".split()
+)
+_NORM_RE = re.compile(r"[^a-z0-9#()]+")
+_PAREN_RE = re.compile(r"\(([^)]*)\)")
+_LABEL_STRIP_RE = re.compile(
+    r"\b(?:progress|made|update|updates|b?rag|rating|status|commentary|comments?|evidence|and|related|outcomes?)\b", re.I
+)
+
+
+def norm_header(text: str) -> str:
+    return " ".join(_NORM_RE.sub(" ", text.lower().replace("/", " ")).replace("(", " (").split())
+
+
+def classify(text: str) -> str | None:
+    """The field a heading means, or None when we do not know it."""
+    key = norm_header(text)
+    bare = _PAREN_RE.sub(" ", key).strip() or key  # "Progress (End of September)" -> "progress"
+    for name, rx in _RULES:
+        if rx.search(bare):
+            return name
+    return None
+
+
+def history_label(text: str) -> str:
+    """"Progress (End of September)" -> "End of September"; "RAG Nov 2023" -> "Nov 2023"."""
+    m = _PAREN_RE.search(text)
+    if m and m[1].strip():
+        return m[1].strip()
+    rest = " ".join(_LABEL_STRIP_RE.sub(" ", text).split()).strip(" -–:")
+    return rest or text.strip()
+
+
+@dataclass
+class Column:
+    index: int
+    header: str
+    key: str  # a field, "progress@N" / "rag@N" (history), or "extra:<header>"
+
+
+@dataclass
+class HeaderMap:
+    columns: list[Column]
+    width: int
+    where: str
+    signature: tuple[str, ...]
+    labels: list[str] = field(default_factory=list)  # history labels, in column order
+    duplicates: list[str] = field(default_factory=list)  # headings whose field was taken already
+
+    def has(self, key: str) -> bool:
+        return any(c.key == key for c in self.columns)
+
+    @property
+    def ref_index(self) -> int | None:
+        return next((c.index for c in self.columns if c.key == "ref"), None)
+
+    @property
+    def is_priority_table(self) -> bool:
+        """A summary of recommendations (their timescales and accountable officers), no actions."""
+        return self.has("priority") and not self.has("action")
+
+    @property
+    def mapping(self) -> dict[str, str]:
+        out = {}
+        for c in self.columns:
+            if c.header:
+                out[c.header] = c.key.split("@")[0] if not c.key.startswith("extra:") else "extra"
+        return out
+
+
+def normalise_mapping(mapping: dict[str, str] | None) -> dict[str, str]:
+    """The administrator's own mapping (heading -> field), checked; keys normalised."""
+    out: dict[str, str] = {}
+    for header, name in (mapping or {}).items():
+        key = name.strip().lower().replace(" ", "_")
+        key = FIELD_ALIASES.get(key, key)
+        if key not in FIELDS and key not in ("extra", "ignore"):
+            raise PlanFileError(
+                f"the column mapping says {header!r} -> {name!r}, but {name!r} is not a field we know; "
+                f"use one of: {', '.join(FIELDS)}, extra or ignore."
+            )
+        out[norm_header(header)] = key
+    return out
+
+
+def _cell_field(text: str, overrides: dict[str, str]) -> str | None:
+    if overrides:
+        hit = overrides.get(norm_header(text))
+        if hit is not None:
+            return hit
+    return classify(text)
+
+
+def looks_like_header(cells: list[str], overrides: dict[str, str], is_ref) -> bool:
+    """Cheap test first (two cells starting with a heading word, none long, none a ref), then
+    the full one: at least two cells we know, one of them the action or recommendation (or a
+    ref with a lead / target / progress), and most non-empty cells known."""
+    filled = [c for c in cells if c]
+    if len(filled) < 2 or any(len(c) > 80 for c in filled):
+        return False
+    if not overrides:
+        hits = 0
+        for c in filled:
+            first = c.split(None, 1)[0].lower().strip(".:*")
+            if first in HEAD_WORDS:
+                hits += 1
+        if hits < 2:
+            return False
+    known: list[str] = []
+    for c in filled:
+        if is_ref(c) and not c.lower().startswith(("ref", "no")):
+            return False
+        name = _cell_field(c, overrides)
+        if name and name != "ignore":
+            known.append(name)
+    if len(known) < 2 or len(known) * 5 < len(filled) * 3:
+        return False
+    kinds = set(known)
+    return bool(kinds & {"action", "priority"}) or ("ref" in kinds and bool(kinds & {"lead", "target", "progress"}))
+
+
+def build_header(cells: list[str], where: str, overrides: dict[str, str]) -> HeaderMap:
+    columns: list[Column] = []
+    taken: set[str] = set()
+    duplicates: list[str] = []
+    labels: list[str] = []
+    label = ""  # current history group (progress column) for RAG columns to its right
+    progress_cols = [i for i, c in enumerate(cells) if c and _cell_field(c, overrides) == "progress"]
+    multi = len(progress_cols) > 1
+    for index, text in enumerate(cells):
+        if not text:
+            continue
+        name = _cell_field(text, overrides)
+        if name == "ignore":
+            continue
+        if name is None or name == "extra":
+            columns.append(Column(index, text, f"extra:{text}"))
+            continue
+        if multi and name == "progress":
+            label = history_label(text)
+            if label in labels:
+                label = f"{label} ({len(labels) + 1})"
+            labels.append(label)
+            columns.append(Column(index, text, f"progress@{label}"))
+            continue
+        if multi and name == "rag" and label:
+            columns.append(Column(index, text, f"rag@{label}"))
+            continue
+        if name in taken:
+            duplicates.append(text)
+            columns.append(Column(index, text, f"extra:{text}"))
+            continue
+        taken.add(name)
+        columns.append(Column(index, text, name))
+    signature = tuple(norm_header(c) for c in cells if c)
+    return HeaderMap(columns, len(cells), where, signature, labels, duplicates)

@@ -1,0 +1,820 @@
+"""Step 2 of an import, shared by every format: blocks -> priorities, actions and warnings.
+
+It finds the header rows and maps the columns by meaning (columns.py), then walks the rows as a
+person reading the plan would: repeated headers at page breaks are skipped, rows with an empty
+ref continue the action above or add another action to the same recommendation, one-cell rows
+are section titles ("Immediate", "SAFEGUARDING SERVICES"), recommendation headings, Ofsted
+findings, expected outcomes or footnotes. Whatever it cannot place becomes a warning that says
+where it was.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from bot.domain.dates import TargetReading, read_target
+from bot.domain.model import Rag, RagScheme, Status
+from storage.importers.columns import HeaderMap, build_header, looks_like_header, norm_header, normalise_mapping
+from storage.importers.parsed import ParsedAction, ParsedPlan, ParsedPriority, ParsedProgress, PlanFileError
+from storage.importers.sources import Block
+
+NO_HEADER_MESSAGE = (
+    "no header row found: expected columns such as Ref, Action, Lead, Target, Progress, RAG "
+    "(a row naming at least two of them, one being the action or the recommendation)"
+)
+
+# --------------------------------------------------------------------------------------------
+# what text lines and cells look like
+
+_REF_RE = re.compile(
+    r"^(?:[A-Za-z]{1,6}[ .\-]?)?\d{1,3}[a-z]?(?:[.\-/]\d{1,3}[a-z]?)*[.)]?$|^[A-Za-z]{1,2}\d{0,2}[.)]?$"
+)
+_REF_SPACE_RE = re.compile(r"^([A-Za-z]+)\s+(?=\d)")
+_PRIORITY_HEAD_RE = re.compile(
+    r"^(?:(?:recommendation|priority|area for (?:improvement|development)|improvement area|theme|objective)s?"
+    r"\s*(?:no\.?\s*)?(?P<kref>\d{1,3}[a-z]?)(?![.\d])\s*[.):\-–—]?\s*(?P<ktitle>.*)"
+    r"|(?P<nref>\d{1,3}[a-z]?)(?:\.(?!\d)|\))\s+(?P<ntitle>\S.{3,}))$",
+    re.I,
+)
+_NOTES_RE = re.compile(r"^(?:foot)?notes?\s*(?:[:\-–—]\s*(?P<rest>.*))?$", re.I)
+_FINDINGS_RE = re.compile(
+    r"^(?:from the (?:report|inspection),?\s*)?(?:ofsted|inspectors?|the inspection|the report)\s+"
+    r"(?:told us|found|said|reported|identified)|^(?:key |inspection )?findings?\s*:?$",
+    re.I,
+)
+_OUTCOME_RE = re.compile(r"^(?:expected|intended|desired) outcomes?\s*[:\-–]?\s*(?P<rest>.*)$", re.I)
+_LEGEND_RE = re.compile(r"^(?:blue|green|amber|red)\s*[-–—:=]\s*\w[\w\s/,'-]{0,40}$", re.I)
+_BRAG_WORD_RE = re.compile(r"\bBRAG\b")
+_TIMESCALE_RE = re.compile(
+    r"^(?:immediate(?:ly)?|urgent|within\s+(?:\d+|one|two|three|four|six|nine|twelve)\s+(?:days?|weeks?|months?|years?)"
+    r"|(?:short|medium|long)[\s-]term|\d+\s*(?:-|–|to)\s*\d+\s*months?|\d+\s*months?\+?)(?:\s+actions?)?\s*:?$",
+    re.I,
+)
+_BULLET_RE = re.compile(r"^(?:[-•·*▪●◦o]|\d+[.)])\s+")
+_DATE_IN_TEXT_RE = re.compile(
+    r"\b(?:\d{1,2}(?:st|nd|rd|th)?\s+)?(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|"
+    r"aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\s+\d{4}\b|\b\d{1,2}/\d{1,2}/\d{4}\b",
+    re.I,
+)
+_ORG_RE = re.compile(r"\b(?:council|borough|county|city|district|authority|services|trust|partnership|nhs)\b", re.I)
+_PLAN_WORD_RE = re.compile(r"\bplan\b", re.I)
+
+# Status phrases, tried at the start of a status or progress cell (lower case, dashes as "-").
+_STATUS_RULES: list[tuple[Status, re.Pattern[str]]] = [
+    (Status.SIGNED_OFF, re.compile(
+        r"^(?:action\s+)?(?:complete[d]?\W+)?(?:and\s+)?(?:signed[\s-]?off\b|sign[\s-]?off\s+(?:approved|agreed|given|confirmed|granted)"
+        r"|closed\b(?!\s*-\s*not)|approved\s+(?:for\s+closure|and\s+closed))")),
+    (Status.COMPLETE, re.compile(
+        r"^(?:action\s+)?(?:complete[d]?|done|achieved|fully\s+achieved|finished|delivered)\b"
+        r"|^reviewed\s+at\b.{0,120}?\bagreed\s+that\s+the\s+action\s+(?:was|is|had\s+been)\s+complete")),
+    (Status.NOT_STARTED, re.compile(
+        r"^(?:action\s+)?(?:awaiting\s+start|not\s+(?:yet\s+)?(?:started|commenced|due)|yet\s+to\s+(?:start|commence)|to\s+start\b|not\s+achieved)")),
+    (Status.ON_HOLD, re.compile(r"^(?:action\s+)?(?:on\s+hold|paused|deferred|suspended)\b")),
+    (Status.CANCELLED, re.compile(r"^(?:action\s+)?(?:cancell?ed|withdrawn|no\s+longer\s+required|superseded)\b")),
+    (Status.IN_PROGRESS, re.compile(
+        r"^(?:action\s+)?(?:currently\s+|work\s+)?(?:in[\s-]+progress|on[\s-]+track|on[\s-]?going|under\s?way|started|commenced"
+        r"|progressing|partially\s+achieved|being\s+(?:developed|progressed|implemented))\b")),
+]
+_DASHES_RE = re.compile(r"[–—]")
+
+_KEY_FIELDS = ("target", "lead", "rag", "status", "achievement")
+
+
+def is_ref(text: str) -> bool:
+    return len(text) <= 15 and bool(_REF_RE.match(text))
+
+
+def norm_ref(text: str) -> str:
+    """"1.1." -> "1.1", "CP 10" -> "CP10", "3)" -> "3"."""
+    text = text.strip().rstrip(".)").strip()
+    return _REF_SPACE_RE.sub(r"\1", text) if " " in text else text
+
+
+def read_status(text: str) -> Status | None:
+    """The status a status/progress cell opens with, or None: "Action Complete Sign off approved
+    at the Evidence Challenge Panel…" -> signed_off; "In Progress – on track" -> in_progress;
+    "Action awaiting start" -> not_started; "Completed - …" -> complete."""
+    if not text:
+        return None
+    head = text[:200].lower()
+    if "–" in head or "—" in head:
+        head = _DASHES_RE.sub("-", head)
+    for status, rx in _STATUS_RULES:
+        if rx.search(head):
+            return status
+    return None
+
+
+def _join(before: str, after: str) -> str:
+    if not before:
+        return after
+    if not after or before.endswith(after):
+        return before
+    if before.endswith("-") and len(before) > 1 and before[-2].isalpha():  # "asylum-" + "seeking"
+        return before + after
+    return f"{before} {after}"
+
+
+def _snippet(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Draft:
+    base_ref: str
+    source_ref: str
+    cells: dict[str, str]
+    extra: dict[str, str]
+    where: str
+    section: str = ""
+    timescale: str = ""
+    group_priority: str | None = None  # the recommendation row it sits under (Recommendation column)
+    heading_priority: str | None = None  # the recommendation heading above its table
+
+
+@dataclass
+class _Fragment:
+    first: str
+    last: str
+    after: str
+    columns: dict[int, list[str]] = field(default_factory=dict)
+    rows: int = 0
+
+    def add(self, cells: Iterable[tuple[int, str]], where: str) -> None:
+        self.last = where
+        self.rows += 1
+        for index, text in cells:
+            if text:
+                self.columns.setdefault(index, []).append(text)
+
+
+class Assembler:
+    def __init__(self, *, source_name: str, grid: bool, plan_name: str | None, mapping: dict[str, str] | None):
+        self.source_name = source_name
+        self.grid = grid  # spreadsheet/CSV: one-cell rows are the paragraphs, a table is a sheet
+        self.plan_name = plan_name
+        self.overrides = normalise_mapping(mapping)
+        self.warnings: list[str] = []
+        self.notes: list[str] = []
+        self.preamble: list[str] = []
+        self.header: HeaderMap | None = None
+        self.any_header = False
+        self.mapping: dict[str, str] = {}
+        self.extra_columns: list[str] = []
+        self._extra_warned: set[str] = set()
+        self._unmapped_warned: set[int] = set()
+        self.priorities: dict[str, ParsedPriority] = {}
+        self.current_priority: ParsedPriority | None = None
+        self.summary_priority: ParsedPriority | None = None
+        self.drafts: list[_Draft] = []
+        self.current: _Draft | None = None
+        self.group_ref: str | None = None
+        self.section = ""
+        self.timescale = ""
+        self.mode: str | None = None  # "findings", "outcome", "notes"
+        self.fragment: _Fragment | None = None
+        self.table_width: int | None = None
+        self.table_rows = 0
+        self.table_misaligned = False
+        self.sheet_label = ""
+        self.sheet_rows = 0
+        self.sheet_header = False
+        self.legend_blue = False
+        self.brag_word = False
+        self.history_labels: list[str] = []
+        self.has_priority_column = False
+        self.footnotes = 0
+
+    # ---------------------------------------------------------------- feeding blocks
+
+    def feed(self, blocks: Iterable[Block]) -> None:
+        for block in blocks:
+            kind = block.kind
+            if kind == "row":
+                self._row(block.cells, block.where)
+            elif kind == "para":
+                self._text(block.cells[0], block.where, from_row=False)
+            else:
+                self._table(block)
+        self._close_fragment()
+        self._end_sheet()
+
+    def _table(self, block: Block) -> None:
+        self._close_fragment()
+        if self.grid:  # a new sheet: its own headers
+            self._end_sheet()
+            self.header = None
+            self.current = None
+            self.group_ref = None
+            self.sheet_label = block.where
+            self.sheet_rows = 0
+            self.sheet_header = False
+        self.table_width = block.width
+        self.table_rows = 0
+        self.table_misaligned = False
+
+    def _end_sheet(self) -> None:
+        if self.grid and self.sheet_label and self.sheet_rows and not self.sheet_header and self.any_header:
+            self.warnings.append(f"{self.sheet_label} has no column headings (Ref, Action, Lead…); it was not imported.")
+
+    # ---------------------------------------------------------------- rows
+
+    def _row(self, cells: list[str], where: str) -> None:
+        first_in_table = self.table_rows == 0
+        self.table_rows += 1
+        filled = [i for i, c in enumerate(cells) if c]
+        if not filled:
+            return
+        self.sheet_rows += 1
+        if len(filled) >= 2 and looks_like_header(cells, self.overrides, is_ref):
+            self._header(cells, where)
+            return
+        if len(filled) > 1 and len(filled) <= 3:
+            filled = [i for i in filled if any(ch.isalnum() for ch in cells[i])]  # "_" and "–" are not content
+            if not filled:
+                return
+        header = self.header
+        if header is None:
+            if len(filled) == 1:
+                self._text(cells[filled[0]], where, from_row=True)
+            elif _LEGEND_RE.match(" - ".join(cells[i] for i in filled)):
+                self.legend_blue |= cells[filled[0]].lower().startswith("blue")
+            else:
+                self.warnings.append(
+                    f"{where}: row before any column headings, not imported: "
+                    f"'{_snippet(' | '.join(cells[i] for i in filled))}'."
+                )
+            return
+        if first_in_table and self.table_width is not None and not self.grid:
+            used = max(c.index for c in header.columns) + 1
+            self.table_misaligned = self.table_width < used
+        if self.table_misaligned:
+            self._to_fragment(cells, where)
+            return
+        if len(filled) == 1 and filled[0] == 0 and self._is_text_line(cells[0], header):
+            self._text(cells[0], where, from_row=True)
+            return
+        self._data(cells, where, header)
+
+    def _is_text_line(self, text: str, header: HeaderMap) -> bool:
+        """Is a row with only its first cell filled a heading or paragraph (as a spreadsheet
+        holds them) rather than data? Section titles and headings always are; otherwise it
+        depends on what the first column holds."""
+        if self._is_structural(text) or self._is_section(text):
+            return True
+        key = next((c.key for c in header.columns if c.index == 0), None)
+        if key is None or key.startswith("extra:") or key == "ref":
+            return not is_ref(text)
+        if key == "priority":  # a numbered recommendation, or one running on (lower case)
+            return not text[0].islower()
+        return False
+
+    def _header(self, cells: list[str], where: str) -> None:
+        self._close_fragment()
+        self.mode = None
+        self.sheet_header = True
+        self.table_misaligned = False
+        sig = tuple(norm_header(c) for c in cells if c)
+        if self.header is not None and self.header.signature == sig:
+            return  # the same heading repeated at a page break
+        header = build_header(cells, where, self.overrides)
+        self.header = header
+        self.any_header = True
+        self.has_priority_column |= header.has("priority")
+        for col in header.columns:
+            if col.header not in self.mapping:
+                self.mapping[col.header] = "extra" if col.key.startswith("extra:") else col.key.split("@")[0]
+            if col.key.startswith("extra:") and col.header not in self._extra_warned:
+                self._extra_warned.add(col.header)
+                self.extra_columns.append(col.header)
+                what = "recommendation" if header.is_priority_table else "action"
+                why = "repeats a field already mapped" if col.header in header.duplicates else "is not one we know"
+                self.warnings.append(
+                    f"{where}: column '{col.header}' {why}; its values are kept with each {what} as extra information."
+                )
+        for label in header.labels:
+            if label not in self.history_labels:
+                self.history_labels.append(label)
+
+    def _data(self, cells: list[str], where: str, header: HeaderMap) -> None:
+        vals: dict[str, str] = {}
+        extra: dict[str, str] = {}
+        mapped = 0
+        n = len(cells)
+        for col in header.columns:
+            if col.index < n:
+                value = cells[col.index]
+                mapped += 1
+                if value:
+                    if col.key.startswith("extra:"):
+                        extra[col.header] = value
+                    else:
+                        vals[col.key] = value
+        if n > mapped:
+            used = {c.index for c in header.columns}
+            for i, value in enumerate(cells):
+                if value and i not in used and any(ch.isalnum() for ch in value):
+                    name = f"Column {_column_letter(i)}"
+                    extra[name] = value
+                    if i not in self._unmapped_warned:
+                        self._unmapped_warned.add(i)
+                        self.extra_columns.append(name)
+                        self.warnings.append(
+                            f"{where}: there is text in a column with no heading ({name}); it is kept as extra information."
+                        )
+        ref_raw = vals.get("ref", "")
+        if ref_raw and not is_ref(ref_raw):
+            if len(ref_raw) > 15 or len(ref_raw.split()) > 2:
+                self._to_fragment(cells, where)
+                return
+            self.warnings.append(f"{where}: the ref '{ref_raw}' is unusual; it was kept as written.")
+        if header.is_priority_table:
+            self._close_fragment()
+            self._priority_row(vals, extra, where)
+            return
+        self._action_row(vals, extra, where, header)
+
+    # ---------------------------------------------------------------- recommendations
+
+    def _get_priority(self, ref: str, title: str, where: str) -> ParsedPriority:
+        p = self.priorities.get(ref)
+        if p is None:
+            p = ParsedPriority(ref=ref, title=title, where=where, section=self.section, timescale=self.timescale)
+            self.priorities[ref] = p
+        elif title and not p.title:
+            p.title = title
+        return p
+
+    def _priority_row(self, vals: dict[str, str], extra: dict[str, str], where: str) -> None:
+        text = vals.get("priority", "")
+        ref = norm_ref(vals["ref"]) if vals.get("ref") else ""
+        m = _PRIORITY_HEAD_RE.match(text) if text else None
+        if m:
+            ref = ref or m["kref"] or m["nref"]
+            text = (m["ktitle"] if m["kref"] else m["ntitle"]) or ""
+        p = self.summary_priority
+        if not ref:
+            if p is not None and (not text or text[0].islower() or not p.title.endswith((".", "!", "?"))):
+                p.title = _join(p.title, text)  # the recommendation continues on the next row
+                for key, field_name in (("timescale", "timescale"), ("lead", "accountable_text"), ("target", "target_raw")):
+                    if vals.get(key):
+                        setattr(p, field_name, _join(getattr(p, field_name), vals[key]))
+                return
+            ref = f"R{len(self.priorities) + 1}"
+            self.warnings.append(f"{where}: recommendation without a number; it was given the ref {ref}.")
+        p = self._get_priority(ref, text, where)
+        p.timescale = vals.get("timescale", "") or p.timescale
+        p.accountable_text = vals.get("lead", "") or p.accountable_text
+        p.target_raw = vals.get("target", "") or p.target_raw
+        p.section = self.section or p.section
+        p.extra.update(extra)
+        self.summary_priority = p
+        if len(p.timescale) > 30:
+            self.warnings.append(
+                f"{where}: recommendation {ref}'s timescale reads '{_snippet(p.timescale)}' — it looks damaged "
+                "(text from other cells run together); check its timescale and accountable officers."
+            )
+
+    # ---------------------------------------------------------------- actions
+
+    def _action_row(self, vals: dict[str, str], extra: dict[str, str], where: str, header: HeaderMap) -> None:
+        rec = vals.pop("priority", "")
+        ref_raw = vals.pop("ref", "")
+        has_action_data = bool(vals) or bool(extra)
+        if ref_raw or (rec and self._starts_new_priority(rec)):
+            self._close_fragment()
+            self.mode = None
+            ref = norm_ref(ref_raw) if ref_raw else ""
+            if rec or header.has("priority"):
+                self.current_priority = self._priority_for_row(ref, rec, where)
+            self.group_ref = ref or (self.current_priority.ref if self.current_priority and header.has("priority") else None)
+            if not has_action_data:
+                self.current = None
+                if not rec:
+                    self.warnings.append(f"{where}: the ref '{ref_raw}' has nothing else in its row; skipped.")
+                return
+            self._new_action(self.group_ref or "", ref_raw, vals, extra, where)
+            return
+        if rec and self.current_priority is not None and header.has("priority"):
+            p = self.current_priority
+            if rec != p.title and not p.title.endswith(rec):
+                p.title = _join(p.title, rec)  # a recommendation cell running on into the next row
+        if not has_action_data:
+            return
+        if self.current is not None and self._continues(vals):
+            self._append(self.current, vals, extra)
+            return
+        if self.fragment is not None:
+            self._close_fragment()
+        if self.current is None and self.group_ref is None and "action" not in vals:
+            self._to_fragment_vals(vals, extra, where)
+            return
+        self._new_action(self.group_ref or "", "", vals, extra, where)
+
+    def _starts_new_priority(self, rec: str) -> bool:
+        p = self.current_priority
+        m = _PRIORITY_HEAD_RE.match(rec)
+        if m:
+            return p is None or (m["kref"] or m["nref"]) != p.ref
+        return p is None
+
+    def _priority_for_row(self, ref: str, rec: str, where: str) -> ParsedPriority:
+        m = _PRIORITY_HEAD_RE.match(rec) if rec else None
+        if m:
+            pref = m["kref"] or m["nref"]
+            title = (m["ktitle"] if m["kref"] else m["ntitle"]) or ""
+        else:
+            title = rec
+            if ref:
+                pref = ref.split(".")[0] if "." in ref else ref
+            elif self.current_priority is not None and rec and rec == self.current_priority.title:
+                return self.current_priority
+            else:
+                pref = f"R{len(self.priorities) + 1}"
+        return self._get_priority(pref, title, where)
+
+    def _continues(self, vals: dict[str, str]) -> bool:
+        """Is a row with an empty ref the text of the action above spilling over (page break,
+        wrapped cell), rather than another action? Another action fills a target, lead or
+        rating the action above already has, or starts a new sentence after a finished one."""
+        prev = self.current.cells  # type: ignore[union-attr]
+        for key in vals:
+            if (key in _KEY_FIELDS or key.startswith("rag@")) and prev.get(key):
+                return False
+        text = vals.get("action", "")
+        before = prev.get("action", "")
+        if text and before and (text[0].isupper() or text[0].isdigit()) and before.endswith((".", "!", "?")):
+            return False
+        return True
+
+    @staticmethod
+    def _append(draft: _Draft, vals: dict[str, str], extra: dict[str, str]) -> None:
+        cells = draft.cells
+        for key, value in vals.items():
+            cells[key] = _join(cells.get(key, ""), value)
+        for key, value in extra.items():
+            draft.extra[key] = _join(draft.extra.get(key, ""), value)
+
+    def _new_action(self, base: str, source_ref: str, vals: dict[str, str], extra: dict[str, str], where: str) -> None:
+        draft = _Draft(
+            base_ref=base,
+            source_ref=source_ref,
+            cells=dict(vals),
+            extra=dict(extra),
+            where=where,
+            section=self.section,
+            timescale=self.timescale,
+            group_priority=self.current_priority.ref if self.current_priority and self.header and self.header.has("priority") else None,
+            heading_priority=self.current_priority.ref if self.current_priority else None,
+        )
+        self.drafts.append(draft)
+        self.current = draft
+        self.mode = None
+
+    # ---------------------------------------------------------------- text lines
+
+    def _is_structural(self, text: str) -> bool:
+        return bool(
+            _PRIORITY_HEAD_RE.match(text) or _NOTES_RE.match(text) or _FINDINGS_RE.match(text)
+            or _OUTCOME_RE.match(text) or _TIMESCALE_RE.match(text) or _LEGEND_RE.match(text)
+        )
+
+    def _is_section(self, text: str) -> bool:
+        if _TIMESCALE_RE.match(text):
+            return True
+        return (
+            self.any_header and len(text) <= 60 and text.isupper() and not text.endswith(".")
+            and len(text.split()) <= 8 and sum(ch.isalpha() for ch in text) >= 4
+        )
+
+    def _text(self, text: str, where: str, *, from_row: bool) -> None:
+        if "BRAG" in text and _BRAG_WORD_RE.search(text):
+            self.brag_word = True
+        if len(text) <= 60 and _LEGEND_RE.match(text):
+            self.legend_blue |= text.lower().startswith("blue")
+            return
+        m = _NOTES_RE.match(text)
+        if m:
+            self._close_fragment()
+            self.mode = "notes"
+            if m["rest"]:
+                self.footnotes += 1
+                self.notes.append(m["rest"])
+            return
+        head = _PRIORITY_HEAD_RE.match(text)
+        if self.mode == "notes" and (head is None or head["nref"]):
+            self.footnotes += 1
+            self.notes.append(_BULLET_RE.sub("", text, count=1) if text.startswith(("-", "•")) else text)
+            return
+        if head is not None and not text.startswith(("-", "•")):
+            self._close_fragment()
+            ref = head["kref"] or head["nref"]
+            title = (head["ktitle"] if head["kref"] else head["ntitle"]) or ""
+            self.current_priority = self._get_priority(ref, title, where)
+            self.current = None
+            self.group_ref = None
+            self.mode = None
+            return
+        if _FINDINGS_RE.match(text):
+            self._close_fragment()
+            self.mode = "findings"
+            return
+        m = _OUTCOME_RE.match(text)
+        if m:
+            self._close_fragment()
+            self.mode = "outcome"
+            if m["rest"] and self.current_priority is not None:
+                self.current_priority.expected_outcome = _join(self.current_priority.expected_outcome, m["rest"])
+            return
+        if self._is_section(text):
+            self._close_fragment()
+            self.mode = None
+            if _TIMESCALE_RE.match(text):
+                self.timescale = text
+            else:
+                self.section = text
+                self.timescale = ""
+            self.current = None
+            self.group_ref = None
+            self.summary_priority = None
+            return
+        if self.mode in ("findings", "outcome") and self.current_priority is not None:
+            p = self.current_priority
+            if self.mode == "findings":
+                p.findings.append(_BULLET_RE.sub("", text, count=1))
+            else:
+                p.expected_outcome = _join(p.expected_outcome, text)
+            return
+        if self.fragment is not None and from_row:
+            self.fragment.add([(0, text)], where)
+            return
+        self._close_fragment()
+        if not self.any_header and not self.priorities:
+            self.preamble.append(text)
+            return
+        self.notes.append(text)
+        self.warnings.append(f"{where}: text not part of any action, kept as a note: '{_snippet(text)}'.")
+
+    # ---------------------------------------------------------------- fragments
+
+    def _to_fragment(self, cells: list[str], where: str) -> None:
+        if self.fragment is None:
+            after = self.current.source_ref or self.current.base_ref if self.current else ""
+            self.fragment = _Fragment(first=where, last=where, after=after)
+        self.fragment.add(enumerate(cells), where)
+        self.current = None
+
+    def _to_fragment_vals(self, vals: dict[str, str], extra: dict[str, str], where: str) -> None:
+        if self.fragment is None:
+            self.fragment = _Fragment(first=where, last=where, after="")
+        self.fragment.add(enumerate([*vals.values(), *extra.values()]), where)
+
+    def _close_fragment(self) -> None:
+        frag = self.fragment
+        if frag is None:
+            return
+        self.fragment = None
+        pieces = [" ".join(frag.columns[i]) for i in sorted(frag.columns)]
+        pieces = [p for p in pieces if p]
+        if not pieces:
+            return
+        span = frag.first if frag.first == frag.last else f"{frag.first} to {frag.last}"
+        after = f" after action {frag.after}" if frag.after else ""
+        reads = " | ".join(f"'{_snippet(p, 160)}'" for p in pieces)
+        self.notes.append(" | ".join(pieces))
+        self.warnings.append(
+            f"{span}{after}: {frag.rows} row(s) of text with no ref that do not line up with the columns "
+            f"(an action split by a page break?) could not be placed; they read: {reads}. Add it by hand if it is an action."
+        )
+
+    # ---------------------------------------------------------------- the result
+
+    def finish(self) -> ParsedPlan:
+        if not self.any_header:
+            raise PlanFileError(f"{self.source_name}: {NO_HEADER_MESSAGE}.")
+        if not self.drafts:
+            raise PlanFileError(
+                f"{self.source_name}: column headings were found but no actions under them "
+                f"(headings: {', '.join(self.mapping) or 'none'})."
+            )
+        title, organisation, plan_date = self._describe()
+        plan = ParsedPlan(
+            title=title,
+            organisation=organisation,
+            plan_date=plan_date,
+            source_file=self.source_name,
+            warnings=self.warnings,
+            extra_columns=self.extra_columns,
+            mapping=self.mapping,
+            notes=self.notes,
+        )
+        refs = self._assign_refs()
+        targets: dict[str, TargetReading] = {}
+        no_lead: list[str] = []
+        no_target: list[str] = []
+        bad_rag: dict[str, str] = {}
+        unread: list[str] = []
+        for draft, ref in zip(self.drafts, refs):
+            action = self._action(draft, ref, plan_date, targets, bad_rag)
+            plan.actions.append(action)
+            if not action.lead_text:
+                no_lead.append(ref)
+            if action.target_kind == "empty" and action.status not in (Status.COMPLETE, Status.SIGNED_OFF):
+                no_target.append(ref)
+            elif action.target_kind == "unknown":
+                unread.append(f"{ref} ('{_snippet(action.target_raw, 40)}')")
+            if not action.text:
+                self.warnings.append(f"{draft.where}: action {ref} has no action text.")
+        plan.priorities = list(self.priorities.values())
+        for p in plan.priorities:
+            if not p.title:
+                self.warnings.append(f"{p.where}: recommendation {p.ref} has no text.")
+        blue = any(a.rag is Rag.BLUE or any(h.rag is Rag.BLUE for h in a.history) for a in plan.actions)
+        plan.rag_scheme = RagScheme.BRAG if (blue or self.legend_blue or self.brag_word) else RagScheme.RAG
+        if plan.rag_scheme is RagScheme.BRAG:  # Green means "on track", not done, when Blue is done
+            for action in plan.actions:
+                if action.status is None and action.rag is Rag.GREEN:
+                    action.status = Status.IN_PROGRESS
+        if self.footnotes:
+            self.warnings.append(f"{self.footnotes} footnote(s) kept as notes on the plan, not as actions.")
+        if no_lead:
+            self.warnings.append(f"{len(no_lead)} action(s) have no lead officer: {_list(no_lead)}.")
+        if no_target:
+            self.warnings.append(f"{len(no_target)} open action(s) have no target date: {_list(no_target)}.")
+        if unread:
+            self.warnings.append(f"{len(unread)} target(s) are not dates we could read; kept as written: {_list(unread)}.")
+        for raw, ref in bad_rag.items():
+            self.warnings.append(f"action {ref}: RAG rating '{raw}' is not Red, Amber, Green or Blue; left unrated.")
+        if not organisation:
+            self.warnings.append("the organisation's name was not found at the top of the file; give it when importing.")
+        return plan
+
+    def _assign_refs(self) -> list[str]:
+        groups: dict[str, list[int]] = {}
+        for i, d in enumerate(self.drafts):
+            groups.setdefault(d.base_ref, []).append(i)
+        shared = [base for base, members in groups.items() if base and len(members) > 1]
+        suffix_all = bool(shared) and self.has_priority_column
+        refs = [""] * len(self.drafts)
+        for base, members in groups.items():
+            if not base:
+                continue
+            if len(members) > 1 or suffix_all:
+                for n, i in enumerate(members, start=1):
+                    refs[i] = f"{base}.{n}"
+            else:
+                refs[members[0]] = base
+        if shared:
+            example = shared[0]
+            n = len(groups[example])
+            single = next((b for b, members in groups.items() if b and len(members) == 1), None)
+            also = f" (single actions too, for one numbering: {single} -> {single}.1)" if suffix_all and single else ""
+            self.warnings.append(
+                f"several actions share one ref (e.g. {example} has {n} actions), so each was given its own: "
+                f"{example}.1 … {example}.{n}{also}."
+            )
+            if not self.has_priority_column:
+                for base in shared:
+                    self.warnings.append(f"ref {base} is used by {len(groups[base])} actions; numbered {base}.1 … {base}.{len(groups[base])}.")
+        unnumbered = groups.get("", [])
+        if unnumbered:
+            taken = set(refs)
+            counter = 0
+            for i in unnumbered:
+                counter += 1
+                while str(counter) in taken:
+                    counter += 1
+                refs[i] = str(counter)
+                taken.add(refs[i])
+            self.warnings.append(
+                f"{len(unnumbered)} action(s) had no ref and were numbered in order ({_list([refs[i] for i in unnumbered])})."
+            )
+        seen: set[str] = set()
+        for i, ref in enumerate(refs):  # a generated ref could meet one written in the file
+            while ref in seen:
+                ref += "a"
+            refs[i] = ref
+            seen.add(ref)
+        return refs
+
+    def _action(
+        self, d: _Draft, ref: str, plan_date: date | None, targets: dict[str, TargetReading], bad_rag: dict[str, str]
+    ) -> ParsedAction:
+        c = d.cells
+        history: list[ParsedProgress] = []
+        for label in self.history_labels:
+            text = c.get(f"progress@{label}", "")
+            rag_raw = c.get(f"rag@{label}", "")
+            if text or rag_raw:
+                rag_h = Rag.find(rag_raw)
+                if rag_raw and rag_h is None:
+                    bad_rag.setdefault(rag_raw, ref)
+                history.append(ParsedProgress(label, text, rag_h))
+        progress = c.get("progress", "")
+        rag_raw = c.get("rag", "")
+        rag = Rag.find(rag_raw)
+        if rag_raw and rag is None:
+            bad_rag.setdefault(rag_raw, ref)
+        if history:
+            latest = history[-1]
+            progress = progress or latest.text
+            rag = rag or next((h.rag for h in reversed(history) if h.rag), None)
+            if not progress:
+                progress = next((h.text for h in reversed(history) if h.text), "")
+        achievement = c.get("achievement", "")
+        if rag is None and achievement:
+            rag = Rag.find(achievement) if len(achievement) <= 20 else None
+        target_raw = c.get("target", "")
+        reading = targets.get(target_raw)
+        if reading is None:
+            reading = read_target(target_raw, plan_date=plan_date)
+            targets[target_raw] = reading
+        status = read_status(c.get("status", "")) or read_status(progress) or read_status(achievement)
+        if status is None and c.get("status"):
+            try:
+                status = Status.parse(c["status"])
+            except ValueError:
+                self.warnings.append(f"{d.where}: status '{_snippet(c['status'], 40)}' not understood; left empty.")
+        if status is None and reading.kind == "complete":
+            status = Status.COMPLETE
+        if rag is Rag.BLUE and (status is None or (status.is_open and not c.get("status"))):
+            status = Status.COMPLETE  # Blue is "complete" whatever the progress text opens with
+        elif status is None and rag in (Rag.RED, Rag.AMBER):
+            status = Status.IN_PROGRESS  # rated as slipping: still open
+        priority_ref = d.group_priority
+        if priority_ref is None:
+            prefix = ref.split(".")[0] if "." in ref else None
+            if prefix and prefix in self.priorities:
+                priority_ref = prefix
+            else:
+                priority_ref = d.heading_priority
+        return ParsedAction(
+            ref=ref,
+            priority_ref=priority_ref,
+            text=c.get("action", ""),
+            lead_text=c.get("lead", ""),
+            target_raw=target_raw,
+            target_date=reading.date,
+            target_kind=reading.kind,
+            target_note=reading.note,
+            status=status,
+            rag=rag,
+            progress=progress,
+            outputs=c.get("outputs", ""),
+            outcome_required=c.get("outcome_required", ""),
+            evidence_required=c.get("evidence_required", ""),
+            links=c.get("links", ""),
+            achievement=achievement,
+            extra=d.extra,
+            history=history,
+            section=d.section,
+            timescale=d.timescale or c.get("timescale", ""),
+            source_ref=d.source_ref,
+            where=d.where,
+        )
+
+    def _describe(self) -> tuple[str, str, date | None]:
+        lines = [line for line in self.preamble[:12] if not _LEGEND_RE.match(line)]
+        title = next((line for line in lines[:6] if _PLAN_WORD_RE.search(line) and len(line) <= 150), "")
+        if not title and lines:
+            title = lines[0][:150]
+        organisation = next(
+            (line for line in lines[:6] if line != title and len(line) <= 90 and _ORG_RE.search(line)
+             and not _DATE_IN_TEXT_RE.fullmatch(line)),
+            "",
+        )
+        if self.plan_name:
+            title = self.plan_name
+        elif not title:
+            title = self.source_name.rsplit(".", 1)[0]
+            self.warnings.append(f"no title found at the top of the file; the plan is called '{title}'.")
+        plan_date = None
+        for line in lines:
+            m = _DATE_IN_TEXT_RE.search(line)
+            if m:
+                reading = read_target(m.group(0))
+                if reading.date is not None:
+                    plan_date = reading.date.replace(day=1) if reading.kind == "month" else reading.date
+                    break
+        return title, organisation, plan_date
+
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _list(items: list[str], limit: int = 12) -> str:
+    if len(items) <= limit:
+        return ", ".join(items)
+    return ", ".join(items[:limit]) + f" and {len(items) - limit} more"

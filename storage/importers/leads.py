@@ -1,0 +1,82 @@
+"""Splitting a plan's lead-officer cell into the people or roles it names."""
+
+from __future__ import annotations
+
+import re
+
+# Words that make a phrase a role, team or body rather than a person's name.
+_ROLE_WORDS = frozenset(
+    """head hos director manager managers officer officers team group board service services
+    assurance safeguarding commissioning council partnership panel lead leads chair sub
+    strategic unit department directorate nhs trust hr support senior principal practitioner
+    practitioners school schools authority quality projects transformation care children""".split()
+)
+_NAME_WORD = re.compile(r"^[A-Z][a-z]+(?:[-'’][A-Z]?[a-z]+)*$|^O['’][A-Z][a-z]+$|^Mc[A-Z][a-z]+$")
+_SLASH = re.compile(r"\s*/\s*")
+_COMMA = re.compile(r"\s*[,;\n]\s*")
+_AND = re.compile(r"\s+(?:&|and|with)\s+", re.I)
+
+
+def _is_name(text: str) -> bool:
+    """Two or three capitalised words that are not role words: "Ailsa Barr", "Nick O'Reilly"."""
+    words = text.split()
+    return 2 <= len(words) <= 3 and all(_NAME_WORD.match(w) and w.lower() not in _ROLE_WORDS for w in words)
+
+
+def _split_run_of_names(text: str) -> list[str]:
+    """"Joyce Thacker Alan Hazell Linda Alcock" (line breaks lost) -> three names, but only
+    when every word is a capitalised name word and they pair up exactly."""
+    words = text.split()
+    if len(words) >= 4 and len(words) % 2 == 0 and all(
+        _NAME_WORD.match(w) and w.lower() not in _ROLE_WORDS for w in words
+    ):
+        return [" ".join(words[i : i + 2]) for i in range(0, len(words), 2)]
+    return [text]
+
+
+def split_leads(text: str) -> list[str]:
+    """The individual people or roles named in a lead cell, in order, without repeats.
+
+    Splits on "/" and "," and ";" always; on " & ", " and ", " with " only when the pieces on
+    both sides read as people's names (so "Head of Safeguarding & Quality Assurance" and
+    "HoS Commissioning and Transformation Projects" stay whole). A person with a role after a
+    dash stays one entry: "Tina Smith - East Midlands Strategic Commissioning Group"."""
+    text = " ".join((text or "").split())
+    if not text:
+        return []
+    parts: list[str] = []
+    for chunk in _COMMA.split(text):
+        for piece in _SLASH.split(chunk):
+            piece = piece.strip(" .-–")
+            if not piece:
+                continue
+            if parts and piece[0].islower() and not _AND.match(" " + piece):
+                parts[-1] = f"{parts[-1]}, {piece}"  # "Director, children's services"
+                continue
+            parts.extend(_split_joined(piece))
+    seen: list[str] = []
+    for p in parts:
+        if p and p.lower() not in (s.lower() for s in seen):
+            seen.append(p)
+    return seen
+
+
+def _split_joined(piece: str) -> list[str]:
+    pieces = _AND.split(piece)
+    if len(pieces) > 1:
+        # "Phil Bradley & Ailsa Barr" splits; "Kevin Stevens With Senior Management Team" too
+        # (the part after "with" is a team working with the lead); role titles do not.
+        if _is_name(pieces[0]) and all(_is_name(p) or _has_role_word(p) for p in pieces[1:]):
+            out: list[str] = []
+            for p in pieces:
+                out.extend(_split_run_of_names(p))
+            return out
+        joined_by_with = re.split(r"\s+with\s+", piece, flags=re.I)
+        if len(joined_by_with) == 2 and _is_name(joined_by_with[0]):
+            return [joined_by_with[0], *_split_run_of_names(joined_by_with[1])]
+        return [piece]
+    return _split_run_of_names(piece)
+
+
+def _has_role_word(text: str) -> bool:
+    return any(w.lower().strip("'’") in _ROLE_WORDS for w in text.split())
