@@ -36,7 +36,7 @@ def plan(cadence="weekly:mon", **kw):
 def action(ref="1.1", status=Status.IN_PROGRESS, last=None, created=None, target=None, revised=None,
            returned=None, owners=(), plan_id=1, id=None):
     return ActionSnapshot(
-        id=id if id is not None else hash(ref) % 10_000, plan_id=plan_id, ref=ref, text=f"Action {ref}",
+        id=id if id is not None else 1, plan_id=plan_id, ref=ref, text=f"Action {ref}",
         status=status, original_target=target, revised_target=revised, last_update_at=last,
         created_at=created, returned_at=returned, owner_ids=tuple(owners),
     )
