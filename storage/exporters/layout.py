@@ -74,16 +74,9 @@ def uk_date(d: date) -> str:
     return f"{d.day} {d:%b %Y}"
 
 
-# Words the domain's Status.parse reads back to the same status (the domain label for COMPLETE,
-# "Complete (awaiting sign-off)", does not parse, so it is not used here).
-STATUS_TEXT = {
-    Status.NOT_STARTED: "Not started",
-    Status.IN_PROGRESS: "In progress",
-    Status.COMPLETE: "Awaiting sign-off",
-    Status.SIGNED_OFF: "Signed off",
-    Status.ON_HOLD: "On hold",
-    Status.CANCELLED: "Cancelled",
-}
+# The domain's own labels ("Complete (awaiting sign-off)"), as the rest of the bot shows them;
+# the importer reads each of them back to the same status.
+STATUS_TEXT = {status: status.label for status in Status}
 
 # Fill colour and the text colour legible on it (contrast ratio above 4.5 either way round).
 RAG_FILL = {Rag.RED: "C00000", Rag.AMBER: "FFC000", Rag.GREEN: "00B050", Rag.BLUE: "0070C0"}
@@ -102,10 +95,6 @@ def legend_rags(report: PlanReport) -> list[Rag]:
     blue_used = any(Rag.BLUE in (a.rag, a.suggested_rag) for a in all_actions(report))
     show_blue = report.rag_scheme == RagScheme.BRAG or blue_used
     return [r for r in (Rag.BLUE, Rag.GREEN, Rag.AMBER, Rag.RED) if r != Rag.BLUE or show_blue]
-
-
-def legend_line(rag: Rag) -> str:
-    return f"{rag.label} – {RAG_MEANING[rag]}"
 
 
 SUGGESTED_NOTE = "Suggested: a rating the bot proposes from the target dates where the lead officer has not given one"

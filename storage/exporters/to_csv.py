@@ -11,10 +11,14 @@ import csv
 from datetime import date
 from pathlib import Path
 
-from .layout import STATUS_TEXT, columns, neutralise, rag_text
+from .layout import STATUS_TEXT, columns, neutralise, priority_heading, rag_text
 from .report import ActionReport, PlanReport
 
-PRIORITY_HEADERS = ["Recommendation Ref", "Recommendation", "Timescale"]
+# "Recommendation" holds the whole heading ("Recommendation 2 – Ensure that…"), from which the
+# importer takes the priority's ref and title; "Priority Ref" repeats the ref alone for sorting
+# and lookups; "Recommended Timescale" is the wording the importer maps to a timescale (a bare
+# "Timescale" would be read as the target date).
+PRIORITY_HEADERS = ["Priority Ref", "Recommendation", "Recommended Timescale"]
 
 
 def write_csv(report: PlanReport, path: Path) -> Path:
@@ -23,7 +27,7 @@ def write_csv(report: PlanReport, path: Path) -> Path:
         writer = csv.writer(f)
         writer.writerow(PRIORITY_HEADERS + [c.header for c in cols])
         for p in report.priorities:
-            lead_cells = [neutralise(p.ref), neutralise(p.title), neutralise(p.timescale)]
+            lead_cells = [neutralise(p.ref), neutralise(priority_heading(p)), neutralise(p.timescale)]
             for action in p.actions:
                 writer.writerow(lead_cells + [_text(action, c.key) for c in cols])
     return path

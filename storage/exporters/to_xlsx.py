@@ -19,12 +19,12 @@ from bot.domain.model import Rag, Status
 from .layout import (
     RAG_FILL,
     RAG_FONT,
+    RAG_MEANING,
     STATUS_TEXT,
     SUGGESTED_NOTE,
     Column,
     all_actions,
     columns,
-    legend_line,
     legend_rags,
     neutralise,
     position_line,
@@ -64,7 +64,7 @@ def _write_plan_sheet(ws: Worksheet, report: PlanReport) -> None:
     ws.append([neutralise(report.organisation)])
     ws.append([position_line(report)])
     ws["A3"].font = _BOLD
-    _write_legend_row(ws, report)
+    _write_legend_rows(ws, report)
     if any(a.rag is None and a.suggested_rag is not None for a in all_actions(report)):
         ws.append([SUGGESTED_NOTE])
         ws.cell(ws.max_row, 1).font = Font(italic=True)
@@ -93,12 +93,13 @@ def _write_plan_sheet(ws: Worksheet, report: PlanReport) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-def _write_legend_row(ws: Worksheet, report: PlanReport) -> None:
-    row = ws.max_row + 1
-    ws.cell(row, 1, "Key").font = _BOLD
-    for i, rag in enumerate(legend_rags(report), start=2):
-        cell = ws.cell(row, i, legend_line(rag))
-        _paint_rag(cell, rag)
+def _write_legend_rows(ws: Worksheet, report: PlanReport) -> None:
+    """One row per colour, the coloured word then its meaning, as Derby's plan sets out its
+    "Traffic Light Status" (and as the importer recognises a legend)."""
+    for rag in legend_rags(report):
+        row = ws.max_row + 1
+        _paint_rag(ws.cell(row, 1, rag.label), rag)
+        ws.cell(row, 2, RAG_MEANING[rag])
 
 
 def _write_priority_rows(ws: Worksheet, cols: list[Column], priority: PriorityReport) -> None:
