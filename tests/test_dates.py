@@ -297,8 +297,14 @@ def test_future_wording_beats_a_past_participle() -> None:
         ("next meeting 15 Dec", "scheduled"),
         ("on hold till 15 Dec", "until"),
         ("from 15 Dec", "from"),
+        ("sessions to begin on 15 Dec", "from"),
+        ("papers distributed 15 Nov", "past"),
+        ("to be reported 15 Dec", "scheduled"),
         ("workshop held 15 Nov", "past"),
         ("panel on 15 Dec", ""),
+        ("report back to the safeguarding board in December", ""),
+        ("slipping to the end of Jan", "target"),
+        ("it will be ready 15 Dec", "scheduled"),
     ],
 )
 def test_roles_from_the_words_before(text: str, role: str) -> None:
@@ -321,6 +327,27 @@ def test_find_when_prefers_the_new_date_when_slipping_from_one_to_another() -> N
 def test_past_explicit_date_is_flagged_past() -> None:
     found = find_when("Sign off approved at the Evidence Challenge Panel on the 14 November 2022", today=SUN)
     assert found is not None and found.date == date(2022, 11, 14) and found.past
+
+
+def test_a_period_is_not_a_move() -> None:
+    found = find_dates("Decision April to June 2027. Procurement July 2027 to March 2028.", today=SUN)
+    assert [(f.date, f.role) for f in found] == [
+        (date(2027, 4, 30), "range"),
+        (date(2027, 6, 30), "range"),
+        (date(2027, 7, 31), "range"),
+        (date(2028, 3, 31), "range"),
+    ]
+    moved = find_dates("slipping from 15 Dec to end of Jan", today=SUN)
+    assert [f.role for f in moved] == ["from", "target"]
+
+
+def test_plan_speak_month_and_two_digit_year_in_text() -> None:
+    found = find_dates("First report in July 11 with follow up due in January 12.", today=date(2011, 12, 1))
+    assert [f.date for f in found] == [date(2011, 7, 31), date(2012, 1, 31)]
+    found = find_dates("on target for completion end of October 12", today=date(2012, 10, 1))
+    assert [(f.date, f.role) for f in found] == [(date(2012, 10, 31), "target")]
+    # "on January 12" is still a day
+    assert find_when("meeting on January 12", today=SUN).date == date(2027, 1, 12)  # type: ignore[union-attr]
 
 
 def test_until_and_from_are_told_apart() -> None:

@@ -31,7 +31,7 @@ import calendar
 import datetime as _dt
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 # --------------------------------------------------------------------------------------------
 # vocabulary
@@ -340,7 +340,7 @@ class WhenMatch:
 
     `date` is the date meant; `text`/`span` the phrase as written (span indexes the text given);
     `confidence` 0..1 how sure we are the phrase is that date; `role` what the words before it
-    make of it: "target" (by, to, due, slipping to, deadline...), "scheduled" (booked, planned,
+    make of it: "range" (either end of "April to June"), "target" (by, to, due, slipping to, deadline...), "scheduled" (booked, planned,
     next, to be held...), "until" (until, till), "from" (from, since, starting), "past"
     (delivered, held, was, last Friday, 2 weeks ago) or "" (see CUE_WORDS);
     `past` whether the date is before today; `source` "rules" or "dateparser"."""
@@ -356,23 +356,26 @@ class WhenMatch:
 
 # Words that, read backwards from a date phrase within its clause, say what the date is for.
 # The nearest one wins; a past word after "be" ("to be held", "will be delivered") is scheduled.
-# Words such as "for", "on", "in" say nothing and are read past.
+# Prepositions (PREPOSITION_CUES) count only right before the phrase, "the" allowed ("slipping to
+# the end of Jan", not "sending it to HR 10 Dec"); "for", "on", "in" say nothing and are read past.
 CUE_WORDS: dict[str, frozenset[str]] = {
-    "from": frozenset("from since starting commencing commence".split()),
+    "from": frozenset("from since start starts starting begin begins beginning commencing commence commences".split()),
     "until": frozenset("until till til untill".split()),
     "target": frozenset(
         "by before to due deadline target w/c wc now revised moved pushed slipping slipped slip "
-        "delayed deferred postponed extended rescheduled will expected expect aim aiming hope hoping "
+        "delayed deferred postponed extended rescheduled expected expect aim aiming hope hoping "
         "within".split()
     ),
     # an event on the calendar ("session booked for 3 Dec"): future, but not the action's target
-    "scheduled": frozenset("booked scheduled planned arranged organised diarised next".split()),
+    "scheduled": frozenset("booked scheduled planned arranged organised diarised next will".split()),
     "past": frozenset(
         "delivered held happened took completed finished done signed approved agreed launched "
         "issued sent submitted presented met went started began commenced received was were had "
-        "attended ran circulated published shared finalised reviewed ago".split()
+        "attended ran circulated published shared finalised reviewed distributed provided undertaken "
+        "produced reported discussed briefed implemented introduced confirmed occurred ago".split()
     ),
 }
+PREPOSITION_CUES = frozenset("by before to from since until till til untill within w/c wc".split())
 _CLAUSE_END = re.compile(r"[;!?\n]|[.,](?:\s|$)|\s[-–—]\s")
 _WINDOW_WORDS = 8
 
@@ -411,7 +414,27 @@ def find_dates(text: str, *, today: _dt.date) -> tuple[WhenMatch, ...]:
             when, confidence, role = result
             found.append(WhenMatch(when, m[0], m.span(), confidence, role, when < today))
     found.extend(_dateparser_finds(text, today, found))
-    return tuple(sorted(found, key=lambda f: f.span))
+    return _mark_ranges(text, sorted(found, key=lambda f: f.span))
+
+
+_RANGE_JOIN = re.compile(r"\s*(?:to|-|–|—|until|till)\s*", re.I)
+_MOVE_WORDS = re.compile(r"\b(?:slip\w*|moved?|moving|push\w*|chang\w*|revis\w*|delay\w*|defer\w*|postpon\w*|extend\w*|reschedul\w*)\b", re.I)
+
+
+def _mark_ranges(text: str, found: list[WhenMatch]) -> tuple[WhenMatch, ...]:
+    """"April to June 2012" is a period, not a move to June: both ends get role "range" unless
+    the clause says the date moved ("slipping from 15 Dec to end of Jan")."""
+    out = list(found)
+    for i in range(1, len(out)):
+        prev, cur = out[i - 1], out[i]
+        if not _RANGE_JOIN.fullmatch(text[prev.span[1] : cur.span[0]]):
+            continue
+        if _MOVE_WORDS.search(text[max(0, prev.span[0] - 60) : prev.span[0]]):
+            continue
+        if prev.role in ("", "from", "range"):
+            out[i - 1] = replace(prev, role="range")
+        out[i] = replace(cur, role="range")
+    return tuple(out)
 
 
 def find_when(text: str, *, today: _dt.date) -> WhenMatch | None:
@@ -441,7 +464,7 @@ def find_when(text: str, *, today: _dt.date) -> WhenMatch | None:
     matches = find_dates(text, today=today)
     if not matches:
         return None
-    rank = {"target": 3, "until": 2, "": 1, "scheduled": 1, "from": 0, "past": 0}
+    rank = {"target": 3, "until": 2, "": 1, "scheduled": 1, "range": 1, "from": 0, "past": 0}
     return max(
         matches,
         key=lambda f: (not f.past and f.role != "past", rank[f.role], f.confidence, f.span[0]),
@@ -458,6 +481,8 @@ def _role(text: str, start: int, end: int) -> str:
     words = re.findall(r"[a-z/']+", before[cut:].lower())[-_WINDOW_WORDS:]
     for i in range(len(words) - 1, -1, -1):
         word = words[i]
+        if word in PREPOSITION_CUES and words[i + 1 :] not in ([], ["the"]):
+            continue  # "to HR 10 Dec": the "to" belongs to another phrase
         for role, cues in CUE_WORDS.items():
             if word in cues and word != "ago":
                 if role == "past" and i > 0 and words[i - 1] in ("be", "being"):
@@ -563,6 +588,9 @@ def _r_day_month(text: str, m: re.Match[str], today: _dt.date, role: str) -> _Ru
 def _r_month_day(text: str, m: re.Match[str], today: _dt.date, role: str) -> _RuleResult:
     if not _month_ok(text, m, 1, bool(m[4])):
         return None
+    if not m[3] and not m[4] and len(m[2]) == 2 and re.search(r"(?i)\b(?:in|during|until|till|from|since)\s+$", text[: m.start()]):
+        # "in January 12", "since July 11": plan-speak for a month and year, not a day
+        return _month_end(_year(m[2]), _month_no(m[1])), _CONF["month_day"], role
     when = _occurrence(_month_no(m[1]), int(m[2]), _year(m[4]) if m[4] else None, today, role == "past")
     kind = "day_month_year" if m[4] else "month_day_ordinal" if m[3] else "month_day"
     return (when, _CONF[kind], role) if when else None
@@ -694,7 +722,7 @@ _CHAT_RULES = [
     (
         re.compile(
             r"\b(end|close|mid|middle|late|early|beginning|start)(?:\s*-\s*|\s+of\s+|\s+)(?:the\s+)?"
-            rf"(?:month\s+of\s+)?({_MONTH_RE})\b\.?(?:,?\s+(\d{{4}})\b)?",
+            rf"(?:month\s+of\s+)?({_MONTH_RE})\b\.?(?:,?\s+['’]?(\d{{4}}|\d{{2}})\b(?!\s*(?:st|nd|rd|th)\b))?",
             re.I,
         ),
         _r_part_of_month,
