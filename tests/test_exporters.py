@@ -164,6 +164,7 @@ def test_xlsx_title_block_header_and_sheet_settings(tmp_path: Path, report: Plan
     assert ws["A1"].value == report.title
     assert ws["A2"].value == report.organisation
     assert ws["A3"].value == "Position as at 14 Nov 2022"
+    assert any(str(c.value).startswith("Suggested: a rating the bot proposes") for c in ws["A"])
     hr = _header_row(ws)
     header_cells = list(ws[hr])
     # the reason column appears because one action was re-baselined with a reason
@@ -262,6 +263,7 @@ def test_optional_columns_appear_only_when_used(tmp_path: Path):
     plain = PlanReport("P", "C", RagScheme.RAG, date(2024, 1, 5), [PriorityReport("1", "T", "", [action("1.1")])])
     ws = openpyxl.load_workbook(export_plan(plain, tmp_path / "p.xlsx"))["Action Plan"]
     assert [c.value for c in ws[_header_row(ws)]] == HEADERS
+    assert not any(str(c.value).startswith("Suggested") for c in ws["A"])  # no suggestion, no note
     derby = PlanReport("P", "C", RagScheme.BRAG, date(2024, 1, 5), [PriorityReport("1", "T", "", [
         action("1.1", outputs="Revised audit tool", outcome_required="Case records reflect the child"),
     ])])
@@ -273,7 +275,7 @@ def test_optional_columns_appear_only_when_used(tmp_path: Path):
 
 
 def test_empty_plan_exports_in_every_format(tmp_path: Path):
-    empty = PlanReport("New plan", "Council", RagScheme.BRAG, date(2024, 1, 5), [])
+    empty = PlanReport("", "", RagScheme.BRAG, date(2024, 1, 5), [])
     for suffix in (".xlsx", ".docx", ".csv"):
         assert export_plan(empty, tmp_path / f"e{suffix}").stat().st_size > 0
     assert "No recommendations" in "\n".join(p.text for p in docx.Document(str(tmp_path / "e.docx")).paragraphs)
@@ -291,6 +293,7 @@ def test_docx_page_title_block_and_legend(tmp_path: Path, report: PlanReport):
     assert texts[:3] == [report.title, report.organisation, "Position as at 14 Nov 2022"]
     for line in ("Blue – Completed / signed off", "Green – On track", "Amber – Slippage", "Red – Major slippage"):
         assert line in texts
+    assert any(t.startswith("Suggested: a rating the bot proposes") for t in texts)
     blue = next(p for p in doc.paragraphs if p.text.startswith("Blue –"))
     assert blue.runs[0]._r.rPr.find(qn("w:shd")).get(qn("w:fill")) == RAG_FILL[Rag.BLUE]
 

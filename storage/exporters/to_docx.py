@@ -72,8 +72,7 @@ def _page_setup(doc: DocumentObject, report: PlanReport) -> None:
 
 
 def _title_block(doc: DocumentObject, report: PlanReport) -> None:
-    title = doc.add_paragraph(clean(report.title), style="Title")
-    title.runs[0].font.size = Pt(20)
+    doc.add_paragraph(style="Title").add_run(clean(report.title)).font.size = Pt(20)
     if report.organisation.strip():
         doc.add_paragraph(clean(report.organisation), style="Subtitle")
     doc.add_paragraph().add_run(position_line(report)).bold = True

@@ -24,6 +24,7 @@ from .layout import (
     SUGGESTED_NOTE,
     Column,
     all_actions,
+    any_suggestion_shown,
     columns,
     legend_rags,
     neutralise,
@@ -65,7 +66,7 @@ def _write_plan_sheet(ws: Worksheet, report: PlanReport) -> None:
     ws.append([position_line(report)])
     ws["A3"].font = _BOLD
     _write_legend_rows(ws, report)
-    if any(a.rag is None and a.suggested_rag is not None for a in all_actions(report)):
+    if any_suggestion_shown(report):
         ws.append([SUGGESTED_NOTE])
         ws.cell(ws.max_row, 1).font = Font(italic=True)
 
