@@ -196,6 +196,8 @@ MON = date(2022, 11, 14)  # a Monday, the Rotherham plan's date
         ("mid December", SUN, date(2026, 12, 15)),
         ("mid-November", SUN, date(2026, 11, 15)),  # this November, although the 15th has gone
         ("late March", SUN, date(2027, 3, 31)),
+        ("early May", SUN, date(2027, 5, 7)),
+        ("beginning of February", SUN, date(2027, 2, 1)),
         ("w/c 23 Nov", SUN, date(2026, 11, 23)),
         ("w/c 25 Nov", SUN, date(2026, 11, 23)),  # not a Monday: that week's Monday
         ("week commencing 28/11", MON, date(2022, 11, 28)),

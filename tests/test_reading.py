@@ -345,6 +345,12 @@ def test_progress_text_keeps_the_persons_words(text: str, progress: str) -> None
     assert read(text).progress == progress
 
 
+def test_line_breaks_separate_points() -> None:
+    r = read("2.4 done\nsession delivered 3 Nov\nfeedback good", context_ref=None)
+    assert r.status == Status.COMPLETE
+    assert r.progress == "session delivered 3 Nov\nfeedback good"
+
+
 def test_html_is_stripped() -> None:
     r = read("<b>Complete</b> – workshops held 18 <sup>th</sup> October")
     assert r.status == Status.COMPLETE

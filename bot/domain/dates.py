@@ -21,7 +21,7 @@ Conventions, chosen once and used everywhere:
 
 dateparser (always `languages=['en']`, day-first, future, based on `today`) is only a fallback
 for chat text, and its finds are accepted only when they contain a date word (see
-`_DATEPARSER_WORDS`) and get a low confidence: its `search_dates` invents dates from "2 of the 3"
+`_DATE_WORD_RE`) and get a low confidence: its `search_dates` invents dates from "2 of the 3"
 or refs such as "2.4".
 """
 
@@ -121,11 +121,12 @@ def _safe_date(year: int, month: int, day: int) -> _dt.date | None:
 
 def clean_text(text: str) -> str:
     """Cell or message text without inline HTML, entities, superscript gaps ("14 <sup>th</sup>")
-    or runs of whitespace."""
+    or runs of spaces; line breaks are kept (one per break)."""
     text = re.sub(r"<[^>]{0,200}>", " ", text or "")
     text = html.unescape(text)
     text = re.sub(r"(\d)\s+(st|nd|rd|th)\b", r"\1\2", text)  # "14 th" -> "14th"
-    return re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"[^\S\n]+", " ", text)  # line breaks kept: they separate a reply's points
+    return re.sub(r" ?\n[\s]*", "\n", text).strip()
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,7 +139,7 @@ class TargetReading:
 
     `date` is the date the action is due by (None when the cell has none); `raw` the cell's text
     as given, stripped; `kind` one of TARGET_KINDS; `note` what else the cell says
-    ("and annually", "later of 2 dates", "start date", "Tender by", ...)."""
+    ("and annually", "later of two dates", "start date", "Tender by", ...)."""
 
     date: _dt.date | None
     raw: str
@@ -340,10 +341,11 @@ class WhenMatch:
 
     `date` is the date meant; `text`/`span` the phrase as written (span indexes the text given);
     `confidence` 0..1 how sure we are the phrase is that date; `role` what the words before it
-    make of it: "range" (either end of "April to June"), "target" (by, to, due, slipping to, deadline...), "scheduled" (booked, planned,
-    next, to be held...), "until" (until, till), "from" (from, since, starting), "past"
-    (delivered, held, was, last Friday, 2 weeks ago) or "" (see CUE_WORDS);
-    `past` whether the date is before today; `source` "rules" or "dateparser"."""
+    make of it (see CUE_WORDS): "target" (by, to, due, slipping to, deadline...), "scheduled"
+    (booked, planned, next, will, to be held...), "until" (until, till), "from" (from, since,
+    starting, to begin on), "past" (delivered, held, was, last Friday, 2 weeks ago), "range"
+    (either end of "April to June") or "" (nothing said); `past` whether the date is before
+    today; `source` "rules" or "dateparser"."""
 
     date: _dt.date
     text: str
@@ -455,7 +457,8 @@ def find_when(text: str, *, today: _dt.date) -> WhenMatch | None:
     financial year's), "in two weeks", "3 weeks" (lower confidence), "in a fortnight",
     "2 weeks ago", "next Friday" / "Friday" (the first one after today), "this Friday" (today
     if Friday), "Friday week", "last Friday", "today" / "tomorrow" / "yesterday" / "EOD",
-    "December 2026", "Dec '26", "December" (month end), "by 15/12", "the 20th".
+    "December 2026", "Dec '26", "December" (month end), "by 15/12", "the 20th", "a week on
+    Tuesday", "3 December next year", and plan-speak "in January 12" (January 2012).
     Refs such as "2.4" or "1.10" and counts such as "2 of the 3" are not dates.
 
     Returns the most likely target: dates on or after today before past ones; then those with
@@ -638,8 +641,7 @@ def _r_quarter(text: str, m: re.Match[str], today: _dt.date, role: str) -> _Rule
 def _r_relative(text: str, m: re.Match[str], today: _dt.date, role: str) -> _RuleResult:
     cued = bool(m[1] or m[4] or m[5])
     number = m[2].lower()
-    if not cued and not (number.isdigit() or number in _NUMBER_WORDS and len(number) > 2 and "few" not in number
-                         and "couple" not in number):  # fmt: skip
+    if not cued and number in ("a", "an", "few", "a few", "couple of", "a couple of"):
         return None  # "once a week", "a few weeks" without "in": not a date
     n = _number(number)
     if m[5]:  # "2 weeks ago"
