@@ -101,18 +101,15 @@ class HeaderMap:
     signature: tuple[str, ...]
     labels: list[str] = field(default_factory=list)  # history labels, in column order
     duplicates: list[str] = field(default_factory=list)  # headings whose field was taken already
+    keys: frozenset[str] = frozenset()
+    is_priority_table: bool = False  # recommendations (timescales, accountable officers), no actions
+
+    def __post_init__(self) -> None:
+        self.keys = frozenset(c.key for c in self.columns)
+        self.is_priority_table = "priority" in self.keys and "action" not in self.keys
 
     def has(self, key: str) -> bool:
-        return any(c.key == key for c in self.columns)
-
-    @property
-    def ref_index(self) -> int | None:
-        return next((c.index for c in self.columns if c.key == "ref"), None)
-
-    @property
-    def is_priority_table(self) -> bool:
-        """A summary of recommendations (their timescales and accountable officers), no actions."""
-        return self.has("priority") and not self.has("action")
+        return key in self.keys
 
     @property
     def mapping(self) -> dict[str, str]:

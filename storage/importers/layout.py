@@ -30,7 +30,7 @@ NO_HEADER_MESSAGE = (
 # what text lines and cells look like
 
 _REF_RE = re.compile(
-    r"^(?:[A-Za-z]{1,6}[ .\-]?)?\d{1,3}[a-z]?(?:[.\-/]\d{1,3}[a-z]?)*[.)]?$|^[A-Za-z]{1,2}\d{0,2}[.)]?$"
+    r"^(?:[A-Za-z]{1,6}[ .\-]?)?\d{1,4}[a-z]?(?:[.\-/]\d{1,4}[a-z]?)*[.)]?$|^[A-Za-z]{1,2}\d{0,2}[.)]?$"
 )
 _REF_SPACE_RE = re.compile(r"^([A-Za-z]+)\s+(?=\d)")
 _PRIORITY_HEAD_RE = re.compile(
@@ -93,6 +93,10 @@ def norm_ref(text: str) -> str:
     return _REF_SPACE_RE.sub(r"\1", text) if " " in text else text
 
 
+_STATUS_CACHE: dict[str, Status | None] = {}
+_RAG_CACHE: dict[str, Rag | None] = {}
+
+
 def read_status(text: str) -> Status | None:
     """The status a status/progress cell opens with, or None: "Action Complete Sign off approved
     at the Evidence Challenge Panel…" -> signed_off; "In Progress – on track" -> in_progress;
@@ -100,12 +104,26 @@ def read_status(text: str) -> Status | None:
     if not text:
         return None
     head = text[:200].lower()
+    if head in _STATUS_CACHE:
+        return _STATUS_CACHE[head]
+    key = head
     if "–" in head or "—" in head:
         head = _DASHES_RE.sub("-", head)
-    for status, rx in _STATUS_RULES:
-        if rx.search(head):
-            return status
-    return None
+    found = next((status for status, rx in _STATUS_RULES if rx.search(head)), None)
+    if len(_STATUS_CACHE) < 50_000:
+        _STATUS_CACHE[key] = found
+    return found
+
+
+def read_rag(text: str) -> Rag | None:
+    """Rag.find, remembered: a RAG column holds the same few words thousands of times."""
+    if not text:
+        return None
+    if text not in _RAG_CACHE:
+        if len(_RAG_CACHE) >= 50_000:
+            _RAG_CACHE.clear()
+        _RAG_CACHE[text] = Rag.find(text)
+    return _RAG_CACHE[text]
 
 
 def _join(before: str, after: str) -> str:
@@ -190,6 +208,7 @@ class Assembler:
         self.history_labels: list[str] = []
         self.has_priority_column = False
         self.footnotes = 0
+        self.odd_refs: list[str] = []
 
     # ---------------------------------------------------------------- feeding blocks
 
@@ -333,7 +352,7 @@ class Assembler:
             if len(ref_raw) > 15 or len(ref_raw.split()) > 2:
                 self._to_fragment(cells, where)
                 return
-            self.warnings.append(f"{where}: the ref '{ref_raw}' is unusual; it was kept as written.")
+            self.odd_refs.append(f"'{ref_raw}' ({where})")
         if header.is_priority_table:
             self._close_fragment()
             self._priority_row(vals, extra, where)
@@ -632,9 +651,11 @@ class Assembler:
             if not action.text:
                 self.warnings.append(f"{draft.where}: action {ref} has no action text.")
         plan.priorities = list(self.priorities.values())
-        for p in plan.priorities:
-            if not p.title:
-                self.warnings.append(f"{p.where}: recommendation {p.ref} has no text.")
+        untitled = [p.ref for p in plan.priorities if not p.title]
+        if untitled:
+            self.warnings.append(f"{len(untitled)} recommendation(s) have no text: {_list(untitled)}.")
+        if self.odd_refs:
+            self.warnings.append(f"{len(self.odd_refs)} ref(s) look unusual and were kept as written: {_list(self.odd_refs, 5)}.")
         blue = any(a.rag is Rag.BLUE or any(h.rag is Rag.BLUE for h in a.history) for a in plan.actions)
         plan.rag_scheme = RagScheme.BRAG if (blue or self.legend_blue or self.brag_word) else RagScheme.RAG
         if plan.rag_scheme is RagScheme.BRAG:  # Green means "on track", not done, when Blue is done
@@ -712,13 +733,13 @@ class Assembler:
             text = c.get(f"progress@{label}", "")
             rag_raw = c.get(f"rag@{label}", "")
             if text or rag_raw:
-                rag_h = Rag.find(rag_raw)
+                rag_h = read_rag(rag_raw)
                 if rag_raw and rag_h is None:
                     bad_rag.setdefault(rag_raw, ref)
                 history.append(ParsedProgress(label, text, rag_h))
         progress = c.get("progress", "")
         rag_raw = c.get("rag", "")
-        rag = Rag.find(rag_raw)
+        rag = read_rag(rag_raw)
         if rag_raw and rag is None:
             bad_rag.setdefault(rag_raw, ref)
         if history:
@@ -729,7 +750,7 @@ class Assembler:
                 progress = next((h.text for h in reversed(history) if h.text), "")
         achievement = c.get("achievement", "")
         if rag is None and achievement:
-            rag = Rag.find(achievement) if len(achievement) <= 20 else None
+            rag = read_rag(achievement) if len(achievement) <= 20 else None
         target_raw = c.get("target", "")
         reading = targets.get(target_raw)
         if reading is None:
