@@ -157,6 +157,7 @@ def action_snapshot(
         last_update_at=_aware(action.last_update_at),
         returned_at=_aware(action.returned_at),
         created_at=_aware(action.created_at),
+        version=action.version,
     )
 
 

@@ -201,3 +201,82 @@ class AuditLog(SQLModel, table=True):
     op: str = Field(max_length=20)
     before: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     after: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+# --- the engine: the database is the schedule ------------------------------------------------
+class Job(SQLModel, table=True):
+    """Due work (a person's nudge, a plan's digest) with a UTC due time. ``key`` makes
+    scheduling idempotent: two processes planning the same nudge insert one row."""
+
+    __tablename__ = "job"
+    __table_args__ = (Index("ix_job_pending_due", "status", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organisation.id", index=True)
+    key: str = Field(unique=True, max_length=200)
+    kind: str = Field(max_length=20)  # nudge | digest
+    due_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    payload: dict[str, Any] = _json(dict)
+    status: str = Field(default="pending", max_length=10)  # pending | running | done | failed
+    claimed_by: str = Field(default="", max_length=100)
+    lease_until: datetime | None = _ts(nullable=True)
+    attempts: int = 0
+    last_error: str = _text()
+    done_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _created()
+
+
+class Outbox(SQLModel, table=True):
+    """A message to send, written in the same transaction as the change that caused it.
+    ``key`` is the idempotency key: the same message is never queued twice."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organisation.id", index=True)
+    key: str = Field(unique=True, max_length=200)
+    platform: str = Field(max_length=10)  # slack | teams | console
+    target: str = Field(max_length=200)  # user or channel id on that platform; person id for console
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    screen: str = Field(max_length=20)  # nudge | digest | escalation | confirmation | notice
+    view: dict[str, Any] = _json(dict)  # the neutral view model (cards/)
+    status: str = Field(default="pending", max_length=10)  # pending | sending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime = _created()
+    claimed_by: str = Field(default="", max_length=100)
+    lease_until: datetime | None = _ts(nullable=True)
+    sent_at: datetime | None = _ts(nullable=True)
+    platform_ref: str = Field(default="", max_length=200)  # message ts / activity id, to update the card later
+    last_error: str = _text()
+    created_at: datetime = _created()
+
+
+class NudgeStateRow(SQLModel, table=True):
+    """What we remember about reminding one person."""
+
+    __tablename__ = "nudge_state"
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    last_nudged_at: datetime | None = _ts(nullable=True)
+    snoozed_until: datetime | None = _ts(nullable=True)
+    unanswered_count: int = 0
+    escalated_at: datetime | None = _ts(nullable=True)
+    last_answered_at: datetime | None = _ts(nullable=True)
+
+
+class PendingReply(SQLModel, table=True):
+    """What was read from someone's free text, waiting for them to confirm. Nothing changes in
+    the register until they do; ``versions`` are the actions' versions when it was read."""
+
+    __tablename__ = "pending_reply"
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(unique=True, max_length=40)
+    org_id: int = Field(foreign_key="organisation.id")
+    person_id: int = Field(foreign_key="person.id", index=True)
+    plan_id: int = Field(foreign_key="plan.id")
+    channel: str = Field(max_length=10)
+    text: str = _text()
+    reading: dict[str, Any] = _json(dict)
+    versions: dict[str, int] = _json(dict)  # action id → version seen
+    created_at: datetime = _created()
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    resolved_at: datetime | None = _ts(nullable=True)
+    outcome: str = Field(default="", max_length=20)  # confirmed | cancelled | conflict | expired

@@ -66,6 +66,7 @@ for _s, _words in {
     Status.CANCELLED: ["cancelled", "canceled", "withdrawn", "dropped"],
 }.items():
     _STATUS_WORDS[_norm(_s.value)] = _s
+    _STATUS_WORDS[_norm(_STATUS_LABELS[_s])] = _s
     for _w in _words:
         _STATUS_WORDS[_norm(_w)] = _s
 
@@ -213,6 +214,7 @@ class ActionSnapshot:
     last_update_at: datetime | None = None
     returned_at: datetime | None = None  # a sign-off panel returned it and nobody has updated since
     created_at: datetime | None = None
+    version: int = 0  # the register's version of the action: a card that carries it can detect a stale save
 
     @property
     def target(self) -> date | None:
