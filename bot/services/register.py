@@ -72,7 +72,7 @@ def record_update(
 
     before = repo.row_dict(action, ACTION_FIELDS)
     expected = request.expected_version if request.expected_version is not None else action.version
-    values: dict[str, object] = {"version": action.version + 1, "last_update_at": now, "updated_at": now}
+    values: dict[str, object] = {"last_update_at": now, "updated_at": now}
     values["returned_at"] = None
     if request.rag is not None:
         values["rag"] = request.rag.value
@@ -84,19 +84,7 @@ def record_update(
         values["status"] = request.status.value
         if status_changed:
             values["signoff_stage"] = 0
-    result = session.execute(
-        sql_update(Action)
-        .where(col(Action.id) == action.id, col(Action.version) == expected)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
-        session.refresh(action)
-        raise Conflict(
-            f"{action.ref} was changed by someone else since you opened it (now at version "
-            f"{action.version}, you saw {expected}); nothing was saved — look at the latest and try again"
-        )
+    versioned_write(session, action, expected, values)
     if status_changed:
         # A later status change clears any sign-off already given (kept, marked cleared).
         for s in session.exec(select(Signoff).where(Signoff.action_id == action.id, col(Signoff.cleared_at).is_(None))):
@@ -117,6 +105,8 @@ def record_update(
         period_label=request.period_label,
     )
     session.add(upd)
+    if author is not None and author.id is not None:
+        mark_answered(session, author.id, now)
     session.flush()
     session.refresh(action)
     repo.audit(
@@ -133,6 +123,34 @@ def record_update(
         at=now,
     )
     return upd
+
+
+def mark_answered(session: Session, person_id: int, now: datetime) -> None:
+    """The person answered: their unanswered-reminder count and escalation start again."""
+    from storage.tables import NudgeStateRow
+
+    row = session.get(NudgeStateRow, person_id) or NudgeStateRow(person_id=person_id)
+    row.unanswered_count, row.escalated_at, row.last_answered_at = 0, None, now
+    session.add(row)
+
+
+def versioned_write(session: Session, action: Action, expected: int, values: dict[str, object]) -> None:
+    """Write `values` to the action only if it is still at version `expected` (and bump it);
+    otherwise raise Conflict, having written nothing."""
+    values = {**values, "version": expected + 1}
+    result = session.execute(
+        sql_update(Action)
+        .where(col(Action.id) == action.id, col(Action.version) == expected)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        session.refresh(action)
+        raise Conflict(
+            f"{action.ref} was changed by someone else since you opened it (now at version "
+            f"{action.version}, you saw {expected}); nothing was saved — look at the latest and try again"
+        )
 
 
 def _validate(plan: Plan, action: Action, r: UpdateRequest) -> None:
