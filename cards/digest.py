@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.domain.digest import Digest, DUE_SOON_DAYS
 from bot.domain.model import Rag, RagScheme
 from bot.domain.rag import RAG_KEYS, fmt_date
+from cards.view import Card, Fact, Line, Section, Text
 
 TITLE_CHARS = 90  # action titles longer than this are cut with "…"
 
@@ -26,38 +27,6 @@ _MOVED_HEADINGS = {
     "signed_off": "Signed off",
     "rebaselined": "Re-baselined",
 }
-
-
-@dataclass(frozen=True)
-class Text:
-    text: str
-    user: bool = False  # typed by a person: renderers escape it
-    strong: bool = False
-
-
-@dataclass(frozen=True)
-class Line:
-    parts: tuple[Text, ...]
-    rag: Rag | None = None  # a renderer may show it as a coloured marker
-
-    @property
-    def plain(self) -> str:
-        return "".join(p.text for p in self.parts)
-
-
-@dataclass(frozen=True)
-class Fact:
-    label: str
-    value: str
-
-
-@dataclass(frozen=True)
-class Section:
-    key: str  # stable: "moved", "overdue", "awaiting_signoff", "due_soon", "missing_updates", ...
-    heading: str
-    lines: tuple[Line, ...]
-    more: int = 0  # lines left out to keep the message short
-    empty: str = ""  # what to say when there are no lines
 
 
 @dataclass(frozen=True)
@@ -205,3 +174,16 @@ def render_text(view: DigestView) -> str:
     if view.chart_path is not None:
         out += ["", f"Chart: {view.chart_path}"]
     return "\n".join(out) + "\n"
+
+
+def digest_card(view: DigestView) -> Card:
+    """The digest as the neutral card every renderer and the outbox take."""
+    return Card(
+        screen="digest",
+        title=view.title,
+        subtitle=view.subtitle,
+        facts=view.facts,
+        sections=view.sections,
+        private=view.private,
+        chart_path=str(view.chart_path) if view.chart_path else None,
+    )

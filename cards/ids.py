@@ -1,0 +1,24 @@
+"""Ids shared by renderers and handlers: button verbs, and the input names of update forms."""
+
+from enum import StrEnum
+
+
+class Verb(StrEnum):
+    OPEN_UPDATE = "open_update"  # open the update form for one action
+    ON_TRACK = "on_track"  # one-click: still on track, no other change
+    MARK_DONE = "mark_done"  # one-click: complete (goes to sign-off)
+    SNOOZE = "snooze"  # remind me later
+    SUBMIT_UPDATE = "submit_update"  # the form's submit
+    CONFIRM = "confirm"  # yes, apply what was read from my free text
+    CANCEL = "cancel"  # no, change nothing
+    APPROVE = "approve"  # sign-off stage approves
+    RETURN = "return"  # sign-off stage returns with a note
+
+
+class Field(StrEnum):
+    STATUS = "status"
+    RAG = "rag"
+    TEXT = "progress"
+    REVISED_TARGET = "revised_target"
+    REASON = "reason"
+    EVIDENCE = "evidence"
