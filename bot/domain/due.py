@@ -139,9 +139,11 @@ def needs_update(action: ActionSnapshot, *, plan: PlanSnapshot, now: datetime) -
     _, previous_point = cadence_points(plan.cadence, today)
     cadence_due = last_day is None or last_day <= previous_point
 
+    # Target checks count real updates only: an action created inside the window is still asked.
+    updated = action.last_update_at.astimezone(tz).date() if action.last_update_at is not None else None
     target = action.target
     if target is not None and target < today:
-        if last_day is None or last_day <= target or cadence_due:
+        if updated is None or updated <= target or cadence_due:
             return DueReason(
                 "overdue",
                 f"The target date {fmt_date(target)} passed {_days((today - target).days)} ago: "
@@ -149,7 +151,7 @@ def needs_update(action: ActionSnapshot, *, plan: PlanSnapshot, now: datetime) -
             )
     elif target is not None and (target - today).days <= plan.due_soon_days:
         window_opened = target - timedelta(days=plan.due_soon_days)
-        if last_day is None or last_day < window_opened or cadence_due:
+        if updated is None or updated < window_opened or cadence_due:
             left = (target - today).days
             when = "today" if left == 0 else f"in {_days(left)}"
             return DueReason("target_near", f"The target date {fmt_date(target)} is {when}: is it on track?")

@@ -1,0 +1,293 @@
+"""The engine's use cases: who is due, planning nudges and digests as jobs, running a job into
+the outbox, and delivering the outbox through the chat ports.
+
+One transaction per step: planning inserts idempotent job rows; running a job writes its
+messages to the outbox and marks the job done together, so a process killed half-way leaves
+either nothing or everything of that job; delivery claims messages with a lease.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from bot.domain.digest import Digest, build_digest
+from bot.domain.due import NudgePlan, NudgeState, is_nudge_time, next_nudge_time, plan_nudges, zone
+from bot.domain.model import ActionSnapshot, Channel, PersonSnapshot, PlanSnapshot, Rag, Status, UpdateSnapshot
+from bot.ports import ChatPort, DeliveryError
+from bot.services.signoff import awaiting
+from cards.digest import build_digest_view, digest_card
+from cards.nudge import escalation_card, nudge_card
+from cards.view import Card
+from storage import repo, schedule
+from storage.db import session_scope
+from storage.tables import Job, NudgeStateRow, Organisation, Person, Plan, Update
+
+log = logging.getLogger("actionbot.engine")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    working_hours: tuple[time, time] = (time(9), time(17))
+    holiday_country: str | None = "GB"
+    holiday_subdiv: str | None = "ENG"
+    escalate_after: int = 2
+    digest_weekday: int = 0  # Monday
+    digest_time: time = time(9)
+    stale_weeks: int = 4
+    chart_dir: Path = field(default_factory=lambda: Path("charts"))
+
+
+# --- reading the register as snapshots ------------------------------------------------------
+@dataclass
+class RegisterView:
+    plans: dict[int, PlanSnapshot]
+    plan_rows: dict[int, Plan]
+    actions: list[ActionSnapshot]
+    people: dict[int, PersonSnapshot]
+    people_rows: dict[int, Person]
+    state: dict[int, NudgeState]
+
+
+def load_register(session: Session, org_id: int, *, plan_id: int | None = None) -> RegisterView:
+    plan_rows = {p.id: p for p in repo.list_plans(session, org_id) if p.id is not None and (plan_id is None or p.id == plan_id)}
+    actions: list[ActionSnapshot] = []
+    for p in plan_rows.values():
+        prios = {q.id: q.ref for q in repo.priorities(session, p.id or 0)}
+        rows = repo.list_actions(session, p.id or 0)
+        links = repo.people_by_action(session, [a.id for a in rows if a.id is not None])
+        actions += [repo.action_snapshot(a, *links[a.id], priority_ref=prios.get(a.priority_id)) for a in rows if a.id is not None]
+    people_rows = {p.id: p for p in repo.list_people(session, org_id) if p.id is not None}
+    state = {
+        r.person_id: NudgeState(repo._aware(r.last_nudged_at), repo._aware(r.snoozed_until), r.unanswered_count, repo._aware(r.escalated_at))
+        for r in session.exec(select(NudgeStateRow).where(col(NudgeStateRow.person_id).in_(list(people_rows))))
+    }
+    return RegisterView(
+        plans={i: repo.plan_snapshot(p) for i, p in plan_rows.items()},
+        plan_rows=plan_rows,
+        actions=actions,
+        people={i: repo.person_snapshot(p) for i, p in people_rows.items()},
+        people_rows=people_rows,
+        state=state,
+    )
+
+
+def due(session: Session, org_id: int, *, now: datetime, cfg: EngineConfig = EngineConfig()) -> tuple[list[NudgePlan], RegisterView]:
+    """Who would be nudged at `now`, for which actions, and why."""
+    reg = load_register(session, org_id)
+    nudges = plan_nudges(
+        reg.actions, reg.people, reg.plans, now=now, nudge_state=reg.state, escalate_after=cfg.escalate_after,
+        working_hours=cfg.working_hours, holiday_country=cfg.holiday_country, holiday_subdiv=cfg.holiday_subdiv,
+    )
+    return nudges, reg
+
+
+def address_for(person: Person) -> tuple[str, str]:
+    """Where a person's direct messages go: Slack if mapped, else Teams, else the console."""
+    if person.slack_user_id:
+        return "slack", person.slack_user_id
+    if person.teams_user_id:
+        return "teams", person.teams_user_id
+    return "console", str(person.id)
+
+
+# --- digests --------------------------------------------------------------------------------
+def digest_for(session: Session, plan: Plan, *, as_of: date, cfg: EngineConfig = EngineConfig()) -> Digest:
+    reg = load_register(session, plan.org_id, plan_id=plan.id)
+    ids = [a.id for a in reg.actions]
+    updates = [
+        UpdateSnapshot(action_id=u.action_id, at=repo._aware(u.at) or u.at, channel=Channel(u.channel),
+                       status=Status(u.status) if u.status else None, rag=Rag(u.rag) if u.rag else None, text=u.text,
+                       revised_target=u.revised_target, author_id=u.author_id, label=u.period_label)
+        for u in session.exec(select(Update).where(col(Update.action_id).in_(ids)))
+    ] if ids else []
+    return build_digest(
+        reg.plans[plan.id or 0],
+        [(q.ref, q.title) for q in repo.priorities(session, plan.id or 0)],
+        reg.actions,
+        updates,
+        as_of=as_of,
+        stale_weeks=cfg.stale_weeks,
+        people=reg.people,
+        awaiting_signoff=awaiting(session, plan),
+    )
+
+
+def next_digest_time(plan: Plan, *, now: datetime, cfg: EngineConfig) -> datetime:
+    """The next weekly digest moment at or after `now`: the configured weekday and time in the
+    plan's timezone (so 09:00 stays 09:00 across clock changes), in UTC."""
+    tz = zone(plan.timezone)
+    local = now.astimezone(tz)
+    day = local.date() + timedelta(days=(cfg.digest_weekday - local.weekday()) % 7)
+    at = datetime.combine(day, cfg.digest_time, tzinfo=tz)
+    if at.astimezone(UTC) < now:
+        at = datetime.combine(day + timedelta(days=7), cfg.digest_time, tzinfo=tz)
+    return at.astimezone(UTC)
+
+
+# --- planning -------------------------------------------------------------------------------
+def plan_jobs(session: Session, *, now: datetime, cfg: EngineConfig = EngineConfig()) -> int:
+    """Insert the job rows for nudges and digests that are due now or later. Idempotent: the
+    keys name the person and local day, or the plan and digest day."""
+    created = 0
+    for org in session.exec(select(Organisation)):
+        assert org.id is not None
+        nudges, reg = due(session, org.id, now=now, cfg=cfg)
+        for n in nudges:
+            if n.person_id is None or n.send_at is None or not (n.actions or n.unassigned):
+                continue
+            tz = zone(reg.people[n.person_id].timezone)
+            key = f"nudge:{n.person_id}:{n.send_at.astimezone(tz).date().isoformat()}"
+            created += schedule.enqueue_job(session, org_id=org.id, key=key, kind="nudge", due_at=n.send_at,
+                                            payload={"person_id": n.person_id}, now=now)
+        for plan in reg.plan_rows.values():
+            if not plan.digest_channels and plan.owner_id is None:
+                continue
+            at = next_digest_time(plan, now=now, cfg=cfg)
+            key = f"digest:{plan.id}:{at.astimezone(zone(plan.timezone)).date().isoformat()}"
+            created += schedule.enqueue_job(session, org_id=org.id, key=key, kind="digest", due_at=at, payload={"plan_id": plan.id}, now=now)
+    return created
+
+
+# --- running jobs ---------------------------------------------------------------------------
+def run_job(session: Session, job: Job, *, now: datetime, cfg: EngineConfig = EngineConfig()) -> str:
+    """Turn one claimed job into outbox messages (same transaction). Returns what happened."""
+    if job.kind == "nudge":
+        outcome = _run_nudge(session, job, now=now, cfg=cfg)
+    elif job.kind == "digest":
+        outcome = _run_digest(session, job, now=now, cfg=cfg)
+    else:
+        outcome = f"unknown job kind {job.kind!r}"
+    if job.status == "running":
+        schedule.finish_job(session, job, now=now)
+    return outcome
+
+
+def _run_nudge(session: Session, job: Job, *, now: datetime, cfg: EngineConfig) -> str:
+    pid = int(job.payload["person_id"])
+    nudges, reg = due(session, job.org_id, now=now, cfg=cfg)
+    mine = next((n for n in nudges if n.person_id == pid), None)
+    if mine is None or not (mine.actions or mine.unassigned):
+        return "nothing due any more"
+    person = reg.people[pid]
+    st = reg.state.get(pid, NudgeState())
+    kw = dict(last_nudged_at=st.last_nudged_at, snoozed_until=st.snoozed_until, working_hours=cfg.working_hours,
+              holiday_country=cfg.holiday_country, holiday_subdiv=cfg.holiday_subdiv)
+    if not is_nudge_time(person, now=now, **kw):  # type: ignore[arg-type]
+        later = next_nudge_time(person, now=now, **kw)  # type: ignore[arg-type]
+        schedule.reschedule_job(session, job, due_at=later, note="not a nudge time when claimed")
+        return f"moved to {later.isoformat()}"
+    by_id = {a.id: a for a in reg.actions}
+    card = nudge_card(person.display_name, mine.actions, by_id, unassigned=mine.unassigned)
+    platform, target = address_for(reg.people_rows[pid])
+    schedule.enqueue_message(session, org_id=job.org_id, key=job.key, platform=platform, target=target, person_id=pid,
+                             screen="nudge", view=card.to_dict(), now=now)
+    row = session.get(NudgeStateRow, pid) or NudgeStateRow(person_id=pid)
+    row.last_nudged_at, row.unanswered_count = now, row.unanswered_count + 1
+    for e in mine.escalations:
+        to = reg.people_rows[e.to_id]
+        platform, target = address_for(to)
+        schedule.enqueue_message(session, org_id=job.org_id, key=f"escalation:{pid}:{e.to_id}:{job.key}", platform=platform, target=target,
+                                 person_id=e.to_id, screen="escalation", view=escalation_card(e, by_id).to_dict(), now=now)
+        row.escalated_at = now
+    session.add(row)
+    return f"nudged {person.display_name} about {len(mine.actions) + len(mine.unassigned)} action(s)"
+
+
+def _run_digest(session: Session, job: Job, *, now: datetime, cfg: EngineConfig) -> str:
+    plan = session.get(Plan, int(job.payload["plan_id"]))
+    if plan is None or plan.archived:
+        return "plan gone"
+    as_of = now.astimezone(zone(plan.timezone)).date()
+    d = digest_for(session, plan, as_of=as_of, cfg=cfg)
+    chart = _chart(d, cfg.chart_dir / f"digest-{plan.slug}-{as_of.isoformat()}.png")
+    public = digest_card(build_digest_view(d, chart_path=chart))
+    for ch in plan.digest_channels:
+        platform, _, target = ch.partition(":")
+        schedule.enqueue_message(session, org_id=job.org_id, key=f"{job.key}:{ch}", platform=platform, target=target,
+                                 screen="digest", view=public.to_dict(), now=now)
+    if plan.owner_id is not None and (owner := session.get(Person, plan.owner_id)) is not None:
+        private = digest_card(build_digest_view(d, private=True, chart_path=chart))
+        platform, target = address_for(owner)
+        schedule.enqueue_message(session, org_id=job.org_id, key=f"{job.key}:owner", platform=platform, target=target,
+                                 person_id=owner.id, screen="digest", view=private.to_dict(), now=now)
+    return f"digest of {plan.slug} to {len(plan.digest_channels)} channel(s)"
+
+
+def _chart(d: Digest, path: Path) -> Path | None:
+    from bot.chart import render_digest_chart
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return render_digest_chart(d, path)
+    except OSError as e:  # a chart is a nicety: the digest goes without it
+        log.warning("could not write digest chart %s: %s", path, e)
+        return None
+
+
+# --- the loop's steps -----------------------------------------------------------------------
+def run_due_jobs(engine: Engine, *, now: datetime, worker: str, cfg: EngineConfig = EngineConfig(), limit: int = 50) -> list[str]:
+    """Claim due jobs and run each in its own transaction."""
+    with session_scope(engine) as s:
+        ids = [j.id for j in schedule.claim_jobs(s, worker=worker, now=now, limit=limit)]
+    results = []
+    for jid in ids:
+        try:
+            with session_scope(engine) as s:
+                job = s.get(Job, jid)
+                assert job is not None
+                results.append(run_job(s, job, now=now, cfg=cfg))
+        except Exception as e:  # noqa: BLE001 - one broken job must not stop the others
+            log.exception("job %s failed", jid)
+            with session_scope(engine) as s:
+                job = s.get(Job, jid)
+                if job is not None:
+                    schedule.fail_job(s, job, now=now, error=f"{type(e).__name__}: {e}")
+            results.append(f"failed: {e}")
+    return results
+
+
+async def deliver(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetime, worker: str, limit: int = 50) -> int:
+    """Send claimed outbox messages through their platform's port. Returns how many were sent."""
+    if not ports:
+        return 0
+    with session_scope(engine) as s:
+        claimed = [(m.id, m.platform, m.target, m.view) for m in schedule.claim_messages(s, worker=worker, now=now,
+                                                                                          platforms=tuple(ports), limit=limit)]
+    sent = 0
+    for mid, platform, target, view in claimed:
+        try:
+            result = await ports[platform].send(target, Card.from_dict(view))
+        except DeliveryError as e:
+            with session_scope(engine) as s:
+                m = s.get(schedule.Outbox, mid)
+                if m is not None:
+                    schedule.mark_retry(s, m, now=now, error=str(e), retry_after=e.retry_after, permanent=e.permanent)
+            continue
+        with session_scope(engine) as s:
+            m = s.get(schedule.Outbox, mid)
+            if m is not None:
+                schedule.mark_sent(s, m, now=now, platform_ref=result.ref)
+        sent += 1
+    return sent
+
+
+async def tick(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetime, worker: str, cfg: EngineConfig = EngineConfig()) -> dict[str, int]:
+    """One round: plan jobs, run the due ones, deliver the outbox."""
+    import asyncio
+
+    def plan_and_run() -> tuple[int, list[str]]:
+        with session_scope(engine) as s:
+            planned = plan_jobs(s, now=now, cfg=cfg)
+        return planned, run_due_jobs(engine, now=now, worker=worker, cfg=cfg)
+
+    planned, ran = await asyncio.to_thread(plan_and_run)  # database work stays off the event loop
+    sent = await deliver(engine, ports, now=now, worker=worker)
+    return {"planned": planned, "ran": len(ran), "sent": sent}
+

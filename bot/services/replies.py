@@ -1,0 +1,174 @@
+"""Free-text replies: read, ask the person to confirm, then apply — from any chat platform.
+
+``read`` stores what was understood as a pending reply (with the versions of the actions it
+touches) and returns a confirmation card; nothing in the register changes. ``confirm`` applies
+it as updates, each guarded by the version seen when it was read, so a reply confirmed after
+someone else changed the action gets a conflict instead of overwriting their change.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from bot.domain.due import parse_snooze
+from bot.domain.model import Channel, InvalidValue, Rag, Status
+from bot.domain.reading import Reading, read_reply
+from bot.errors import Conflict, NotFound
+from bot.services import register
+from cards.nudge import confirmation_card, notice_card
+from cards.view import Card
+from storage import repo
+from storage.tables import Action, ActionPerson, NudgeStateRow, Organisation, PendingReply, Person, Plan
+
+PENDING_FOR = timedelta(hours=24)
+MAX_REPLY = 4000
+
+
+@dataclass(frozen=True)
+class ReplyOutcome:
+    card: Card
+    token: str | None = None  # set when a confirmation is waiting
+
+
+def _my_actions(session: Session, person: Person) -> list[tuple[Action, Plan]]:
+    """Actions a person may update by name: those they own or are delegate for, and every
+    action of plans they own."""
+    ids = {r.action_id for r in session.exec(select(ActionPerson).where(ActionPerson.person_id == person.id))}
+    owned_plans = {p.id for p in repo.list_plans(session, person.org_id) if p.owner_id == person.id}
+    out = []
+    for plan in repo.list_plans(session, person.org_id):
+        for a in repo.list_actions(session, plan.id or 0):
+            if a.id in ids or plan.id in owned_plans:
+                out.append((a, plan))
+    return out
+
+
+def read(session: Session, *, person: Person, text: str, channel: Channel, now: datetime, today: date | None = None,
+         context_ref: str | None = None) -> ReplyOutcome:
+    if len(text) > MAX_REPLY:
+        return ReplyOutcome(notice_card(f"That message is {len(text)} characters; please keep an update under {MAX_REPLY}."))
+    if not text.strip():
+        return ReplyOutcome(notice_card('Tell me about an action, e.g. "2.4 on track" or "1.3 done, evidence at https://…".'))
+    tz = person.timezone or "Europe/London"
+    snooze_until = parse_snooze(text, now=now, tz=tz) if _looks_like_snooze(text) else None
+    if snooze_until is not None:
+        snooze(session, person=person, until=snooze_until)
+        return ReplyOutcome(notice_card(f"OK, I won't remind you before {snooze_until.astimezone(_tz(tz)).strftime('%a %-d %b %H:%M')}."))
+    mine = _my_actions(session, person)
+    if not mine:
+        return ReplyOutcome(notice_card("You have no actions assigned to you yet; ask your plan's administrator to map you to your actions."))
+    by_ref: dict[str, list[tuple[Action, Plan]]] = {}
+    for a, p in mine:
+        by_ref.setdefault(repo.normalise_ref(a.ref), []).append((a, p))
+    if context_ref is None and len(mine) == 1:
+        context_ref = mine[0][0].ref
+    today = today or now.astimezone(_tz(tz)).date()
+    reading = read_reply(text, today=today, known_refs=[a.ref for a, _ in mine], context_ref=context_ref)
+    questions = list(reading.questions)
+    chosen: dict[str, Action] = {}
+    plan: Plan | None = None
+    for ref in reading.refs:
+        hits = by_ref.get(repo.normalise_ref(ref), [])
+        if len(hits) > 1:
+            questions.append(f"{ref} exists in several of your plans ({', '.join(p.slug for _, p in hits)}); say which.")
+        elif hits:
+            a, p = hits[0]
+            if plan is not None and p.id != plan.id:
+                questions.append("Please update one plan at a time.")
+                continue
+            chosen[a.ref], plan = a, p
+    reading = Reading(tuple(chosen), reading.status, reading.rag, reading.target_date, reading.progress, reading.evidence,
+                      reading.reason, reading.confidence, tuple(questions))
+    token = secrets.token_urlsafe(12)
+    snaps = {ref: repo.action_snapshot(a) for ref, a in chosen.items()}
+    if plan is None:
+        return ReplyOutcome(confirmation_card(reading, snaps, token=token))
+    session.add(PendingReply(token=token, org_id=person.org_id, person_id=person.id or 0, plan_id=plan.id or 0, channel=channel.value,
+                             text=text, reading=reading.to_json(), versions={str(a.id): a.version for a in chosen.values()},
+                             created_at=now, expires_at=now + PENDING_FOR))
+    session.flush()
+    return ReplyOutcome(confirmation_card(reading, snaps, token=token), token)
+
+
+def _looks_like_snooze(text: str) -> bool:
+    t = text.strip().lower()
+    return t.startswith(("remind me", "snooze", "not now", "later")) or "remind me" in t[:40]
+
+
+def _tz(name: str):  # type: ignore[no-untyped-def]
+    from bot.domain.due import zone
+
+    return zone(name)
+
+
+def snooze(session: Session, *, person: Person, until: datetime) -> None:
+    row = session.get(NudgeStateRow, person.id) or NudgeStateRow(person_id=person.id or 0)
+    row.snoozed_until = until
+    session.add(row)
+
+
+def latest_pending(session: Session, person: Person, *, now: datetime) -> PendingReply | None:
+    return session.exec(
+        select(PendingReply)
+        .where(PendingReply.person_id == person.id, col(PendingReply.resolved_at).is_(None), col(PendingReply.expires_at) > now)
+        .order_by(col(PendingReply.id).desc())
+    ).first()
+
+
+def confirm(session: Session, *, org: Organisation, person: Person, token: str, channel: Channel, now: datetime) -> Card:
+    """Apply a pending reply as updates (one per action), each guarded by the version seen."""
+    pending = session.exec(select(PendingReply).where(PendingReply.token == token, PendingReply.person_id == person.id)).first()
+    if pending is None:
+        raise NotFound("that confirmation is not yours or does not exist")
+    if pending.resolved_at is not None:
+        return notice_card(f"Already {pending.outcome}; nothing more to do.")
+    if repo._aware(pending.expires_at) < now:  # type: ignore[operator]
+        _resolve(session, pending, "expired", now)
+        return notice_card("That confirmation has expired (24 hours); please send the update again.")
+    plan = session.get(Plan, pending.plan_id)
+    assert plan is not None
+    r = pending.reading
+    req = register.UpdateRequest(
+        text=r.get("progress") or "",
+        status=Status(r["status"]) if r.get("status") else None,
+        rag=Rag(r["rag"]) if r.get("rag") else None,
+        revised_target=date.fromisoformat(r["target_date"]) if r.get("target_date") else None,
+        revised_reason=r.get("reason") or ("" if not r.get("target_date") else "not given"),
+        evidence=tuple(r.get("evidence") or ()),
+    )
+    actor = repo.actor_for(session, person)
+    done = []
+    for action_id, version in pending.versions.items():
+        action = session.get(Action, int(action_id))
+        assert action is not None
+        try:
+            register.record_update(session, org=org, plan=plan, action=action,
+                                   request=register.UpdateRequest(**{**req.__dict__, "expected_version": version}),
+                                   actor=actor, author=person, channel=channel, now=now)
+        except Conflict as e:
+            pending = session.exec(select(PendingReply).where(PendingReply.token == token)).one()
+            _resolve(session, pending, "conflict", now)
+            return notice_card(str(e))
+        except InvalidValue as e:
+            return notice_card(f"I could not record that: {e}")
+        done.append(action.ref)
+    _resolve(session, pending, "confirmed", now)
+    return notice_card(f"Recorded on {', '.join(done)}. Thank you!", title="Update recorded")
+
+
+def cancel(session: Session, *, person: Person, token: str, now: datetime) -> Card:
+    pending = session.exec(select(PendingReply).where(PendingReply.token == token, PendingReply.person_id == person.id)).first()
+    if pending is None or pending.resolved_at is not None:
+        return notice_card("Nothing to cancel.")
+    _resolve(session, pending, "cancelled", now)
+    return notice_card("OK, nothing was changed.")
+
+
+def _resolve(session: Session, pending: PendingReply, outcome: str, now: datetime) -> None:
+    pending.resolved_at, pending.outcome = now, outcome
+    session.add(pending)
+    session.flush()
