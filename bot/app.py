@@ -37,9 +37,51 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-def build_app(settings: Settings, engine: Engine) -> web.Application:
+async def _scheduler(app: web.Application):  # type: ignore[no-untyped-def]
+    """The scheduler on the server's event loop: a timer that wakes the claimer. Several
+    servers on one database share the work through row claims, never sending twice."""
+    import os
+    import socket
+    import sys
+    from datetime import UTC, datetime
+
+    from bot.services import engine as eng
+    from handlers.console import ConsolePort
+
+    settings, engine = app[SETTINGS], app[ENGINE]
+    cfg = settings.engine_config()
+    ports = {"console": ConsolePort(stream=sys.stdout)} | app.get(PORTS, {})
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+
+    async def loop() -> None:
+        while True:
+            try:
+                result = await eng.tick(engine, ports, now=datetime.now(UTC), worker=worker, cfg=cfg)
+                if any(result.values()):
+                    log.info("scheduler: %s", result)
+            except Exception:  # noqa: BLE001 - keep the loop alive; the failure is logged
+                log.exception("scheduler round failed")
+            await asyncio.sleep(settings.tick_seconds)
+
+    task = asyncio.create_task(loop())
+    yield
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+
+
+PORTS: web.AppKey[dict] = web.AppKey("ports", dict)
+
+
+def build_app(settings: Settings, engine: Engine, *, scheduler: bool = False) -> web.Application:
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[SETTINGS] = settings
     app[ENGINE] = engine
+    app[PORTS] = {}
     app.router.add_get("/healthz", healthz)
+    if scheduler:
+        settings.engine_config()  # a wrong setting stops start-up here, with its message
+        app.cleanup_ctx.append(_scheduler)
     return app

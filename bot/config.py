@@ -17,6 +17,52 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL"))
     auto_migrate: bool = Field(True, validation_alias=AliasChoices("ACTIONBOT_AUTO_MIGRATE"))
 
+    working_hours: str = Field("09:00-17:00", validation_alias=AliasChoices("ACTIONBOT_WORKING_HOURS"))
+    holidays: str = Field("GB-ENG", validation_alias=AliasChoices("ACTIONBOT_HOLIDAYS"))
+    escalate_after: int = Field(2, validation_alias=AliasChoices("ACTIONBOT_ESCALATE_AFTER"))
+    digest_day: str = Field("mon", validation_alias=AliasChoices("ACTIONBOT_DIGEST_DAY"))
+    digest_time: str = Field("09:00", validation_alias=AliasChoices("ACTIONBOT_DIGEST_TIME"))
+    stale_weeks: int = Field(4, validation_alias=AliasChoices("ACTIONBOT_STALE_WEEKS"))
+    chart_dir: str = Field("charts", validation_alias=AliasChoices("ACTIONBOT_CHART_DIR"))
+    tick_seconds: float = Field(60.0, validation_alias=AliasChoices("ACTIONBOT_TICK_SECONDS"))
+
+    def engine_config(self):  # type: ignore[no-untyped-def]
+        """The engine's settings, checked: a wrong value stops start-up with a clear message."""
+        from datetime import time
+        from pathlib import Path
+
+        from bot.domain.model import InvalidValue
+        from bot.services.engine import EngineConfig
+
+        def clock(text: str, name: str) -> time:
+            try:
+                return time.fromisoformat(text.strip())
+            except ValueError:
+                raise InvalidValue(f"{name} {text!r} is not a time of day like 09:00") from None
+
+        start_text, _, end_text = self.working_hours.partition("-")
+        start, end = clock(start_text, "ACTIONBOT_WORKING_HOURS start"), clock(end_text, "ACTIONBOT_WORKING_HOURS end")
+        if not start < end:
+            raise InvalidValue(f"ACTIONBOT_WORKING_HOURS {self.working_hours!r}: the start must be before the end")
+        if self.holidays.strip().lower() in ("", "none"):
+            country, subdiv = None, None
+        else:
+            country, _, sub = self.holidays.strip().partition("-")
+            country, subdiv = country.upper(), (sub.upper() or None)
+        days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        if self.digest_day.strip().lower()[:3] not in days:
+            raise InvalidValue(f"ACTIONBOT_DIGEST_DAY {self.digest_day!r} is not a weekday (mon..sun)")
+        return EngineConfig(
+            working_hours=(start, end),
+            holiday_country=country,
+            holiday_subdiv=subdiv,
+            escalate_after=max(1, self.escalate_after),
+            digest_weekday=days.index(self.digest_day.strip().lower()[:3]),
+            digest_time=clock(self.digest_time, "ACTIONBOT_DIGEST_TIME"),
+            stale_weeks=max(1, self.stale_weeks),
+            chart_dir=Path(self.chart_dir),
+        )
+
     @property
     def production(self) -> bool:
         return self.environment.lower() in ("prod", "production")

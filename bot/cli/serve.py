@@ -10,9 +10,13 @@ from bot.cli import Ctx, main, pass_ctx
 @main.command()
 @click.option("--host", help="Address to listen on (default 127.0.0.1; env HOST).")
 @click.option("--port", type=int, help="Port (default 3978; env PORT).")
+@click.option("--no-scheduler", is_flag=True, help="Serve HTTP only; do not plan or send nudges and digests.")
 @pass_ctx
-def serve(ctx: Ctx, host: str | None, port: int | None) -> None:
-    """Run the bot: one aiohttp server (GET /healthz), migrations applied first."""
+def serve(ctx: Ctx, host: str | None, port: int | None, no_scheduler: bool) -> None:
+    """Run the bot: one aiohttp server (GET /healthz) with the scheduler on the same loop.
+
+    Migrations are applied first. Nudges and digests for people with no Slack or Teams id are
+    printed here (the console platform)."""
     from aiohttp import web
 
     from bot.app import build_app
@@ -22,4 +26,4 @@ def serve(ctx: Ctx, host: str | None, port: int | None) -> None:
     host = host or ctx.settings.host
     port = port or ctx.settings.port
     click.echo(f"actionbot serving on http://{host}:{port} (database: {engine.url.render_as_string(hide_password=True)})")
-    web.run_app(build_app(ctx.settings, engine), host=host, port=port, print=None)
+    web.run_app(build_app(ctx.settings, engine, scheduler=not no_scheduler), host=host, port=port, print=None)

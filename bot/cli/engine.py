@@ -1,0 +1,203 @@
+"""`actionbot due|parse|digest|signoff|worker|chat`: the engine from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from bot.cli import Ctx, emit_json, main, parse_cli_date, parse_cli_datetime, pass_ctx, utcnow
+from bot.domain.model import Channel
+from bot.services import engine as eng
+from storage import repo
+
+
+def engine_config(ctx: Ctx) -> eng.EngineConfig:
+    return ctx.settings.engine_config()
+
+
+@main.command("due")
+@click.option("--as-of", "as_of", help="Moment to evaluate (default now), e.g. 2026-11-23T10:00 (Europe/London unless it says otherwise).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def due_cmd(ctx: Ctx, as_of: str | None, as_json: bool) -> None:
+    """Who would be nudged, for which actions, and why."""
+    from bot.domain.due import nudges_to_json
+
+    now = parse_cli_datetime(as_of) if as_of else utcnow()
+    with ctx.session() as s:
+        nudges, _ = eng.due(s, ctx.org(s).id or 0, now=now, cfg=engine_config(ctx))
+    data = nudges_to_json(nudges, now=now)
+    if as_json:
+        emit_json(data)
+        return
+    if not data["nudges"]:
+        click.echo("Nobody needs a nudge.")
+    for n in data["nudges"]:
+        when = "now" if n["send_now"] else (n["send_at"] or "never (nobody to ask)")
+        click.echo(f"{n['name']} — send {when}")
+        for a in n["actions"] + n["unassigned"]:
+            click.echo(f"    {a['ref']}: {a['why']}")
+        for e in n["escalations"]:
+            click.echo(f"    escalate privately to {e['to_name']}: {e['text']}")
+
+
+@main.command("parse")
+@click.argument("text")
+@click.option("--today", help="The date the reply is read on (default today).")
+@click.option("--ref", "known", multiple=True, help="A ref that exists (repeat); refs not given are reported as unknown only if some are given.")
+@click.option("--context-ref", help="The action the conversation is about.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def parse_cmd(text: str, today: str | None, known: tuple[str, ...], context_ref: str | None, as_json: bool) -> None:
+    """Show what the free-text reader makes of TEXT (changes nothing)."""
+    from bot.domain.reading import read_reply
+
+    day = parse_cli_date(today, "today") if today else date.today()
+    r = read_reply(text, today=day, known_refs=known, context_ref=context_ref)
+    if as_json:
+        emit_json(r.to_json())
+        return
+    for k, v in r.to_json().items():
+        click.echo(f"{k}: {v}")
+
+
+@main.command("digest")
+@click.argument("plan_ident", metavar="PLAN")
+@click.option("--as-of", "as_of", help="Date of the digest (default today).")
+@click.option("--chart", type=click.Path(dir_okay=False, path_type=Path), help="Also write the PNG chart here.")
+@click.option("--private", is_flag=True, help="The plan owner's copy: names who has not updated.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def digest_cmd(ctx: Ctx, plan_ident: str, as_of: str | None, chart: Path | None, private: bool, as_json: bool) -> None:
+    """A plan's weekly digest: what moved, overdue, missing updates, awaiting sign-off, due soon, totals."""
+    from cards.digest import build_digest_view, render_text
+
+    day = parse_cli_date(as_of, "as-of date") if as_of else date.today()
+    with ctx.session() as s:
+        p = repo.get_plan(s, ctx.org(s).id or 0, plan_ident)
+        d = eng.digest_for(s, p, as_of=day, cfg=engine_config(ctx))
+    if chart:
+        from bot.chart import render_digest_chart
+
+        render_digest_chart(d, chart)
+    if as_json:
+        emit_json(d.to_json(private=private))
+        return
+    click.echo(render_text(build_digest_view(d, private=private, chart_path=chart)))
+
+
+@main.group()
+def signoff() -> None:
+    """Sign-off: list what awaits it, approve, return with a note."""
+
+
+@signoff.command("list")
+@click.argument("plan_ident", metavar="PLAN")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def signoff_list(ctx: Ctx, plan_ident: str, as_json: bool) -> None:
+    """Actions waiting for a sign-off decision, with their stage."""
+    from bot.services.signoff import awaiting
+    from storage.tables import Action
+
+    with ctx.session() as s:
+        p = repo.get_plan(s, ctx.org(s).id or 0, plan_ident)
+        rows = [{"ref": s.get(Action, aid).ref, "stage": stage} for aid, stage in awaiting(s, p)]  # type: ignore[union-attr]
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        click.echo(f"{r['ref']}: waiting for {r['stage']}")
+    if not rows:
+        click.echo("Nothing awaits sign-off.")
+
+
+def _decide(ctx: Ctx, plan_ident: str, ref: str, note: str, as_person: str | None, approve: bool) -> None:
+    from bot.services.signoff import decide
+
+    with ctx.session() as s:
+        org = ctx.org(s)
+        p = repo.get_plan(s, org.id or 0, plan_ident)
+        a = repo.get_action(s, p, ref)
+        person = repo.find_person(s, org.id or 0, as_person) if as_person else None
+        actor = repo.actor_for(s, person, operator=person is None)
+        row = decide(s, org=org, plan=p, action=a, approve=approve, note=note, actor=actor, author=person, channel=Channel.CLI, now=utcnow())
+        click.echo(f"{a.ref}: {row.decision} at {row.stage_name}; status now {a.status}")
+
+
+@signoff.command("approve")
+@click.argument("plan_ident", metavar="PLAN")
+@click.argument("ref")
+@click.option("--note", default="", help="Optional note.")
+@click.option("--as", "as_person", help="The approver deciding (their permission is checked).")
+@pass_ctx
+def signoff_approve(ctx: Ctx, plan_ident: str, ref: str, note: str, as_person: str | None) -> None:
+    """Approve an action at the stage it is waiting for (the last stage signs it off)."""
+    _decide(ctx, plan_ident, ref, note, as_person, True)
+
+
+@signoff.command("return")
+@click.argument("plan_ident", metavar="PLAN")
+@click.argument("ref")
+@click.option("--note", required=True, help="What is missing (required).")
+@click.option("--as", "as_person", help="The approver deciding (their permission is checked).")
+@pass_ctx
+def signoff_return(ctx: Ctx, plan_ident: str, ref: str, note: str, as_person: str | None) -> None:
+    """Return an action to its lead with a note: it reopens and becomes due for an update."""
+    _decide(ctx, plan_ident, ref, note, as_person, False)
+
+
+@main.command("worker")
+@click.option("--once", is_flag=True, help="One round, then exit.")
+@click.option("--now", "now_text", help="Run as if it were this moment (testing, replaying).")
+@click.option("--interval", type=float, default=60.0, show_default=True, help="Seconds between rounds.")
+@click.option("--console-out", type=click.Path(dir_okay=False, path_type=Path), help="Append console messages here as JSON lines (default: print them).")
+@pass_ctx
+def worker_cmd(ctx: Ctx, once: bool, now_text: str | None, interval: float, console_out: Path | None) -> None:
+    """Run the scheduler without the HTTP server: plan jobs, run them, deliver messages."""
+    from handlers.console import ConsolePort
+
+    ports = {"console": ConsolePort(path=console_out, stream=None if console_out else sys.stdout)}
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    fixed = parse_cli_datetime(now_text) if now_text else None
+    cfg = engine_config(ctx)
+
+    async def run() -> None:
+        while True:
+            now = fixed or utcnow()
+            result = await eng.tick(ctx.engine, ports, now=now, worker=worker, cfg=cfg)
+            click.echo(f"{now.isoformat()} planned {result['planned']}, ran {result['ran']}, sent {result['sent']}", err=True)
+            if once:
+                return
+            await asyncio.sleep(interval)
+
+    asyncio.run(run())
+
+
+@main.command("chat")
+@click.option("--as", "as_person", required=True, help="The person to play (name, e-mail or id).")
+@click.option("--now", "now_text", help="Pretend it is this moment (default: now).")
+@pass_ctx
+def chat_cmd(ctx: Ctx, as_person: str, now_text: str | None) -> None:
+    """Chat as a lead officer in the terminal: see nudges, answer in free text, confirm."""
+    from handlers.console import ConsoleChat
+
+    start = parse_cli_datetime(now_text) if now_text else None
+    began = utcnow()
+    clock = (lambda: start + (utcnow() - began)) if start else utcnow
+    chat = ConsoleChat(ctx.engine, org=ctx.settings.org, person=as_person, clock=clock, out=click.echo, cfg=engine_config(ctx))
+    chat.start()
+    while True:
+        try:
+            line = input("you> ")
+        except EOFError:
+            break
+        if not chat.handle(line):
+            break
+    click.echo("Bye.")
+
