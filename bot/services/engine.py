@@ -15,19 +15,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot.domain.digest import Digest, build_digest
 from bot.domain.due import NudgePlan, NudgeState, is_nudge_time, next_nudge_time, plan_nudges, zone
-from bot.domain.model import ActionSnapshot, Channel, PersonSnapshot, PlanSnapshot, Rag, Status, UpdateSnapshot
 from bot.ports import ChatPort, DeliveryError
 from bot.services.signoff import awaiting
 from cards.digest import build_digest_view, digest_card
 from cards.nudge import escalation_card, nudge_card
 from cards.view import Card
 from storage import repo, schedule
+from storage.snapshots import RegisterView, load_register, load_updates
 from storage.db import session_scope
-from storage.tables import Job, NudgeStateRow, Organisation, Person, Plan, Update
+from storage.tables import Job, NudgeStateRow, Organisation, Person, Plan
 
 log = logging.getLogger("actionbot.engine")
 
@@ -42,40 +42,6 @@ class EngineConfig:
     digest_time: time = time(9)
     stale_weeks: int = 4
     chart_dir: Path = field(default_factory=lambda: Path("charts"))
-
-
-# --- reading the register as snapshots ------------------------------------------------------
-@dataclass
-class RegisterView:
-    plans: dict[int, PlanSnapshot]
-    plan_rows: dict[int, Plan]
-    actions: list[ActionSnapshot]
-    people: dict[int, PersonSnapshot]
-    people_rows: dict[int, Person]
-    state: dict[int, NudgeState]
-
-
-def load_register(session: Session, org_id: int, *, plan_id: int | None = None) -> RegisterView:
-    plan_rows = {p.id: p for p in repo.list_plans(session, org_id) if p.id is not None and (plan_id is None or p.id == plan_id)}
-    actions: list[ActionSnapshot] = []
-    for p in plan_rows.values():
-        prios = {q.id: q.ref for q in repo.priorities(session, p.id or 0)}
-        rows = repo.list_actions(session, p.id or 0)
-        links = repo.people_by_action(session, [a.id for a in rows if a.id is not None])
-        actions += [repo.action_snapshot(a, *links[a.id], priority_ref=prios.get(a.priority_id)) for a in rows if a.id is not None]
-    people_rows = {p.id: p for p in repo.list_people(session, org_id) if p.id is not None}
-    state = {
-        r.person_id: NudgeState(repo._aware(r.last_nudged_at), repo._aware(r.snoozed_until), r.unanswered_count, repo._aware(r.escalated_at))
-        for r in session.exec(select(NudgeStateRow).where(col(NudgeStateRow.person_id).in_(list(people_rows))))
-    }
-    return RegisterView(
-        plans={i: repo.plan_snapshot(p) for i, p in plan_rows.items()},
-        plan_rows=plan_rows,
-        actions=actions,
-        people={i: repo.person_snapshot(p) for i, p in people_rows.items()},
-        people_rows=people_rows,
-        state=state,
-    )
 
 
 def due(session: Session, org_id: int, *, now: datetime, cfg: EngineConfig = EngineConfig()) -> tuple[list[NudgePlan], RegisterView]:
@@ -100,18 +66,11 @@ def address_for(person: Person) -> tuple[str, str]:
 # --- digests --------------------------------------------------------------------------------
 def digest_for(session: Session, plan: Plan, *, as_of: date, cfg: EngineConfig = EngineConfig()) -> Digest:
     reg = load_register(session, plan.org_id, plan_id=plan.id)
-    ids = [a.id for a in reg.actions]
-    updates = [
-        UpdateSnapshot(action_id=u.action_id, at=repo._aware(u.at) or u.at, channel=Channel(u.channel),
-                       status=Status(u.status) if u.status else None, rag=Rag(u.rag) if u.rag else None, text=u.text,
-                       revised_target=u.revised_target, author_id=u.author_id, label=u.period_label)
-        for u in session.exec(select(Update).where(col(Update.action_id).in_(ids)))
-    ] if ids else []
     return build_digest(
         reg.plans[plan.id or 0],
         [(q.ref, q.title) for q in repo.priorities(session, plan.id or 0)],
         reg.actions,
-        updates,
+        load_updates(session, [a.id for a in reg.actions]),
         as_of=as_of,
         stale_weeks=cfg.stale_weeks,
         people=reg.people,

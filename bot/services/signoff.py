@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from bot.domain.model import Channel, InvalidValue, Rag, RagScheme, Status
-from bot.domain.permissions import Actor, Permission, allowed, denial
+from bot.domain.permissions import Actor, Permission, allowed
 from bot.errors import PermissionDenied
 from bot.services.register import ACTION_FIELDS, versioned_write
 from storage import repo
