@@ -368,6 +368,41 @@ def test_merged_cells_in_word_tables(tmp_path: Path) -> None:
     ]  # fmt: skip
 
 
+def test_word_automatic_numbering_and_tracked_insertions(tmp_path: Path) -> None:
+    """Numbers and bullets Word draws itself are read like typed ones; text added with track
+    changes on is read, deleted text is not."""
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    document = docx.Document()
+    document.add_paragraph("Eastvale Council Improvement Plan")
+    document.add_paragraph("Improve the quality of plans", style="List Number")
+    document.add_paragraph("From the report Ofsted told us:")
+    document.add_paragraph("Plans lack detail about risk", style="List Bullet")
+    table = document.add_table(rows=3, cols=4)
+    for c, value in enumerate(["Ref", "Action", "Lead", "Target"]):
+        table.cell(0, c).text = value
+    for r, (action, lead) in enumerate([("Rewrite the plan template", "Ann Lee"), ("Audit ten plans", "Bob Roy")], start=1):
+        table.cell(r, 0).paragraphs[0].style = document.styles["List Number 2"]  # the ref is a Word list number
+        table.cell(r, 1).text = action
+        table.cell(r, 2).text = lead
+        table.cell(r, 3).text = "May 2025"
+    cell_p = table.cell(2, 1).paragraphs[0]._p
+    cell_p.append(parse_xml(f'<w:ins {nsdecls("w")} w:id="1" w:author="A"><w:r><w:t xml:space="preserve"> each quarter</w:t></w:r></w:ins>'))
+    cell_p.append(parse_xml(f'<w:del {nsdecls("w")} w:id="2" w:author="A"><w:r><w:delText> monthly</w:delText></w:r></w:del>'))
+    path = tmp_path / "numbered.docx"
+    document.save(path)
+
+    plan = read_plan(path)
+    assert [(p.ref, p.title, p.findings) for p in plan.priorities] == [
+        ("1", "Improve the quality of plans", ["Plans lack detail about risk"]),
+    ]  # fmt: skip
+    assert [(a.ref, a.text, a.priority_ref) for a in plan.actions] == [
+        ("1", "Rewrite the plan template", "1"), ("2", "Audit ten plans each quarter", "1"),
+    ]  # fmt: skip
+    assert [a.source_ref for a in plan.actions] == ["1.", "2."]  # read from the list numbers, not made up
+
+
 MARKDOWN = """# Kirkby Council – SEND improvement plan
 
 Plan agreed 12 February 2025.

@@ -42,8 +42,8 @@ _RULES: list[tuple[str | None, re.Pattern[str]]] = [
     ("lead", re.compile(r"\blead\b|\bleads\b|\bresp\b|\bresponsib|\baccountab|\bowners?\b|\bofficers?\b|\bagency\b|\bby whom\b|^who\b")),
     ("timescale", re.compile(r"\brecommended (?:timescale|timeframe)")),
     ("target", re.compile(r"\btarget\b|\bdates?\b|\bdeadline\b|\bcompletion\b|\btimescales?\b|\btimeframe\b|\bby when\b|^when\b|\bdue\b")),
-    ("priority", re.compile(r"\brecommendations?\b|\bareas? for (?:improvement|development)\b|\bwhat needs to improve\b|\bfindings?\b|\bpriority area\b|\bimprovement priority\b|\bobjectives?\b")),
-    ("action", re.compile(r"\bactions?\b|\btasks?\b|\bactivit(?:y|ies)\b|\bsteps?\b")),
+    ("priority", re.compile(r"\brecommendations?\b|\bareas? for (?:improvement|development)\b|\bwhat needs to improve\b|\bfindings?\b|\bpriority area\b|\bimprovement priority\b|\bobjectives?\b|\b(?:ofsted|inspectors?) (?:said|found|told us)")),
+    ("action", re.compile(r"\bactions?\b|\btasks?\b|\bactivit(?:y|ies)\b|\bsteps?\b|^what\b")),
 ]
 # First words of headings we know: a cheap filter so data rows rarely reach the full check.
 HEAD_WORDS = frozenset(

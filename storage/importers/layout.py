@@ -632,6 +632,7 @@ class Assembler:
             extra_columns=self.extra_columns,
             mapping=self.mapping,
             notes=self.notes,
+            preamble=self.preamble,
         )
         refs = self._assign_refs()
         targets: dict[str, TargetReading] = {}
@@ -756,15 +757,19 @@ class Assembler:
         if reading is None:
             reading = read_target(target_raw, plan_date=plan_date)
             targets[target_raw] = reading
-        status = read_status(c.get("status", "")) or read_status(progress) or read_status(achievement)
-        if status is None and c.get("status"):
-            try:
-                status = Status.parse(c["status"])
-            except ValueError:
-                self.warnings.append(f"{d.where}: status '{_snippet(c['status'], 40)}' not understood; left empty.")
+        status_raw = c.get("status", "")
+        status = read_status(status_raw) or read_status(progress) or read_status(achievement)
+        if status is None and status_raw:
+            if rag is None and len(status_raw) <= 20 and read_rag(status_raw):
+                rag = read_rag(status_raw)  # a "Status" column holding colours
+            else:
+                try:
+                    status = Status.parse(status_raw)
+                except ValueError:
+                    self.warnings.append(f"{d.where}: status '{_snippet(status_raw, 40)}' not understood; left empty.")
         if status is None and reading.kind == "complete":
             status = Status.COMPLETE
-        if rag is Rag.BLUE and (status is None or (status.is_open and not c.get("status"))):
+        if rag is Rag.BLUE and (status is None or (status.is_open and not status_raw)):
             status = Status.COMPLETE  # Blue is "complete" whatever the progress text opens with
         elif status is None and rag in (Rag.RED, Rag.AMBER):
             status = Status.IN_PROGRESS  # rated as slipping: still open

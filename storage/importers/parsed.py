@@ -128,6 +128,7 @@ class ParsedPlan:
     extra_columns: list[str] = field(default_factory=list)
     mapping: dict[str, str] = field(default_factory=dict)  # header text as written -> field
     notes: list[str] = field(default_factory=list)  # footnotes and text kept but not imported
+    preamble: list[str] = field(default_factory=list)  # the lines above the first table (title, purpose…)
     encoding: str = ""  # text files only: how the bytes were read
 
     def to_json(self) -> dict[str, Any]:
@@ -147,4 +148,5 @@ class ParsedPlan:
             "extra_columns": list(self.extra_columns),
             "mapping": dict(self.mapping),
             "notes": list(self.notes),
+            "preamble": list(self.preamble),
         }

@@ -283,16 +283,25 @@ def read_docx(path: Path, head: bytes) -> Source:
 
 def _docx_blocks(document, path: Path) -> Iterator[Block]:
     from docx.oxml.ns import qn
-    from docx.table import _Cell
-    from docx.text.paragraph import Paragraph
+
+    from storage.importers.wordtext import Numbering, paragraph_text
 
     p_tag, tbl_tag, sdt_tag = qn("w:p"), qn("w:tbl"), qn("w:sdt")
     counters = {"para": 0, "table": 0}
+    numbering = Numbering(document)
+
+    def para(p) -> str:
+        label = numbering.label(p)
+        text = paragraph_text(p)
+        return f"{label} {text}" if label else text
+
+    def cell_text(tc) -> str:
+        return clean(" ".join(para(p) for p in tc.iter(p_tag)))
 
     def walk(parent) -> Iterator[Block]:
         for el in parent.iterchildren():
             if el.tag == p_tag:
-                text = clean(Paragraph(el, document).text)
+                text = clean(para(el))
                 if text:
                     counters["para"] += 1
                     yield Block("para", [text], f"paragraph {counters['para']}")
@@ -316,7 +325,7 @@ def _docx_blocks(document, path: Path) -> Iterator[Block]:
                 if tc.vMerge == "continue":
                     text = above.get(col, "")  # merged down from the cell above
                 else:
-                    text = clean(_Cell(tc, None).text)
+                    text = cell_text(tc)
                 cells.append(text)
                 cells.extend([""] * (tc.grid_span - 1))  # merged across: one value, not repeated
             for col, text in enumerate(cells):
