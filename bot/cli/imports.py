@@ -1,0 +1,92 @@
+"""`actionbot import|export`: plans in and out of the register as the files councils use."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from bot.cli import Ctx, emit_json, main, parse_cli_date, pass_ctx, utcnow
+from bot.domain.model import InvalidValue
+
+
+def _mapping(pairs: tuple[str, ...]) -> dict[str, str] | None:
+    out = {}
+    for p in pairs:
+        header, sep, fld = p.partition("=")
+        if not sep or not header.strip() or not fld.strip():
+            raise InvalidValue(f"--map takes 'Column heading=field', e.g. 'Key milestones=text', not {p!r}")
+        out[header.strip()] = fld.strip()
+    return out or None
+
+
+@main.command("import")
+@click.argument("path", metavar="PATH", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.option("--plan-name", help="Name for the plan (default: the title found in the file).")
+@click.option("--plan", "plan_ident", help="Re-import into this existing plan (default: the plan with the same name or file).")
+@click.option("--map", "maps", multiple=True, metavar="HEADING=FIELD",
+              help="Override how a column is read, e.g. --map 'Key milestones=text' (fields: ref, text, lead, target, progress, rag, status, "
+                   "outputs, outcome, evidence, links, priority, achievement). Repeat.")
+@click.option("--dry-run", is_flag=True, help="Store nothing; show what would be stored.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the same shape with or without --dry-run).")
+@pass_ctx
+def import_cmd(ctx: Ctx, path: Path, plan_name: str | None, plan_ident: str | None, maps: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
+    """Load a plan from .xlsx, .docx, .csv, .txt or .md (PATH '-' reads pasted text from stdin).
+
+    Re-importing updates actions by ref (no duplicates) and reports what was added, changed
+    and removed; history is kept. One transaction: a file that fails changes nothing."""
+    from bot.services.imports import import_plan
+    from storage import repo
+    from storage.importers import PlanFileError, read_plan, read_plan_text
+
+    try:
+        if str(path) == "-":
+            parsed = read_plan_text(sys.stdin.read(), source="pasted", plan_name=plan_name, mapping=_mapping(maps))
+        else:
+            if not path.exists():
+                raise InvalidValue(f"no file {str(path)!r}")
+            parsed = read_plan(path, plan_name=plan_name, mapping=_mapping(maps))
+    except PlanFileError as e:
+        raise InvalidValue(f"{path.name}: {e}") from None
+    if not parsed.actions:
+        raise InvalidValue(f"{path.name}: no actions found; nothing was stored" + (f" ({parsed.warnings[0]})" if parsed.warnings else ""))
+    with ctx.session() as s:
+        result = import_plan(s, org=ctx.org(s), parsed=parsed, actor=repo.actor_for(s, None, operator=True), now=utcnow(),
+                             plan_ident=plan_ident, plan_name=plan_name, dry_run=dry_run)
+    data = parsed.to_json()
+    data["warnings"] = result.warnings
+    data["result"] = result.to_json()
+    if as_json:
+        emit_json(data)
+        return
+    verb = "would import" if dry_run else "imported"
+    click.echo(f"{verb} {len(parsed.actions)} actions in {len(parsed.priorities)} priorities into plan {result.plan_slug}"
+               f"{' (new)' if result.created_plan else ''}: {len(result.added)} added, {len(result.changed)} changed, "
+               f"{len(result.removed)} removed, {result.unchanged} unchanged; {len(result.people_created)} people created")
+    for w in result.warnings:
+        click.echo(f"  warning: {w}")
+    if parsed.extra_columns:
+        click.echo(f"  kept as extra fields: {', '.join(parsed.extra_columns)}")
+
+
+@main.command("export")
+@click.argument("plan_ident", metavar="PLAN")
+@click.option("--to", "dest", required=True, type=click.Path(dir_okay=False, path_type=Path), help="FILE.xlsx, FILE.docx or FILE.csv")
+@click.option("--as-of", "as_of", help="Position date shown in the report (default today).")
+@pass_ctx
+def export_cmd(ctx: Ctx, plan_ident: str, dest: Path, as_of: str | None) -> None:
+    """Write a plan as the committee-report layout (grouped by priority, RAG colours, legend)."""
+    from bot.services.exports import plan_report
+    from storage import repo
+    from storage.exporters import EXPORT_FORMATS, export_plan
+
+    if dest.suffix.lower() not in EXPORT_FORMATS:
+        raise InvalidValue(f"cannot export to {dest.name!r}: use one of {', '.join(EXPORT_FORMATS)}")
+    day = parse_cli_date(as_of, "as-of date") if as_of else date.today()
+    with ctx.session() as s:
+        report = plan_report(s, repo.get_plan(s, ctx.org(s).id or 0, plan_ident), as_of=day)
+    out = export_plan(report, dest)
+    n = sum(len(p.actions) for p in report.priorities)
+    click.echo(f"wrote {out} ({n} actions, {len(report.priorities)} priorities)")

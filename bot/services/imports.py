@@ -1,0 +1,277 @@
+"""Committing an imported plan to the register, in one transaction.
+
+First import: the plan, its priorities, its actions with their history (each progress column
+becomes a dated entry with its label), and people for every lead officer named (linked as the
+action's owners, ready to be mapped to Slack or Teams users).
+
+Re-import (same plan: `--plan`, or the same slug, or the same source file name): actions are
+matched by ref, never duplicated. What the file defines (text, lead, outputs, priority…) is
+updated; a changed target date becomes a revised target with the original kept; status, RAG
+and progress from the file are added to the history — unless someone updated the action in
+chat since its last import, in which case the newer chat update is kept and a warning says so.
+Actions missing from the file are marked removed (their history is kept) and reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from bot.domain.model import Channel, RagScheme, Status
+from bot.domain.permissions import Actor, Permission, allowed, denial
+from bot.errors import PermissionDenied
+from storage import repo
+from storage.importers.leads import split_leads
+from storage.importers.parsed import ParsedAction, ParsedPlan
+from storage.tables import Action, ActionPerson, Organisation, Person, Plan, Priority, Update
+
+DEFINITION_FIELDS = ("text", "lead_text", "outputs", "outcome_required", "evidence_required", "links", "original_target_raw")
+
+
+@dataclass
+class ImportResult:
+    plan_slug: str
+    created_plan: bool
+    added: list[str] = field(default_factory=list)
+    changed: dict[str, list[str]] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    people_created: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "plan": self.plan_slug,
+            "created_plan": self.created_plan,
+            "added": self.added,
+            "changed": self.changed,
+            "removed": self.removed,
+            "restored": self.restored,
+            "unchanged": self.unchanged,
+            "people_created": self.people_created,
+            "dry_run": self.dry_run,
+        }
+
+
+def find_target_plan(session: Session, org: Organisation, parsed: ParsedPlan, *, plan_ident: str | None, plan_name: str | None) -> Plan | None:
+    """The existing plan a file re-imports into, if any."""
+    if plan_ident:
+        return repo.get_plan(session, org.id or 0, plan_ident)
+    slug = repo.slugify(plan_name or parsed.title or Path(parsed.source_file).stem)
+    plan = session.exec(select(Plan).where(Plan.org_id == org.id, Plan.slug == slug)).first()
+    if plan is None and parsed.source_file:
+        name = Path(parsed.source_file).name
+        plan = session.exec(select(Plan).where(Plan.org_id == org.id, Plan.source_file == name)).first()
+    return plan
+
+
+def import_plan(
+    session: Session, *, org: Organisation, parsed: ParsedPlan, actor: Actor, now: datetime, plan_ident: str | None = None,
+    plan_name: str | None = None, dry_run: bool = False, channel: Channel = Channel.CLI,
+) -> ImportResult:
+    """Write `parsed` to the register (or, with dry_run, work out what would be written and
+    write nothing). The caller's transaction is all-or-nothing."""
+    assert org.id is not None
+    plan = find_target_plan(session, org, parsed, plan_ident=plan_ident, plan_name=plan_name)
+    if not allowed(actor, Permission.MANAGE_PLAN, plan_id=plan.id if plan else None):
+        raise PermissionDenied(denial(Permission.MANAGE_PLAN))
+    created = plan is None
+    if plan is None:
+        title = plan_name or parsed.title or Path(parsed.source_file).stem
+        plan = Plan(org_id=org.id, slug=repo.unique_plan_slug(session, org.id, title), title=title, created_at=now)
+    plan.organisation_name = parsed.organisation or plan.organisation_name
+    plan.plan_date = parsed.plan_date or plan.plan_date
+    plan.source_file = Path(parsed.source_file).name if parsed.source_file else plan.source_file
+    if created or RagScheme(plan.rag_scheme) is RagScheme.RAG:
+        plan.rag_scheme = parsed.rag_scheme.value  # a file showing Blue upgrades a plan to BRAG
+    session.add(plan)
+    session.flush()
+    result = ImportResult(plan_slug=plan.slug, created_plan=created, warnings=list(parsed.warnings), dry_run=dry_run)
+    source = Path(parsed.source_file).name or "pasted text"
+
+    if not created and session.get_bind().dialect.name == "postgresql":
+        # Hold the plan's actions while re-importing, so a chat update cannot slip in between
+        # reading an action's history and writing the file's state over it.
+        session.exec(select(Action.id).where(Action.plan_id == plan.id).with_for_update()).all()
+    prio_ids = _priorities(session, plan, parsed)
+    people = _people(session, org, parsed, result, now)
+    existing = {repo.normalise_ref(a.ref): a for a in repo.list_actions(session, plan.id or 0, include_removed=True)}
+    seen: set[str] = set()
+    for position, pa in enumerate(parsed.actions):
+        key = repo.normalise_ref(pa.ref)
+        if key in seen:
+            result.warnings.append(f"action {pa.ref} appears twice in the file; the second ({pa.where or 'later row'}) was skipped")
+            continue
+        seen.add(key)
+        prio_id = prio_ids.get(pa.priority_ref) if pa.priority_ref else None
+        action = existing.get(key)
+        if action is None:
+            action = _new_action(session, plan, pa, prio_id, position, now, source)
+            result.added.append(pa.ref)
+        else:
+            if action.removed:
+                action.removed = False
+                result.restored.append(pa.ref)
+            changes = _update_action(session, plan, action, pa, prio_id, position, now, source, result)
+            if changes:
+                result.changed[pa.ref] = changes
+            else:
+                result.unchanged += 1
+        _link_owners(session, action, pa, people)
+    for key, action in existing.items():
+        if key not in seen and not action.removed:
+            action.removed = True
+            action.updated_at = now
+            session.add(action)
+            result.removed.append(action.ref)
+    session.flush()
+    repo.audit(session, org_id=org.id, actor_id=actor.person_id, actor_text="operator" if actor.operator else f"person:{actor.person_id}",
+               channel=channel.value, entity="import", entity_id=plan.id, op="reimport" if not created else "import",
+               after=result.to_json() | {"source_file": source, "warnings": len(result.warnings)}, at=now)
+    if dry_run:
+        session.rollback()
+    return result
+
+
+def _priorities(session: Session, plan: Plan, parsed: ParsedPlan) -> dict[str, int]:
+    rows = {p.ref: p for p in repo.priorities(session, plan.id or 0)}
+    for i, pp in enumerate(parsed.priorities):
+        row = rows.get(pp.ref) or Priority(plan_id=plan.id or 0, ref=pp.ref)
+        row.title, row.timescale, row.position = pp.title, pp.timescale, i
+        row.expected_outcome = pp.expected_outcome or row.expected_outcome
+        row.findings = "\n".join(pp.findings) or row.findings
+        row.accountable_text = pp.accountable_text or row.accountable_text
+        session.add(row)
+        rows[pp.ref] = row
+    # Actions may name a priority the file never introduced as a heading.
+    for pa in parsed.actions:
+        if pa.priority_ref and pa.priority_ref not in rows:
+            rows[pa.priority_ref] = Priority(plan_id=plan.id or 0, ref=pa.priority_ref, title="", position=len(rows))
+            session.add(rows[pa.priority_ref])
+    session.flush()
+    return {ref: p.id for ref, p in rows.items() if p.id is not None}
+
+
+def _people(session: Session, org: Organisation, parsed: ParsedPlan, result: ImportResult, now: datetime) -> dict[str, Person]:
+    """Every lead officer named in the file, found by name or created, keyed by lower-case name."""
+    known = {p.display_name.lower(): p for p in repo.list_people(session, org.id or 0)}
+    for pa in parsed.actions:
+        for name in split_leads(pa.lead_text):
+            key = name.lower()
+            if key in known or len(name) > 200:
+                continue
+            person = Person(org_id=org.id or 0, display_name=name, role_title=name if _looks_like_role(name) else "", created_at=now)
+            session.add(person)
+            known[key] = person
+            result.people_created.append(name)
+    session.flush()
+    return known
+
+
+def _looks_like_role(name: str) -> bool:
+    from storage.importers.leads import _has_role_word
+
+    return _has_role_word(name)
+
+
+def _link_owners(session: Session, action: Action, pa: ParsedAction, people: dict[str, Person]) -> None:
+    current = {r.person_id for r in session.exec(select(ActionPerson).where(ActionPerson.action_id == action.id, ActionPerson.kind == "owner"))}
+    for name in split_leads(pa.lead_text):
+        person = people.get(name.lower())
+        if person is not None and person.id not in current:
+            session.add(ActionPerson(action_id=action.id or 0, person_id=person.id or 0, kind="owner"))
+            current.add(person.id)
+
+
+def _status_of(pa: ParsedAction) -> Status:
+    if pa.status is not None:
+        return pa.status
+    if pa.target_kind == "complete":
+        return Status.COMPLETE
+    return Status.NOT_STARTED
+
+
+def _new_action(session: Session, plan: Plan, pa: ParsedAction, prio_id: int | None, position: int, now: datetime, source: str) -> Action:
+    status = _status_of(pa)
+    a = Action(
+        plan_id=plan.id or 0, priority_id=prio_id, ref=pa.ref, text=pa.text, outputs=pa.outputs, outcome_required=pa.outcome_required,
+        evidence_required=pa.evidence_required, links=pa.links, lead_text=pa.lead_text[:500], original_target=pa.target_date,
+        original_target_raw=pa.target_raw[:300], status=status.value, rag=pa.rag.value if pa.rag else None,
+        extra=_extra(pa), position=position, created_at=now, updated_at=now,
+        signoff_stage=len(plan.signoff_stages) if status is Status.SIGNED_OFF else 0,
+    )
+    session.add(a)
+    session.flush()
+    entries = list(pa.history)
+    for h in entries:
+        session.add(Update(action_id=a.id or 0, at=now, author_text=f"import: {source}", channel=Channel.IMPORT.value, text=h.text,
+                           rag=h.rag.value if h.rag else None, period_label=h.label))
+    latest_text = entries[-1].text if entries else ""
+    if (pa.progress and pa.progress != latest_text) or (not entries and (pa.status or pa.rag)):
+        session.add(Update(action_id=a.id or 0, at=now, author_text=f"import: {source}", channel=Channel.IMPORT.value, text=pa.progress,
+                           status=status.value, rag=pa.rag.value if pa.rag else None, period_label="As imported"))
+    if entries or pa.progress or pa.status or pa.rag:
+        a.last_update_at = now
+        session.add(a)
+    return a
+
+
+def _extra(pa: ParsedAction) -> dict[str, str]:
+    extra = dict(pa.extra)
+    for k, v in (("achievement", pa.achievement), ("section", pa.section), ("timescale", pa.timescale), ("target_note", pa.target_note),
+                 ("source_ref", pa.source_ref if pa.source_ref != pa.ref else "")):
+        if v:
+            extra[k] = v
+    return extra
+
+
+def _update_action(
+    session: Session, plan: Plan, a: Action, pa: ParsedAction, prio_id: int | None, position: int, now: datetime, source: str,
+    result: ImportResult,
+) -> list[str]:
+    changes: list[str] = []
+    wanted = {"text": pa.text, "lead_text": pa.lead_text[:500], "outputs": pa.outputs, "outcome_required": pa.outcome_required,
+              "evidence_required": pa.evidence_required, "links": pa.links, "original_target_raw": pa.target_raw[:300]}
+    for f, v in wanted.items():
+        if (getattr(a, f) or "") != (v or ""):
+            setattr(a, f, v)
+            changes.append(f)
+    if a.priority_id != prio_id:
+        a.priority_id = prio_id
+        changes.append("priority")
+    if _extra(pa) != (a.extra or {}):
+        a.extra = _extra(pa)
+        changes.append("extra")
+    a.position = position
+    # A target that moved in the file is a revision: the original stays.
+    if pa.target_date is not None and pa.target_date != (a.revised_target or a.original_target):
+        if a.original_target is None:
+            a.original_target = pa.target_date
+            changes.append("original_target")
+        else:
+            a.revised_target, a.revised_reason = pa.target_date, f"changed in imported file {source}"
+            changes.append("revised_target")
+    # Progress: the file's state joins the history unless chat is newer than the last import.
+    status = _status_of(pa)
+    latest = session.exec(select(Update).where(Update.action_id == a.id).order_by(col(Update.at).desc(), col(Update.id).desc())).first()
+    chat_newer = latest is not None and latest.channel != Channel.IMPORT.value
+    file_differs = status.value != a.status or (pa.rag.value if pa.rag else None) != a.rag or (pa.progress and (latest is None or latest.text != pa.progress))
+    if file_differs and chat_newer:
+        result.warnings.append(f"{a.ref}: updated via {latest.channel} on {latest.at:%d %b %Y} since its last import; kept that update "  # type: ignore[union-attr]
+                               f"(the file says {status.value}{', RAG ' + pa.rag.value if pa.rag else ''})")
+    elif file_differs:
+        session.add(Update(action_id=a.id or 0, at=now, author_text=f"import: {source}", channel=Channel.IMPORT.value, text=pa.progress,
+                           status=status.value, rag=pa.rag.value if pa.rag else None, period_label="As imported"))
+        a.status, a.rag, a.last_update_at = status.value, pa.rag.value if pa.rag else a.rag, now
+        changes.append("progress")
+    if changes:
+        a.version += 1
+        a.updated_at = now
+    session.add(a)
+    return changes
