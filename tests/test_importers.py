@@ -775,6 +775,23 @@ def test_a_large_workbook_imports_within_three_times_openpyxl_reading_it(tmp_pat
     assert ours < 3 * baseline, f"import {ours:.2f}s vs openpyxl {baseline:.2f}s"
 
 
+def test_a_cell_spread_over_thousands_of_rows_is_joined_in_linear_time() -> None:
+    rows = ["Ref\tAction\tLead\tTarget", "1\tStart of a long action\tAnn Lee\tMay 2025"]
+    rows += [f"\tand the text goes on, part {i}\t\t" for i in range(20000)]
+    plan = read_plan_text("\n".join(rows))
+    [action] = plan.actions
+    assert action.text.startswith("Start of a long action and the text goes on, part 0 and")
+    assert action.text.endswith("part 19999")
+
+
+def test_csv_with_title_lines_above_the_table(tmp_path: Path) -> None:
+    path = tmp_path / "plan.csv"
+    path.write_text("Hillside Council improvement plan\nPlan date 1 April 2025\nRef;Action;Lead;Target\n1;Do it;Ann Lee;May 2025\n")
+    plan = read_plan(path)
+    assert plan.title == "Hillside Council improvement plan" and plan.plan_date == date(2025, 4, 1)
+    assert [(a.ref, a.lead_text) for a in plan.actions] == [("1", "Ann Lee")]
+
+
 def test_blocks_are_streamed_not_buffered(tmp_path: Path) -> None:
     """The spreadsheet reader hands rows on one by one (a generator), so a big sheet is never
     held twice in memory."""

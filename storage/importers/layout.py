@@ -80,6 +80,7 @@ _STATUS_RULES: list[tuple[Status, re.Pattern[str]]] = [
 ]
 _DASHES_RE = re.compile(r"[–—]")
 
+_MAX_PRIORITY_TEXT = 5000
 _KEY_FIELDS = ("target", "lead", "rag", "status", "achievement")
 
 
@@ -136,6 +137,22 @@ def _join(before: str, after: str) -> str:
     return f"{before} {after}"
 
 
+def _join_all(pieces: list[str]) -> str:
+    """_join over many pieces in linear time (a cell spread over thousands of rows)."""
+    if len(pieces) == 1:
+        return pieces[0]
+    out: list[str] = []
+    prev = ""
+    for piece in pieces:
+        if not piece:
+            continue
+        if prev and not (prev.endswith("-") and len(prev) > 1 and prev[-2].isalpha()):
+            out.append(" ")
+        out.append(piece)
+        prev = piece
+    return "".join(out)
+
+
 def _snippet(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -147,8 +164,8 @@ def _snippet(text: str, limit: int = 80) -> str:
 class _Draft:
     base_ref: str
     source_ref: str
-    cells: dict[str, str]
-    extra: dict[str, str]
+    parts: dict[str, list[str]]  # field -> its text, one piece per row it was spread over
+    extra: dict[str, list[str]]
     where: str
     section: str = ""
     timescale: str = ""
@@ -209,6 +226,7 @@ class Assembler:
         self.has_priority_column = False
         self.footnotes = 0
         self.odd_refs: list[str] = []
+        self._capped: set[tuple[str, str]] = set()
 
     # ---------------------------------------------------------------- feeding blocks
 
@@ -380,10 +398,10 @@ class Assembler:
         p = self.summary_priority
         if not ref:
             if p is not None and (not text or text[0].islower() or not p.title.endswith((".", "!", "?"))):
-                p.title = _join(p.title, text)  # the recommendation continues on the next row
+                self._grow(p, "title", text)  # the recommendation continues on the next row
                 for key, field_name in (("timescale", "timescale"), ("lead", "accountable_text"), ("target", "target_raw")):
                     if vals.get(key):
-                        setattr(p, field_name, _join(getattr(p, field_name), vals[key]))
+                        self._grow(p, field_name, vals[key])
                 return
             ref = f"R{len(self.priorities) + 1}"
             self.warnings.append(f"{where}: recommendation without a number; it was given the ref {ref}.")
@@ -423,7 +441,7 @@ class Assembler:
         if rec and self.current_priority is not None and header.has("priority"):
             p = self.current_priority
             if rec != p.title and not p.title.endswith(rec):
-                p.title = _join(p.title, rec)  # a recommendation cell running on into the next row
+                self._grow(p, "title", rec)  # a recommendation cell running on into the next row
         if not has_action_data:
             return
         if self.current is not None and self._continues(vals):
@@ -435,6 +453,17 @@ class Assembler:
             self._to_fragment_vals(vals, extra, where)
             return
         self._new_action(self.group_ref or "", "", vals, extra, where)
+
+    def _grow(self, p: ParsedPriority, attr: str, text: str) -> None:
+        """Add a running-on piece to a recommendation's text, up to a sane length (a damaged
+        file must not make us copy megabytes per row)."""
+        before = getattr(p, attr)
+        if len(before) + len(text) > _MAX_PRIORITY_TEXT:
+            if (p.ref, attr) not in self._capped:
+                self._capped.add((p.ref, attr))
+                self.warnings.append(f"recommendation {p.ref}: its {attr.replace('_', ' ')} runs on too long; cut at {_MAX_PRIORITY_TEXT} characters.")
+            return
+        setattr(p, attr, _join(before, text))
 
     def _starts_new_priority(self, rec: str) -> bool:
         p = self.current_priority
@@ -462,30 +491,30 @@ class Assembler:
         """Is a row with an empty ref the text of the action above spilling over (page break,
         wrapped cell), rather than another action? Another action fills a target, lead or
         rating the action above already has, or starts a new sentence after a finished one."""
-        prev = self.current.cells  # type: ignore[union-attr]
+        prev = self.current.parts  # type: ignore[union-attr]
         for key in vals:
-            if (key in _KEY_FIELDS or key.startswith("rag@")) and prev.get(key):
+            if (key in _KEY_FIELDS or key.startswith("rag@")) and key in prev:
                 return False
         text = vals.get("action", "")
-        before = prev.get("action", "")
+        before = prev["action"][-1] if "action" in prev else ""
         if text and before and (text[0].isupper() or text[0].isdigit()) and before.endswith((".", "!", "?")):
             return False
         return True
 
     @staticmethod
     def _append(draft: _Draft, vals: dict[str, str], extra: dict[str, str]) -> None:
-        cells = draft.cells
-        for key, value in vals.items():
-            cells[key] = _join(cells.get(key, ""), value)
-        for key, value in extra.items():
-            draft.extra[key] = _join(draft.extra.get(key, ""), value)
+        for target, values in ((draft.parts, vals), (draft.extra, extra)):
+            for key, value in values.items():
+                pieces = target.setdefault(key, [])
+                if not pieces or pieces[-1] != value:  # a merged cell repeats its text on each row
+                    pieces.append(value)
 
     def _new_action(self, base: str, source_ref: str, vals: dict[str, str], extra: dict[str, str], where: str) -> None:
         draft = _Draft(
             base_ref=base,
             source_ref=source_ref,
-            cells=dict(vals),
-            extra=dict(extra),
+            parts={key: [value] for key, value in vals.items()},
+            extra={key: [value] for key, value in extra.items()},
             where=where,
             section=self.section,
             timescale=self.timescale,
@@ -549,7 +578,7 @@ class Assembler:
             self._close_fragment()
             self.mode = "outcome"
             if m["rest"] and self.current_priority is not None:
-                self.current_priority.expected_outcome = _join(self.current_priority.expected_outcome, m["rest"])
+                self._grow(self.current_priority, "expected_outcome", m["rest"])
             return
         if self._is_section(text):
             self._close_fragment()
@@ -568,7 +597,7 @@ class Assembler:
             if self.mode == "findings":
                 p.findings.append(_BULLET_RE.sub("", text, count=1))
             else:
-                p.expected_outcome = _join(p.expected_outcome, text)
+                self._grow(p, "expected_outcome", text)
             return
         if self.fragment is not None and from_row:
             self.fragment.add([(0, text)], where)
@@ -584,7 +613,7 @@ class Assembler:
 
     def _to_fragment(self, cells: list[str], where: str) -> None:
         if self.fragment is None:
-            after = self.current.source_ref or self.current.base_ref if self.current else ""
+            after = (self.current.source_ref or self.current.base_ref) if self.current else ""
             self.fragment = _Fragment(first=where, last=where, after=after)
         self.fragment.add(enumerate(cells), where)
         self.current = None
@@ -728,7 +757,7 @@ class Assembler:
     def _action(
         self, d: _Draft, ref: str, plan_date: date | None, targets: dict[str, TargetReading], bad_rag: dict[str, str]
     ) -> ParsedAction:
-        c = d.cells
+        c = {key: _join_all(pieces) for key, pieces in d.parts.items()}
         history: list[ParsedProgress] = []
         for label in self.history_labels:
             text = c.get(f"progress@{label}", "")
@@ -797,7 +826,7 @@ class Assembler:
             evidence_required=c.get("evidence_required", ""),
             links=c.get("links", ""),
             achievement=achievement,
-            extra=d.extra,
+            extra={key: _join_all(pieces) for key, pieces in d.extra.items()},
             history=history,
             section=d.section,
             timescale=d.timescale or c.get("timescale", ""),

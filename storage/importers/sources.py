@@ -388,9 +388,10 @@ def read_csv_text(text: str, name: str) -> Iterator[Block]:
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
         delimiter = dialect.delimiter
-    except csv.Error:
-        first = sample.split("\n", 1)[0]
-        delimiter = max(",;\t|", key=first.count)
+    except csv.Error:  # ragged rows (title lines above the table): the commonest separator
+        delimiter = max(",;\t|", key=sample.count)
+    if csv.field_size_limit() < MAX_FILE_BYTES:
+        csv.field_size_limit(MAX_FILE_BYTES)  # a long progress cell is not an error
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     yield Block("table", [], name, None)
     try:
