@@ -461,6 +461,14 @@ def test_csv_in_utf8_with_bom_and_commas(tmp_path: Path) -> None:
     assert plan.actions[0].text == "Audit, then report" and plan.actions[0].target_date == date(2025, 12, 31)
 
 
+def test_short_headings_id_owner_due(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path / "short.xlsx", [["ID", "Action", "Owner", "Due", "Status"], ["A1", "Do it", "Ann Lee", "2025-06-30", "Red"]])
+    [action] = read_plan(path).actions
+    assert (action.ref, action.lead_text, action.target_date, action.rag, action.status) == (
+        "A1", "Ann Lee", date(2025, 6, 30), Rag.RED, Status.IN_PROGRESS,
+    )  # fmt: skip
+
+
 def test_a_mapping_names_columns_we_do_not_know(tmp_path: Path) -> None:
     rows = [["No.", "Task", "Champion", "Deadline"], ["1", "Do the thing", "Lou Moss", "Jan 2026"]]
     path = make_xlsx(tmp_path / "m.xlsx", rows)
@@ -798,7 +806,7 @@ def test_blocks_are_streamed_not_buffered(tmp_path: Path) -> None:
     from storage.importers.sources import check_file, read_xlsx
 
     path = make_xlsx(tmp_path / "s.xlsx", [["Ref", "Action"], ["1", "x"]])
-    ext, head = check_file(path)
+    _, head = check_file(path)
     source = read_xlsx(path, head)
     assert iter(source.blocks) is source.blocks
     assert [b.kind for b in source.blocks] == ["table", "row", "row"]

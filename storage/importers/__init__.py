@@ -17,7 +17,13 @@ from pathlib import Path
 
 from storage.importers.layout import Assembler, read_status
 from storage.importers.leads import split_leads
-from storage.importers.parsed import ParsedAction, ParsedPlan, ParsedPriority, ParsedProgress, PlanFileError
+from storage.importers.parsed import (
+    ParsedAction,
+    ParsedPlan,
+    ParsedPriority,
+    ParsedProgress,
+    PlanFileError,
+)
 from storage.importers.sources import (
     CSV_EXTS,
     MAX_FILE_BYTES,

@@ -160,9 +160,9 @@ def looks_like_header(cells: list[str], overrides: dict[str, str], is_ref) -> bo
             return False
     known: list[str] = []
     for c in filled:
-        if is_ref(c) and not c.lower().startswith(("ref", "no")):
-            return False
         name = _cell_field(c, overrides)
+        if name is None and is_ref(c):
+            return False  # "1.2" or "CP3": a data row
         if name and name != "ignore":
             known.append(name)
     if len(known) < 2 or len(known) * 5 < len(filled) * 3:

@@ -17,8 +17,20 @@ from datetime import date
 
 from bot.domain.dates import TargetReading, read_target
 from bot.domain.model import Rag, RagScheme, Status
-from storage.importers.columns import HeaderMap, build_header, looks_like_header, norm_header, normalise_mapping
-from storage.importers.parsed import ParsedAction, ParsedPlan, ParsedPriority, ParsedProgress, PlanFileError
+from storage.importers.columns import (
+    HeaderMap,
+    build_header,
+    looks_like_header,
+    norm_header,
+    normalise_mapping,
+)
+from storage.importers.parsed import (
+    ParsedAction,
+    ParsedPlan,
+    ParsedPriority,
+    ParsedProgress,
+    PlanFileError,
+)
 from storage.importers.sources import Block
 
 NO_HEADER_MESSAGE = (
@@ -497,9 +509,8 @@ class Assembler:
                 return False
         text = vals.get("action", "")
         before = prev["action"][-1] if "action" in prev else ""
-        if text and before and (text[0].isupper() or text[0].isdigit()) and before.endswith((".", "!", "?")):
-            return False
-        return True
+        new_sentence = bool(text) and (text[0].isupper() or text[0].isdigit()) and before.endswith((".", "!", "?"))
+        return not new_sentence
 
     @staticmethod
     def _append(draft: _Draft, vals: dict[str, str], extra: dict[str, str]) -> None:
@@ -669,7 +680,7 @@ class Assembler:
         no_target: list[str] = []
         bad_rag: dict[str, str] = {}
         unread: list[str] = []
-        for draft, ref in zip(self.drafts, refs):
+        for draft, ref in zip(self.drafts, refs, strict=True):
             action = self._action(draft, ref, plan_date, targets, bad_rag)
             plan.actions.append(action)
             if not action.lead_text:
