@@ -201,3 +201,19 @@ def chat_cmd(ctx: Ctx, as_person: str, now_text: str | None) -> None:
             break
     click.echo("Bye.")
 
+
+
+@main.command("demo")
+@click.option("--db-file", type=click.Path(dir_okay=False, path_type=Path), default=Path("actionbot-demo.db"), show_default=True,
+              help="SQLite file for the demo (recreated each run; your own register is not touched).")
+@click.option("--chart-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("actionbot-demo-charts"), show_default=True)
+def demo_cmd(db_file: Path, chart_dir: Path) -> None:
+    """A scripted fortnight on a sample plan: nudges, replies, escalation, sign-off, digest."""
+    from bot.demo import Demo
+    from storage.db import make_engine, upgrade
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    engine = make_engine(str(db_file))
+    upgrade(engine)
+    Demo(engine, out=click.echo, chart_dir=chart_dir).run()

@@ -31,6 +31,8 @@ from storage.tables import Job, NudgeStateRow, Organisation, Person, Plan
 
 log = logging.getLogger("actionbot.engine")
 
+STALE_DIGEST = timedelta(days=1)
+
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -163,7 +165,11 @@ def _run_digest(session: Session, job: Job, *, now: datetime, cfg: EngineConfig)
     plan = session.get(Plan, int(job.payload["plan_id"]))
     if plan is None or plan.archived:
         return "plan gone"
-    as_of = now.astimezone(zone(plan.timezone)).date()
+    if now - (repo._aware(job.due_at) or now) > STALE_DIGEST:
+        return "skipped: more than a day late (the next weekly digest covers the period)"
+    # The digest covers whole days: the week to the end of yesterday, so an update made later
+    # on digest day falls in next week's digest rather than in neither.
+    as_of = now.astimezone(zone(plan.timezone)).date() - timedelta(days=1)
     d = digest_for(session, plan, as_of=as_of, cfg=cfg)
     chart = _chart(d, cfg.chart_dir / f"digest-{plan.slug}-{as_of.isoformat()}.png")
     public = digest_card(build_digest_view(d, chart_path=chart))
