@@ -5,9 +5,9 @@ When an action needs an update (first match wins; only open actions, plus return
 | code          | when                                                                                |
 |---------------|-------------------------------------------------------------------------------------|
 | `returned`    | a sign-off panel returned it (also when its status still says complete)             |
-| `overdue`     | its target date has passed and nothing was said since, or a cadence update is due    |
-| `target_near` | its target is within the plan's `due_soon_days` and nothing was said since that      |
-|               | window opened, or a cadence update is due                                           |
+| `overdue`     | its target date has passed and no update was given since, or a cadence update is due |
+| `target_near` | its target is within the plan's `due_soon_days` and no update was given since that   |
+|               | window opened (an action never updated is asked), or a cadence update is due        |
 | `cadence`     | no update since the cadence day before the latest one (see below)                    |
 
 Signed-off, on-hold and cancelled actions never need one; complete ones only when returned.
