@@ -27,8 +27,10 @@ MAX_ATTEMPTS = 8
 def _insert_ignore(session: Session, table: type, values: dict[str, Any]) -> bool:
     dialect = session.get_bind().dialect.name
     ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(table).values(**values)
-    result = session.execute(ins.on_conflict_do_nothing(index_elements=["key"]))
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: with implicit RETURNING psycopg reports rowcount -1 (truthy)
+    # whether or not the row was inserted.
+    result = session.execute(ins.on_conflict_do_nothing(index_elements=["key"]).returning(table.id))  # type: ignore[attr-defined]
+    return result.first() is not None
 
 
 def enqueue_job(session: Session, *, org_id: int, key: str, kind: str, due_at: datetime, payload: dict[str, Any], now: datetime) -> bool:
