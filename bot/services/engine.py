@@ -147,14 +147,18 @@ def _run_nudge(session: Session, job: Job, *, now: datetime, cfg: EngineConfig) 
     by_id = {a.id: a for a in reg.actions}
     card = nudge_card(person.display_name, mine.actions, by_id, unassigned=mine.unassigned)
     platform, target = address_for(reg.people_rows[pid])
-    schedule.enqueue_message(session, org_id=job.org_id, key=job.key, platform=platform, target=target, person_id=pid,
-                             screen="nudge", view=card.to_dict(), now=now)
+    # The message key is the person and the local day it is sent: when two workers run two of
+    # a person's jobs at once, neither sees the other's nudge yet, and the key keeps it to one.
+    key = f"nudge:{pid}:{now.astimezone(zone(person.timezone)).date().isoformat()}"
+    if not schedule.enqueue_message(session, org_id=job.org_id, key=key, platform=platform, target=target, person_id=pid,
+                                    screen="nudge", view=card.to_dict(), now=now):
+        return f"{person.display_name} already has a nudge today"
     row = session.get(NudgeStateRow, pid) or NudgeStateRow(person_id=pid)
     row.last_nudged_at, row.unanswered_count = now, row.unanswered_count + 1
     for e in mine.escalations:
         to = reg.people_rows[e.to_id]
         platform, target = address_for(to)
-        schedule.enqueue_message(session, org_id=job.org_id, key=f"escalation:{pid}:{e.to_id}:{job.key}", platform=platform, target=target,
+        schedule.enqueue_message(session, org_id=job.org_id, key=f"escalation:{pid}:{e.to_id}:{key}", platform=platform, target=target,
                                  person_id=e.to_id, screen="escalation", view=escalation_card(e, by_id).to_dict(), now=now)
         row.escalated_at = now
     session.add(row)
