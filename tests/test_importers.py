@@ -469,6 +469,34 @@ def test_short_headings_id_owner_due(tmp_path: Path) -> None:
     )  # fmt: skip
 
 
+def test_formula_guard_apostrophes_are_removed(tmp_path: Path) -> None:
+    """Exports (ours too) put ' before text starting with = + - @ so it cannot run as a formula."""
+    path = tmp_path / "guarded.csv"
+    path.write_text("Ref,Action,Lead,Progress\n1,'=HYPERLINK(\"x\"),Ann Lee,'-5% on last year\n2,'Tis the season,Bob Roy,\n")
+    a, b = read_plan(path).actions
+    assert (a.text, a.progress, b.text) == ('=HYPERLINK("x")', "-5% on last year", "'Tis the season")
+
+
+def test_original_and_revised_targets_and_a_priority_ref_column(tmp_path: Path) -> None:
+    path = make_xlsx(tmp_path / "rebaselined.xlsx", [
+        ["Priority Ref", "Recommendation", "Ref", "Action", "Lead Officer", "Original Target", "Revised Target",
+         "Reason for Revision", "Status", "RAG", "Latest Progress", "Last Updated"],
+        ["2", "Recommendation 2 – Assessment of identity needs", "2.1", "Revise the form", "Ann Lee", "2022-09-30",
+         "2023-03-31", "staffing", "In progress", "Amber", "Draft out", "2022-11-01"],
+        ["2", "Recommendation 2 – Assessment of identity needs", "2.2", "Train staff", "Bob Roy", "Ongoing", None, None,
+         "Not started", None, None, None],
+    ])  # fmt: skip
+    plan = read_plan(path)
+    assert [(p.ref, p.title) for p in plan.priorities] == [("2", "Assessment of identity needs")]
+    a, b = plan.actions
+    assert (a.ref, a.priority_ref, a.target_date, a.revised_target_date, a.revision_reason) == (
+        "2.1", "2", date(2022, 9, 30), date(2023, 3, 31), "staffing",
+    )  # fmt: skip
+    assert (b.ref, b.priority_ref, b.target_kind, b.revised_target_date, b.status) == ("2.2", "2", "ongoing", None, Status.NOT_STARTED)
+    assert a.extra == {"Last Updated": "2022-11-01"}
+    assert plan.to_json()["actions"][0]["revised_target_date"] == "2023-03-31"
+
+
 def test_a_mapping_names_columns_we_do_not_know(tmp_path: Path) -> None:
     rows = [["No.", "Task", "Champion", "Deadline"], ["1", "Do the thing", "Lou Moss", "Jan 2026"]]
     path = make_xlsx(tmp_path / "m.xlsx", rows)

@@ -16,13 +16,15 @@ from storage.importers.parsed import PlanFileError
 # The fields a column can feed. "priority" is the recommendation / area for improvement text;
 # "timescale" a recommendation's own timescale ("Immediate", "Three months").
 FIELDS = (
-    "ref", "priority", "action", "lead", "target", "progress", "rag", "status", "outputs",
-    "outcome_required", "evidence_required", "links", "achievement", "timescale",
+    "ref", "priority_ref", "priority", "action", "lead", "target", "revised_target", "revision_reason",
+    "progress", "rag", "status", "outputs", "outcome_required", "evidence_required", "links", "achievement",
+    "timescale",
 )  # fmt: skip
 FIELD_ALIASES = {
     "recommendation": "priority", "text": "action", "lead_text": "lead", "owner": "lead",
     "target_date": "target", "date": "target", "outcome": "outcome_required", "link": "links",
     "evidence": "evidence_required", "level_of_achievement": "achievement", "extra": "extra",
+    "revised": "revised_target", "reason": "revision_reason", "recommendation_ref": "priority_ref",
     "ignore": "ignore",
 }  # fmt: skip
 
@@ -30,7 +32,10 @@ FIELD_ALIASES = {
 # "Action owner" is the lead, "Page reference for action plan" is nothing we know).
 _RULES: list[tuple[str | None, re.Pattern[str]]] = [
     (None, re.compile(r"\bpage\b")),
-    ("ref", re.compile(r"^(?:action |rec |recommendation |item |task )?(?:ref|reference|no|number|id|#)(?: no| number| id)?$")),
+    ("priority_ref", re.compile(r"^(?:priority|recommendation|rec|area|objective) (?:ref|reference|no|number|id)(?: no)?$")),
+    ("ref", re.compile(r"^(?:action |item |task )?(?:ref|reference|no|number|id|#)(?: no| number| id)?$")),
+    ("revision_reason", re.compile(r"\breasons?\b.*\b(?:revis|chang|slip|delay)|\bwhy\b.*\b(?:revised|changed|moved)")),
+    ("revised_target", re.compile(r"\b(?:revised|re-?baselined?|new|amended|updated)\s+(?:target|deadline|due|completion|end|timescale|date)")),
     ("links", re.compile(r"\blinks?\b|\blinked\b|\brelated plans?\b|\bdependenc")),
     ("evidence_required", re.compile(r"\bevidence (?:required|needed|to be provided|of (?:impact|completion|success))|\bhow (?:will|do) (?:we|you) know\b")),
     ("rag", re.compile(r"\bb?rag\b|\btraffic light\b|^rating$|\bcolour\b")),
@@ -54,7 +59,8 @@ HEAD_WORDS = frozenset(
     traffic status complete completed outputs output deliverables outcome outcomes outcome(s)
     expected success measure measures impact link links linked related level achievement
     proposed recommended page task tasks activity activities steps what finding findings
-    objective objectives improvement priority delivery item""".split()
+    objective objectives improvement priority delivery item revised reason reasons original latest new
+    amended""".split()
 )
 _NORM_RE = re.compile(r"[^a-z0-9#()]+")
 _PAREN_RE = re.compile(r"\(([^)]*)\)")
@@ -204,5 +210,9 @@ def build_header(cells: list[str], where: str, overrides: dict[str, str]) -> Hea
             continue
         taken.add(name)
         columns.append(Column(index, text, name))
+    if "priority_ref" in taken and "ref" not in taken:  # "Recommendation Ref" is the only ref
+        for col in columns:
+            if col.key == "priority_ref":
+                col.key = "ref"
     signature = tuple(norm_header(c) for c in cells if c)
     return HeaderMap(columns, len(cells), where, signature, labels, duplicates)

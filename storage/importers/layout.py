@@ -435,12 +435,15 @@ class Assembler:
     def _action_row(self, vals: dict[str, str], extra: dict[str, str], where: str, header: HeaderMap) -> None:
         rec = vals.pop("priority", "")
         ref_raw = vals.pop("ref", "")
+        prio_ref = norm_ref(vals.pop("priority_ref", ""))
         has_action_data = bool(vals) or bool(extra)
-        if ref_raw or (rec and self._starts_new_priority(rec)):
+        if prio_ref and (self.current_priority is None or self.current_priority.ref != prio_ref):
+            self.current_priority = self._priority_for_row("", rec, where, explicit=prio_ref)
+        if ref_raw or (rec and not prio_ref and self._starts_new_priority(rec)):
             self._close_fragment()
             self.mode = None
             ref = norm_ref(ref_raw) if ref_raw else ""
-            if rec or header.has("priority"):
+            if not prio_ref and (rec or header.has("priority")):
                 self.current_priority = self._priority_for_row(ref, rec, where)
             self.group_ref = ref or (self.current_priority.ref if self.current_priority and header.has("priority") else None)
             if not has_action_data:
@@ -484,11 +487,13 @@ class Assembler:
             return p is None or (m["kref"] or m["nref"]) != p.ref
         return p is None
 
-    def _priority_for_row(self, ref: str, rec: str, where: str) -> ParsedPriority:
+    def _priority_for_row(self, ref: str, rec: str, where: str, explicit: str = "") -> ParsedPriority:
         m = _PRIORITY_HEAD_RE.match(rec) if rec else None
         if m:
-            pref = m["kref"] or m["nref"]
+            pref = explicit or m["kref"] or m["nref"]
             title = (m["ktitle"] if m["kref"] else m["ntitle"]) or ""
+        elif explicit:
+            pref, title = explicit, rec
         else:
             title = rec
             if ref:
@@ -529,7 +534,9 @@ class Assembler:
             where=where,
             section=self.section,
             timescale=self.timescale,
-            group_priority=self.current_priority.ref if self.current_priority and self.header and self.header.has("priority") else None,
+            group_priority=self.current_priority.ref
+            if self.current_priority and self.header and (self.header.has("priority") or self.header.has("priority_ref"))
+            else None,
             heading_priority=self.current_priority.ref if self.current_priority else None,
         )
         self.drafts.append(draft)
@@ -797,6 +804,11 @@ class Assembler:
         if reading is None:
             reading = read_target(target_raw, plan_date=plan_date)
             targets[target_raw] = reading
+        revised_raw = c.get("revised_target", "")
+        revised = targets.get(revised_raw)
+        if revised is None:
+            revised = read_target(revised_raw, plan_date=plan_date)
+            targets[revised_raw] = revised
         status_raw = c.get("status", "")
         status = read_status(status_raw) or read_status(progress) or read_status(achievement)
         if status is None and status_raw:
@@ -829,6 +841,9 @@ class Assembler:
             target_date=reading.date,
             target_kind=reading.kind,
             target_note=reading.note,
+            revised_target_raw=revised_raw,
+            revised_target_date=revised.date,
+            revision_reason=c.get("revision_reason", ""),
             status=status,
             rag=rag,
             progress=progress,

@@ -66,7 +66,7 @@ def _split_joined(piece: str) -> list[str]:
     if len(pieces) > 1:
         # "Phil Bradley & Ailsa Barr" splits; "Kevin Stevens With Senior Management Team" too
         # (the part after "with" is a team working with the lead); role titles do not.
-        if _is_name(pieces[0]) and all(_is_name(p) or _has_role_word(p) for p in pieces[1:]):
+        if _is_name(pieces[0]) and all(_is_name(p) or is_role(p) for p in pieces[1:]):
             out: list[str] = []
             for p in pieces:
                 out.extend(_split_run_of_names(p))
@@ -78,5 +78,10 @@ def _split_joined(piece: str) -> list[str]:
     return _split_run_of_names(piece)
 
 
-def _has_role_word(text: str) -> bool:
+def is_role(text: str) -> bool:
+    """Does this lead read as a role, team or body ("Head of Service", "LSCB Sub Group")
+    rather than a person's name?"""
     return any(w.lower().strip("'’") in _ROLE_WORDS for w in text.split())
+
+
+_has_role_word = is_role  # the older private name, still used by bot/services/imports.py

@@ -73,6 +73,9 @@ class ParsedAction:
     target_date: date | None = None
     target_kind: str = "empty"
     target_note: str = ""
+    revised_target_raw: str = ""  # a "Revised target" column next to the original one
+    revised_target_date: date | None = None
+    revision_reason: str = ""
     status: Status | None = None
     rag: Rag | None = None
     progress: str = ""
@@ -98,6 +101,9 @@ class ParsedAction:
             "target_raw": self.target_raw,
             "target_date": self.target_date.isoformat() if self.target_date else None,
             "target_kind": self.target_kind,
+            "revised_target_raw": self.revised_target_raw,
+            "revised_target_date": self.revised_target_date.isoformat() if self.revised_target_date else None,
+            "revision_reason": self.revision_reason,
             "status": self.status.value if self.status else None,
             "rag": self.rag.value if self.rag else None,
             "progress": self.progress,

@@ -84,11 +84,19 @@ def clean(text: str) -> str:
     return text
 
 
+def unquote_formula(text: str) -> str:
+    """"'=SUM(A1)" -> "=SUM(A1)": the apostrophe spreadsheet exports put before text that would
+    otherwise run as a formula (ours included) is not part of the text."""
+    if len(text) > 1 and text[0] == "'" and text[1] in "=+-@":
+        return text[1:]
+    return text
+
+
 def _cell_value(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return clean(value)
+        return unquote_formula(clean(value))
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, _dt.datetime):
@@ -397,7 +405,7 @@ def read_csv_text(text: str, name: str) -> Iterator[Block]:
     try:
         for row in reader:
             if row:
-                yield Block("row", [clean(c) for c in row], f"line {reader.line_num}")
+                yield Block("row", [unquote_formula(clean(c)) for c in row], f"line {reader.line_num}")
     except csv.Error as exc:
         raise PlanFileError(f"{name} is not a well-formed CSV file (line {reader.line_num}: {exc}).") from None
 
