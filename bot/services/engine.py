@@ -233,11 +233,16 @@ async def deliver(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetim
     for mid, platform, target, view in claimed:
         try:
             result = await ports[platform].send(target, Card.from_dict(view))
-        except DeliveryError as e:
+        except Exception as e:  # noqa: BLE001 - one failed send must not stop the others
+            if isinstance(e, DeliveryError):
+                error, retry_after, permanent = str(e), e.retry_after, e.permanent
+            else:  # not what a port should raise (a bug, a network error): retried with backoff
+                log.exception("sending message %s through %s failed", mid, platform)
+                error, retry_after, permanent = f"{type(e).__name__}: {e}", None, False
             with session_scope(engine) as s:
                 m = s.get(schedule.Outbox, mid)
                 if m is not None:
-                    schedule.mark_retry(s, m, now=now, error=str(e), retry_after=e.retry_after, permanent=e.permanent)
+                    schedule.mark_retry(s, m, now=now, error=error, retry_after=retry_after, permanent=permanent)
             continue
         with session_scope(engine) as s:
             m = s.get(schedule.Outbox, mid)
