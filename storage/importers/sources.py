@@ -176,8 +176,9 @@ def _check_zip(path: Path, head: bytes, expected: str, main_part: str, vba_part:
         total += info.file_size
         if info.file_size > 1024 * 1024 and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
             raise PlanFileError(
-                f"{path.name} looks like a zip bomb: '{info.filename}' would inflate from "
-                f"{info.compress_size:,} to {info.file_size:,} bytes (more than {MAX_ZIP_RATIO} times). Not opened."
+                f"{path.name} looks like a zip bomb: '{info.filename}' inside it would inflate from "
+                f"{info.compress_size / 1024 / 1024:.2f} MB to {info.file_size / 1024 / 1024:.0f} MB "
+                f"(more than {MAX_ZIP_RATIO} times). Not opened."
             )
     if total > MAX_UNZIPPED_BYTES:
         raise PlanFileError(
