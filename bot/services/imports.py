@@ -25,7 +25,7 @@ from bot.domain.model import Channel, RagScheme, Status
 from bot.domain.permissions import Actor, Permission, allowed, denial
 from bot.errors import PermissionDenied
 from storage import repo
-from storage.importers.leads import split_leads
+from storage.importers.leads import is_role, split_leads
 from storage.importers.parsed import ParsedAction, ParsedPlan
 from storage.tables import Action, ActionPerson, Organisation, Person, Plan, Priority, Update
 
@@ -166,18 +166,12 @@ def _people(session: Session, org: Organisation, parsed: ParsedPlan, result: Imp
             key = name.lower()
             if key in known or len(name) > 200:
                 continue
-            person = Person(org_id=org.id or 0, display_name=name, role_title=name if _looks_like_role(name) else "", created_at=now)
+            person = Person(org_id=org.id or 0, display_name=name, role_title=name if is_role(name) else "", created_at=now)
             session.add(person)
             known[key] = person
             result.people_created.append(name)
     session.flush()
     return known
-
-
-def _looks_like_role(name: str) -> bool:
-    from storage.importers.leads import _has_role_word
-
-    return _has_role_word(name)
 
 
 def _link_owners(session: Session, action: Action, pa: ParsedAction, people: dict[str, Person]) -> None:
@@ -202,7 +196,8 @@ def _new_action(session: Session, plan: Plan, pa: ParsedAction, prio_id: int | N
     a = Action(
         plan_id=plan.id or 0, priority_id=prio_id, ref=pa.ref, text=pa.text, outputs=pa.outputs, outcome_required=pa.outcome_required,
         evidence_required=pa.evidence_required, links=pa.links, lead_text=pa.lead_text[:500], original_target=pa.target_date,
-        original_target_raw=pa.target_raw[:300], status=status.value, rag=pa.rag.value if pa.rag else None,
+        original_target_raw=pa.target_raw[:300], revised_target=pa.revised_target_date,
+        revised_reason=(pa.revision_reason or f"revised in {source}") if pa.revised_target_date else "", status=status.value, rag=pa.rag.value if pa.rag else None,
         extra=_extra(pa), position=position, created_at=now, updated_at=now,
         signoff_stage=len(plan.signoff_stages) if status is Status.SIGNED_OFF else 0,
     )
@@ -250,7 +245,14 @@ def _update_action(
         changes.append("extra")
     a.position = position
     # A target that moved in the file is a revision: the original stays.
-    if pa.target_date is not None and pa.target_date != (a.revised_target or a.original_target):
+    if pa.revised_target_date is not None:
+        if a.original_target is None and pa.target_date is not None:
+            a.original_target = pa.target_date
+            changes.append("original_target")
+        if pa.revised_target_date != a.revised_target:
+            a.revised_target, a.revised_reason = pa.revised_target_date, pa.revision_reason or f"revised in {source}"
+            changes.append("revised_target")
+    elif pa.target_date is not None and pa.target_date != (a.revised_target or a.original_target):
         if a.original_target is None:
             a.original_target = pa.target_date
             changes.append("original_target")

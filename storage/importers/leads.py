@@ -84,4 +84,3 @@ def is_role(text: str) -> bool:
     return any(w.lower().strip("'’") in _ROLE_WORDS for w in text.split())
 
 
-_has_role_word = is_role  # the older private name, still used by bot/services/imports.py
