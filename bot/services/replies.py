@@ -154,6 +154,7 @@ def confirm(session: Session, *, org: Organisation, person: Person, token: str, 
             _resolve(session, pending, "conflict", now)
             return notice_card(str(e))
         except InvalidValue as e:
+            session.rollback()  # all or nothing: drop what this reply already wrote to its other actions
             return notice_card(f"I could not record that: {e}")
         done.append(action.ref)
     _resolve(session, pending, "confirmed", now)
