@@ -60,7 +60,7 @@ def updates(engine, a: Action) -> list[Update]:  # type: ignore[no-untyped-def]
 
 
 def test_console_chat_shows_the_nudge_reads_confirms_and_records(engine, world, tmp_path):
-    r, cs, ann, *_ = world
+    _r, _cs, ann, *_ = world
     plan_and_run(engine, NOW, eng.EngineConfig(chart_dir=tmp_path))  # Ann's nudge waits in the console outbox
     clock = [NOW + timedelta(minutes=5)]
     said: list[str] = []
@@ -102,7 +102,6 @@ def test_console_chat_shows_the_nudge_reads_confirms_and_records(engine, world, 
 
 
 def test_console_chat_for_someone_with_nothing_due(engine, world):
-    r, cs, ann, nia, olive, mo = world
     said: list[str] = []
     chat = ConsoleChat(engine, org=ORG, person="Mo Manager", clock=lambda: NOW, out=said.append)
     chat.start()
@@ -138,7 +137,7 @@ def test_actionbot_chat_refuses_an_unknown_person(db_url, world):
 
 
 def test_actionbot_due_json(db_url, engine, world):
-    r, cs, ann, nia, olive, mo = world
+    _r, _cs, ann, _nia, _olive, mo = world
     with session_scope(engine) as s:
         st = s.get(NudgeStateRow, ann.id)  # there since her update of 1.1
         st.unanswered_count, st.last_nudged_at = 2, NOW - timedelta(days=1)

@@ -146,7 +146,7 @@ def three_people(reg: Reg):
 
 
 def test_plan_jobs_twice_leaves_one_job_per_person_per_day_and_one_digest_per_plan(engine, three_people, cfg):
-    ann, bob, cy, owner, p1, p2 = three_people
+    ann, bob, cy, _owner, p1, p2 = three_people
     with session_scope(engine) as s:
         first = eng.plan_jobs(s, now=MON, cfg=cfg)
     with session_scope(engine) as s:
@@ -193,7 +193,7 @@ def test_two_workers_planning_at_once_insert_each_job_once(db_url, engine, three
 
 
 def test_a_nudge_job_becomes_one_message_listing_all_the_persons_due_actions(engine, three_people, cfg):
-    ann, bob, cy, owner, p1, p2 = three_people
+    ann, _bob, _cy, _owner, _p1, _p2 = three_people
     plan_and_run(engine, MON, cfg)
     mine = nudges(engine, ann)
     assert len(mine) == 1

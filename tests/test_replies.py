@@ -64,7 +64,7 @@ def pendings(s: Session) -> list[PendingReply]:
 
 
 def test_read_changes_nothing_until_confirmed_then_applies_once(world):
-    r, cs, send, ann, bob, a24, *_ = world
+    r, cs, _send, ann, _bob, a24, *_ = world
     version = a24.version
     out = read(r, ann, "2.4 slipping to end of Jan because of staffing")
     assert out.token and out.card.screen == "confirmation" and Verb.CONFIRM in verbs(out.card)
@@ -88,7 +88,7 @@ def test_read_changes_nothing_until_confirmed_then_applies_once(world):
 
 
 def test_confirm_after_someone_else_changed_the_action_is_a_conflict(world):
-    r, cs, send, ann, bob, a24, *_ = world
+    r, cs, _send, ann, _bob, a24, *_ = world
     out = read(r, ann, "2.4 done, session delivered 3 Nov")
     r.update(cs, a24, by=None, at=NOW + timedelta(seconds=30), text="Rated Red at the board", status=Status.IN_PROGRESS)
     r.commit()
@@ -101,7 +101,7 @@ def test_confirm_after_someone_else_changed_the_action_is_a_conflict(world):
 
 
 def test_a_reply_about_two_actions_is_applied_whole_or_not_at_all(world):
-    r, cs, send, ann, bob, a24, a25, _ = world
+    r, cs, _send, ann, _bob, a24, a25, _ = world
     out = read(r, ann, "2.4 and 2.5 on track")
     r.update(cs, a25, by=None, at=NOW + timedelta(seconds=30), text="Meanwhile...", status=Status.IN_PROGRESS)  # 2.5 moves on
     r.commit()
@@ -112,7 +112,7 @@ def test_a_reply_about_two_actions_is_applied_whole_or_not_at_all(world):
 
 
 def test_a_reply_one_action_cannot_take_is_not_half_applied(world):
-    r, cs, send, ann, bob, a24, a25, _ = world
+    r, cs, _send, ann, _bob, a24, a25, _ = world
     r.update(cs, a25, by=ann, at=NOW - timedelta(days=1), text="slipping", revised_target=date(2027, 1, 31), revised_reason="staffing")
     r.commit()
     v24 = a24.version
@@ -124,7 +124,7 @@ def test_a_reply_one_action_cannot_take_is_not_half_applied(world):
 
 
 def test_cancel_changes_nothing(world):
-    r, cs, send, ann, bob, a24, *_ = world
+    r, _cs, _send, ann, _bob, a24, *_ = world
     out = read(r, ann, "2.4 on track")
     assert text_of(replies.cancel(r.s, person=ann, token=out.token, now=NOW)) .endswith("OK, nothing was changed.")
     r.commit()
@@ -134,7 +134,7 @@ def test_cancel_changes_nothing(world):
 
 
 def test_only_the_person_who_wrote_it_can_confirm_or_cancel(world):
-    r, cs, send, ann, bob, a24, *_ = world
+    r, _cs, _send, ann, bob, _a24, *_ = world
     out = read(r, ann, "2.4 on track")
     with pytest.raises(NotFound, match="not yours"):
         confirm(r, bob, out.token)
@@ -144,7 +144,7 @@ def test_only_the_person_who_wrote_it_can_confirm_or_cancel(world):
 
 
 def test_a_ref_in_two_of_my_plans_is_a_question_not_a_guess(world):
-    r, cs, send, ann, bob, a24, *_ = world
+    r, _cs, send, ann, _bob, a24, *_ = world
     twin = r.action(send, "2.4", owner=ann)
     r.commit()
     out = read(r, ann, "2.4 on track")
@@ -154,7 +154,7 @@ def test_a_ref_in_two_of_my_plans_is_a_question_not_a_guess(world):
 
 
 def test_an_unknown_ref_is_a_question_with_no_confirm_button(world):
-    r, cs, send, ann, *_ = world
+    r, _cs, _send, ann, *_ = world
     out = read(r, ann, "9.9 done")
     assert out.token is None and Verb.CONFIRM not in verbs(out.card)
     assert "I can't find action 9.9" in text_of(out.card) and "I could not tell which action you mean" in text_of(out.card)
@@ -162,7 +162,7 @@ def test_an_unknown_ref_is_a_question_with_no_confirm_button(world):
 
 
 def test_a_delegate_answering_is_recorded_as_the_author(world):
-    r, cs, send, ann, bob, a24, a25, _ = world
+    r, _cs, _send, _ann, bob, a24, a25, _ = world
     out = read(r, bob, "done, session delivered 3 Nov")  # Bob is delegate of 2.4 only: it is understood as 2.4
     assert out.token and "2.4" in text_of(out.card)
     card = confirm(r, bob, out.token)
@@ -181,7 +181,7 @@ def test_someone_with_no_actions_is_told_so(world):
 
 
 def test_oversized_and_empty_text_are_refused_clearly(world):
-    r, cs, send, ann, bob, a24, *_ = world
+    r, _cs, _send, ann, _bob, a24, *_ = world
     out = read(r, ann, "2.4 on track. " + "x" * replies.MAX_REPLY)
     assert out.token is None and out.card.screen == "notice"
     assert f"{replies.MAX_REPLY + 14} characters; please keep an update under {replies.MAX_REPLY}" in text_of(out.card)
@@ -190,7 +190,7 @@ def test_oversized_and_empty_text_are_refused_clearly(world):
 
 
 def test_a_pending_reply_expires_after_a_day(world):
-    r, cs, send, ann, bob, a24, *_ = world
+    r, _cs, _send, ann, _bob, a24, *_ = world
     out = read(r, ann, "2.4 on track")
     assert replies.latest_pending(r.s, ann, now=NOW + timedelta(hours=23)) is not None
     assert replies.latest_pending(r.s, ann, now=NOW + replies.PENDING_FOR) is None

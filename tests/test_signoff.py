@@ -109,7 +109,7 @@ def test_only_the_waiting_stages_approvers_decide(world):
 
 
 def test_decisions_need_a_complete_action_a_staged_plan_and_the_current_version(world, session):
-    r, plan, a, ann, ed, di, _ = world
+    r, plan, a, ann, ed, _di, _ = world
     with pytest.raises(InvalidValue, match="not waiting for sign-off .status not_started"):
         decide(r, plan, a, ed, True)
     bare = r.plan("No stages", slug="bare")
