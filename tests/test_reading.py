@@ -182,9 +182,10 @@ def test_unknown_ref_is_asked_about() -> None:
     assert asks(r, r"can't find action 2\.44")
 
 
-def test_unknown_ref_falls_back_to_the_context_but_still_asks() -> None:
+def test_unknown_ref_never_falls_back_to_the_context_action() -> None:
+    # "2.44 complete" must not become a one-click "yes" that completes 2.4.
     r = read("2.44 complete", context_ref="2.4")
-    assert r.refs == ("2.4",)
+    assert r.refs == ()
     assert asks(r, r"2\.44")
 
 

@@ -171,7 +171,7 @@ def read_reply(
     date_spans = [d.span for d in dates]
 
     refs, ref_spans, unknown = _find_refs(text, known_refs, date_spans)
-    if not refs:
+    if not refs and not unknown:  # a ref was named but is not known: never fall back to another action
         if context_ref:
             refs = [_spelt_as_known(context_ref, known_refs)]
         elif not unknown:
