@@ -281,3 +281,22 @@ def test_update_request_rows_exist_only_after_commit(session, setup, now):
                            channel=Channel.CLI, now=now)
     session.rollback()
     assert session.exec(select(Update)).all() == [] and session.get(Action, a.id).rag is None
+
+
+def test_a_delegate_answering_resets_the_owners_unanswered_count(session, setup, now):
+    from storage.tables import NudgeStateRow
+
+    org, plan, a, op = setup
+    owner = register.add_person(session, org=org, actor=op, display_name="Owner", now=now)
+    deleg = register.add_person(session, org=org, actor=op, display_name="Delegate", now=now)
+    other = register.add_person(session, org=org, actor=op, display_name="Other owner elsewhere", now=now)
+    register.assign(session, org=org, plan=plan, action=a, person=owner, actor=op, now=now)
+    register.assign(session, org=org, plan=plan, action=a, person=deleg, actor=op, kind="delegate", now=now)
+    for p in (owner, other):
+        session.add(NudgeStateRow(person_id=p.id, unanswered_count=3, escalated_at=now))
+    session.commit()
+    register.record_update(session, org=org, plan=plan, action=a, request=UpdateRequest(text="done for them"),
+                           actor=repo.actor_for(session, deleg), author=deleg, channel=Channel.SLACK, now=now)
+    session.commit()
+    assert session.get(NudgeStateRow, owner.id).unanswered_count == 0 and session.get(NudgeStateRow, owner.id).escalated_at is None
+    assert session.get(NudgeStateRow, other.id).unanswered_count == 3  # not involved

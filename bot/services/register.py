@@ -106,7 +106,9 @@ def record_update(
     )
     session.add(upd)
     if author is not None and author.id is not None:
-        mark_answered(session, author.id, now)
+        # Answering counts for the author and, when a delegate answers, for the owners they act for.
+        for pid in {author.id} | (set(owners) if author.id in delegates else set()):
+            mark_answered(session, pid, now)
     session.flush()
     session.refresh(action)
     repo.audit(
