@@ -223,14 +223,30 @@ def run_due_jobs(engine: Engine, *, now: datetime, worker: str, cfg: EngineConfi
 
 
 async def deliver(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetime, worker: str, limit: int = 50) -> int:
-    """Send claimed outbox messages through their platform's port. Returns how many were sent."""
+    """Send claimed outbox messages through their platform's port. Returns how many were sent.
+    Database work runs in a thread so the server's event loop keeps answering Slack and Teams."""
+    import asyncio
+
     if not ports:
         return 0
-    with session_scope(engine) as s:
-        claimed = [(m.id, m.platform, m.target, m.view) for m in schedule.claim_messages(s, worker=worker, now=now,
-                                                                                          platforms=tuple(ports), limit=limit)]
+
+    def claim() -> list[tuple[int, str, str, dict]]:
+        with session_scope(engine) as s:
+            return [(m.id, m.platform, m.target, m.view)
+                    for m in schedule.claim_messages(s, worker=worker, now=now, platforms=tuple(ports), limit=limit)]
+
+    def record(mid: int, *, ref: str | None = None, error: str = "", retry_after: float | None = None, permanent: bool = False) -> None:
+        with session_scope(engine) as s:
+            m = s.get(schedule.Outbox, mid)
+            if m is None:
+                return
+            if ref is not None:
+                schedule.mark_sent(s, m, now=now, platform_ref=ref)
+            else:
+                schedule.mark_retry(s, m, now=now, error=error, retry_after=retry_after, permanent=permanent)
+
     sent = 0
-    for mid, platform, target, view in claimed:
+    for mid, platform, target, view in await asyncio.to_thread(claim):
         try:
             result = await ports[platform].send(target, Card.from_dict(view))
         except Exception as e:  # noqa: BLE001 - one failed send must not stop the others
@@ -239,15 +255,9 @@ async def deliver(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetim
             else:  # not what a port should raise (a bug, a network error): retried with backoff
                 log.exception("sending message %s through %s failed", mid, platform)
                 error, retry_after, permanent = f"{type(e).__name__}: {e}", None, False
-            with session_scope(engine) as s:
-                m = s.get(schedule.Outbox, mid)
-                if m is not None:
-                    schedule.mark_retry(s, m, now=now, error=error, retry_after=retry_after, permanent=permanent)
+            await asyncio.to_thread(record, mid, error=error, retry_after=retry_after, permanent=permanent)
             continue
-        with session_scope(engine) as s:
-            m = s.get(schedule.Outbox, mid)
-            if m is not None:
-                schedule.mark_sent(s, m, now=now, platform_ref=result.ref)
+        await asyncio.to_thread(record, mid, ref=result.ref)
         sent += 1
     return sent
 
