@@ -202,18 +202,7 @@ def create_plan(
     )
     session.add(plan)
     session.flush()
-    repo.audit(
-        session,
-        org_id=org.id,
-        actor_id=actor.person_id,
-        actor_text="operator" if actor.operator else str(actor.person_id),
-        channel=channel.value,
-        entity="plan",
-        entity_id=plan.id,
-        op="create",
-        after=repo.row_dict(plan, ("slug", "title", "rag_scheme", "cadence")),
-        at=now,
-    )
+    _audit(session, org, actor, channel, entity="plan", entity_id=plan.id, op="create", after=repo.row_dict(plan, ("slug", "title", "rag_scheme", "cadence")), now=now)
     return plan
 
 
@@ -243,20 +232,7 @@ def configure_plan(
         _ensure_grant(session, org, plan.owner_id, Role.OWNER, plan.id, "")
     session.add(plan)
     session.flush()
-    assert org.id is not None
-    repo.audit(
-        session,
-        org_id=org.id,
-        actor_id=actor.person_id,
-        actor_text="operator" if actor.operator else str(actor.person_id),
-        channel=channel.value,
-        entity="plan",
-        entity_id=plan.id,
-        op="configure",
-        before=before,
-        after=repo.row_dict(plan, changes.keys()),
-        at=now,
-    )
+    _audit(session, org, actor, channel, entity="plan", entity_id=plan.id, op="configure", before=before, after=repo.row_dict(plan, changes.keys()), now=now)
     return plan
 
 
@@ -288,8 +264,7 @@ def add_person(
     _apply_person(session, org, person, fields)
     session.add(person)
     session.flush()
-    repo.audit(session, org_id=org.id, actor_id=actor.person_id, actor_text=_actor_text(actor), channel=channel.value,
-               entity="person", entity_id=person.id, op="create", after=repo.row_dict(person, PERSON_FIELDS), at=now)
+    _audit(session, org, actor, channel, entity="person", entity_id=person.id, op="create", after=repo.row_dict(person, PERSON_FIELDS), now=now)
     return person
 
 
@@ -302,9 +277,7 @@ def edit_person(
     _apply_person(session, org, person, fields)
     session.add(person)
     session.flush()
-    assert org.id is not None
-    repo.audit(session, org_id=org.id, actor_id=actor.person_id, actor_text=_actor_text(actor), channel=channel.value,
-               entity="person", entity_id=person.id, op="edit", before=before, after=repo.row_dict(person, PERSON_FIELDS), at=now)
+    _audit(session, org, actor, channel, entity="person", entity_id=person.id, op="edit", before=before, after=repo.row_dict(person, PERSON_FIELDS), now=now)
     return person
 
 
@@ -326,6 +299,14 @@ def _actor_text(actor: Actor) -> str:
     return "operator" if actor.operator else f"person:{actor.person_id}"
 
 
+def _audit(session: Session, org: Organisation, actor: Actor, channel: Channel, *, entity: str, entity_id: int | None, op: str,
+           now: datetime, before: dict | None = None, after: dict | None = None) -> None:
+    """One audit row for a change made by `actor` (the operator, or a person by their grants)."""
+    assert org.id is not None
+    repo.audit(session, org_id=org.id, actor_id=actor.person_id, actor_text=_actor_text(actor), channel=channel.value,
+               entity=entity, entity_id=entity_id, op=op, before=before, after=after, at=now)
+
+
 def assign(
     session: Session, *, org: Organisation, plan: Plan, action: Action, person: Person, actor: Actor,
     kind: str = "owner", remove: bool = False, now: datetime, channel: Channel = Channel.CLI,
@@ -343,10 +324,7 @@ def assign(
         session.delete(row)
     elif row is None:
         session.add(ActionPerson(action_id=action.id or 0, person_id=person.id or 0, kind=kind))
-    assert org.id is not None
-    repo.audit(session, org_id=org.id, actor_id=actor.person_id, actor_text=_actor_text(actor), channel=channel.value,
-               entity="action", entity_id=action.id, op=f"{'unassign' if remove else 'assign'}_{kind}",
-               after={"person_id": person.id, "ref": action.ref}, at=now)
+    _audit(session, org, actor, channel, entity="action", entity_id=action.id, op=f"{'unassign' if remove else 'assign'}_{kind}", after={"person_id": person.id, "ref": action.ref}, now=now)
     session.flush()
 
 
@@ -360,10 +338,7 @@ def grant_role(
     _check_role_scope(role, plan, stage)
     assert person.id is not None
     row = _ensure_grant(session, org, person.id, role, plan.id if plan else None, stage)
-    assert org.id is not None
-    repo.audit(session, org_id=org.id, actor_id=actor.person_id, actor_text=_actor_text(actor), channel=channel.value,
-               entity="role", entity_id=row.id, op="grant",
-               after={"person_id": person.id, "role": role.value, "plan_id": row.plan_id, "stage": stage}, at=now)
+    _audit(session, org, actor, channel, entity="role", entity_id=row.id, op="grant", after={"person_id": person.id, "role": role.value, "plan_id": row.plan_id, "stage": stage}, now=now)
     return row
 
 
@@ -382,10 +357,7 @@ def revoke_role(
         raise NotFound(f"{person.display_name} does not hold the role {role.value}" + (f" on {plan.slug}" if plan else ""))
     for r in rows:
         session.delete(r)
-    assert org.id is not None
-    repo.audit(session, org_id=org.id, actor_id=actor.person_id, actor_text=_actor_text(actor), channel=channel.value,
-               entity="role", entity_id=None, op="revoke",
-               before={"person_id": person.id, "role": role.value, "plan_id": plan.id if plan else None, "stage": stage}, at=now)
+    _audit(session, org, actor, channel, entity="role", entity_id=None, op="revoke", before={"person_id": person.id, "role": role.value, "plan_id": plan.id if plan else None, "stage": stage}, now=now)
     session.flush()
 
 
@@ -449,9 +421,7 @@ def add_action(
                position=position, created_at=now, updated_at=now)
     session.add(a)
     session.flush()
-    assert org.id is not None
-    repo.audit(session, org_id=org.id, actor_id=actor.person_id, actor_text=_actor_text(actor), channel=channel.value,
-               entity="action", entity_id=a.id, op="create", after=repo.row_dict(a, ACTION_FIELDS), at=now)
+    _audit(session, org, actor, channel, entity="action", entity_id=a.id, op="create", after=repo.row_dict(a, ACTION_FIELDS), now=now)
     return a
 
 
