@@ -118,3 +118,5 @@ def test_db_upgrade_and_current(cli):
     out = cli("db", "current").stdout
     current, newest = (part.split(": ")[1] for part in out.strip().split("; "))
     assert current == newest
+    data = json.loads(cli("db", "current", "--json").stdout)
+    assert data["up_to_date"] and data["current"] == current

@@ -2,7 +2,7 @@
 
 import click
 
-from bot.cli import Ctx, main, pass_ctx
+from bot.cli import Ctx, emit_json, main, pass_ctx
 
 
 @main.group()
@@ -25,10 +25,15 @@ def db_upgrade(ctx: Ctx, revision: str) -> None:
 
 
 @db.command("current")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
-def db_current(ctx: Ctx) -> None:
+def db_current(ctx: Ctx, as_json: bool) -> None:
     """Show the schema revision of the database and the newest one known."""
     from storage.db import current_revision, head_revision, make_engine
 
     engine = make_engine(ctx.settings.database_url)
-    click.echo(f"current: {current_revision(engine) or 'empty'}; newest: {head_revision()}")
+    current, newest = current_revision(engine), head_revision()
+    if as_json:
+        emit_json({"current": current, "newest": newest, "up_to_date": current == newest, "database": engine.dialect.name})
+        return
+    click.echo(f"current: {current or 'empty'}; newest: {newest}")
