@@ -5,7 +5,7 @@ every repository function filters by it, so several organisations share one data
 seeing each other's plans. History tables (``update``, ``audit_log``, ``signoff``) are
 append-only: repository code inserts into them and never updates or deletes.
 
-Times are stored as timezone-aware UTC datetimes (``DateTime(timezone=True)``).
+Times are stored as UTC and read back as aware UTC datetimes (``UTCDateTime``) on both databases.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 
@@ -21,12 +22,34 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """A moment, stored as UTC and read back as an aware UTC datetime on every database.
+
+    SQLite keeps no zone: without this, an aware time given in BST would be stored as its
+    wall-clock reading, an hour off. A naive datetime is refused rather than guessed at."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: store timezone-aware times")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _ts(nullable: bool = False) -> Any:
-    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=nullable))
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable))
 
 
 def _created() -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
 def _json(default: Any) -> Any:
@@ -214,7 +237,7 @@ class Job(SQLModel, table=True):
     org_id: int = Field(foreign_key="organisation.id", index=True)
     key: str = Field(unique=True, max_length=200)
     kind: str = Field(max_length=20)  # nudge | digest
-    due_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    due_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     payload: dict[str, Any] = _json(dict)
     status: str = Field(default="pending", max_length=10)  # pending | running | done | failed
     claimed_by: str = Field(default="", max_length=100)
@@ -277,6 +300,6 @@ class PendingReply(SQLModel, table=True):
     reading: dict[str, Any] = _json(dict)
     versions: dict[str, int] = _json(dict)  # action id → version seen
     created_at: datetime = _created()
-    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     resolved_at: datetime | None = _ts(nullable=True)
     outcome: str = Field(default="", max_length=20)  # confirmed | cancelled | conflict | expired

@@ -300,3 +300,29 @@ def test_a_delegate_answering_resets_the_owners_unanswered_count(session, setup,
     session.commit()
     assert session.get(NudgeStateRow, owner.id).unanswered_count == 0 and session.get(NudgeStateRow, owner.id).escalated_at is None
     assert session.get(NudgeStateRow, other.id).unanswered_count == 3  # not involved
+
+
+def test_times_are_stored_as_utc_whatever_zone_they_are_given_in(session, setup):
+    """09:30 BST is 08:30 UTC on every database (SQLite keeps no zone of its own)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    org, plan, a, op = setup
+    bst = datetime(2026, 6, 1, 9, 30, tzinfo=ZoneInfo("Europe/London"))
+    register.record_update(session, org=org, plan=plan, action=a, request=UpdateRequest(text="summer"), actor=op, author=None,
+                           channel=Channel.CLI, now=bst)
+    session.commit()
+    session.expire_all()
+    row = session.get(Action, a.id)
+    assert row.last_update_at.utcoffset().total_seconds() == 0
+    assert (row.last_update_at.hour, row.last_update_at.minute) == (8, 30)
+    raw = session.execute(text("SELECT last_update_at FROM action WHERE id = :i"), {"i": a.id}).scalar()
+    assert "08:30" in str(raw)
+    from storage.snapshots import load_register
+
+    snap = next(x for x in load_register(session, org.id).actions if x.id == a.id)
+    assert snap.last_update_at == bst
+    with pytest.raises(Exception, match="naive datetime"):
+        register.record_update(session, org=org, plan=plan, action=row, request=UpdateRequest(text="x"), actor=op, author=None,
+                               channel=Channel.CLI, now=datetime(2026, 6, 1, 9, 30))
+    session.rollback()
