@@ -15,7 +15,7 @@ from datetime import date
 
 from common import build_register, compare, describe, parser, repeats, report, scratch_database, timed
 from sqlalchemy import text
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 FLOOR_SQL = [
     "SELECT id, org_id, slug, title, rag_scheme, cadence, timezone, due_soon_days, owner_id, signoff_stages, "
@@ -42,7 +42,7 @@ def main() -> None:
     from bot.services.engine import EngineConfig, digest_for
     from bot.services.signoff import awaiting
     from storage import repo, snapshots
-    from storage.tables import Plan
+    from storage.tables import Action, Plan
 
     cfg = EngineConfig()
     with scratch_database(args.database_url) as engine:
@@ -107,7 +107,29 @@ def main() -> None:
         labels |= {"awaiting": "  of which signoff.awaiting (ORM list of the actions)",
                    "rules": "  of which bot.domain.digest.build_digest (no database)"}
 
+        def lean_awaiting(s: Session, p: Plan) -> list[tuple[int, str]]:
+            """signoff.awaiting reading two columns of the complete actions only (a suggestion)."""
+            stages = p.signoff_stages
+            rows = s.execute(select(Action.id, Action.signoff_stage).where(
+                Action.plan_id == p.id, col(Action.removed).is_(False), Action.status == "complete"
+            ).order_by(col(Action.position), col(Action.id))).all()
+            return [(i, stages[k]) for i, k in rows if k < len(stages)]
+
+        def suggested() -> object:
+            """digest_for with load_updates_for_plan and a lean awaiting (a suggestion for engine.py)."""
+            with Session(engine) as s:
+                p = s.get(Plan, plan_id)
+                assert p is not None
+                r = snapshots.load_register(s, p.org_id, plan_id=plan_id)
+                return build_digest(r.plans[plan_id], [(q.ref, q.title) for q in repo.priorities(s, plan_id)], r.actions,
+                                    for_plan(s, plan_id), as_of=as_of, stale_weeks=cfg.stale_weeks, people=r.people,
+                                    awaiting_signoff=lean_awaiting(s, p))
+
         d = subject()
+        if for_plan is not None:
+            assert suggested() == d
+            extra["suggested"] = suggested
+            labels["suggested"] = "(suggested) digest_for with load_updates_for_plan, lean awaiting"
         print(f"digest: {d.totals.actions:,} actions, {len(ups):,} updates read, {d.moved.count} moved, "
               f"{len(d.overdue):,} overdue, {len(waiting):,} awaiting sign-off")
         samples = compare(floor, subject, n, extra=extra)

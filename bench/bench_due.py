@@ -40,6 +40,7 @@ def main() -> None:
 
     from bot.domain.due import plan_nudges
     from bot.services.engine import EngineConfig, due
+    from storage import snapshots
     from storage.snapshots import load_register
 
     cfg = EngineConfig()
@@ -69,14 +70,30 @@ def main() -> None:
                                escalate_after=cfg.escalate_after, working_hours=cfg.working_hours,
                                holiday_country=cfg.holiday_country, holiday_subdiv=cfg.holiday_subdiv)
 
+        paused_gc = getattr(snapshots, "paused_gc", None)
+
+        def suggested() -> object:
+            """due() with the rules run with the cyclic GC paused (a suggestion for engine.due)."""
+            with Session(engine) as s:
+                r = load_register(s, org)
+            with paused_gc():
+                return plan_nudges(r.actions, r.people, r.plans, now=now, nudge_state=r.state,
+                                   escalate_after=cfg.escalate_after, working_hours=cfg.working_hours,
+                                   holiday_country=cfg.holiday_country, holiday_subdiv=cfg.holiday_subdiv)
+
         nudges, _ = subject()
         print(f"register: {len(reg.actions):,} actions in {len(reg.plans)} plans, {len(reg.people):,} people; "
               f"{len(nudges):,} nudges, {sum(len(x.actions) + len(x.unassigned) for x in nudges):,} due actions")
-        samples = compare(floor, subject, n, extra={"load": load_only, "rules": rules_only})
-        report(samples, {"floor": "floor: bare SQL, the same rows as tuples",
-                         "subject": "due(session, org_id, now=...)",
-                         "load": "  of which storage.snapshots.load_register",
-                         "rules": "  of which bot.domain.due.plan_nudges (no database)"})
+        extra = {"load": load_only, "rules": rules_only}
+        labels = {"floor": "floor: bare SQL, the same rows as tuples", "subject": "due(session, org_id, now=...)",
+                  "load": "  of which storage.snapshots.load_register",
+                  "rules": "  of which bot.domain.due.plan_nudges (no database)"}
+        if paused_gc is not None:
+            assert suggested() == nudges
+            extra["suggested"] = suggested
+            labels["suggested"] = "(suggested) due() with plan_nudges under paused_gc()"
+        samples = compare(floor, subject, n, extra=extra)
+        report(samples, labels)
 
 
 if __name__ == "__main__":

@@ -137,7 +137,7 @@ def report(samples: dict[str, list[float]], labels: dict[str, str]) -> float:
     floor = median(samples["floor"])
     for key, xs in samples.items():
         m = median(xs)
-        print(f"{labels.get(key, key):<58} median {m * 1000:9.1f} ms  (min {min(xs) * 1000:.1f}, max {max(xs) * 1000:.1f})"
+        print(f"{labels.get(key, key):<64} median {m * 1000:9.1f} ms  (min {min(xs) * 1000:.1f}, max {max(xs) * 1000:.1f})"
               f"  x{m / floor:5.2f} of floor")
     ratio = median(samples["subject"]) / floor
     print(f"ratio {ratio:.2f}")
