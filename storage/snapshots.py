@@ -10,11 +10,12 @@ straight from them:
   per action, no IN list of action ids: a plan's updates are read by joining on the plan
   (load_updates_for_plan);
 - enum values through dict lookups rather than ``Status(...)``/``Rag(...)`` calls;
-- stored UTC times come back from both databases as text ending "+00:00" and become aware
-  datetimes with one C call (``datetime.fromisoformat``), with ``datetime.UTC`` as their
-  timezone. SQLite would otherwise return naive datetimes (and ``.replace(tzinfo=UTC)`` costs
-  more than the parse), and PostgreSQL ones in ``ZoneInfo('Etc/UTC')``, which makes every
-  later comparison with a ``datetime.UTC`` value call ``utcoffset()`` twice: the digest ran
+- stored times (UTC, see ``UTCDateTime``) are selected as text ending "+00:00" on both
+  databases and become aware datetimes with one C call (``datetime.fromisoformat``), with
+  ``datetime.UTC`` itself as their timezone: the same values the column type gives, without
+  its Python call per value (``.replace``/``.astimezone`` cost more than the parse). Values
+  in ``datetime.UTC`` also keep later comparisons cheap: PostgreSQL's own ``Etc/UTC`` zone
+  made every comparison with a UTC cutoff call ``utcoffset()`` twice, and the digest ran
   1.5-2x slower on them;
 - the cyclic garbage collector is paused while the snapshots are built: they hold no reference
   cycles, and with a big register already in memory its passes cost a third of the load.
@@ -114,9 +115,10 @@ _utc = datetime.fromisoformat
 
 
 def _utc_text(session: Session, column: Any) -> Any:
-    """A stored UTC datetime column selected as ISO text ending "+00:00" (NULL stays NULL), for
-    _utc. SQLite keeps it as "2026-03-02 09:00:00.000000" (UTC, no zone); PostgreSQL is asked
-    for UTC explicitly, whatever the session's TimeZone and DateStyle."""
+    """A stored datetime column selected as ISO text ending "+00:00" (NULL stays NULL), for
+    _utc. SQLite holds "2026-03-02 09:00:00.000000", already UTC (UTCDateTime converts on the
+    way in); PostgreSQL is asked for UTC explicitly, whatever the session's TimeZone and
+    DateStyle."""
     if session.get_bind().dialect.name == "sqlite":
         return type_coerce(column, String) + "+00:00"
     return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"', type_=String)

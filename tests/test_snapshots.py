@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import event
@@ -161,6 +162,21 @@ def test_the_register_holds_what_was_written(session, register):
     assert len(reg.people) == 3 and len(reg.state) == 2  # the other organisation's person is not here
     bob = reg.state[next(p for p in reg.people.values() if p.display_name == "Bob Lead").id]
     assert bob.unanswered_count == 2 and bob.last_nudged_at == T0 and bob.last_nudged_at.tzinfo is UTC
+
+
+def test_a_time_given_in_summer_time_reads_back_as_the_same_moment(session, register):
+    bst = datetime(2026, 6, 1, 9, 30, tzinfo=ZoneInfo("Europe/London"))
+    action = register["actions"][1]
+    with fresh(session) as s:
+        row = s.get(Action, action.id)
+        row.last_update_at = bst
+        s.add(Update(action_id=action.id, at=bst, channel="slack", text="in BST"))
+        s.commit()
+    with fresh(session) as s:
+        snap = next(a for a in load_register(s, register["org"]).actions if a.id == action.id)
+        ups = [u for u in load_updates(s, [action.id]) if u.text == "in BST"]
+    assert snap.last_update_at == bst and snap.last_update_at.hour == 8 and snap.last_update_at.tzinfo is UTC
+    assert len(ups) == 1 and ups[0].at == bst and ups[0].at.tzinfo is UTC
 
 
 def test_load_updates_is_exactly_the_orm_path(session, register, monkeypatch):
