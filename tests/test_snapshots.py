@@ -211,7 +211,7 @@ def test_the_number_of_queries_does_not_grow_with_plans(session, register):
         seen: list[str] = []
         engine = session.get_bind()
 
-        def log(conn, cursor, statement, *args):  # noqa: ANN001
+        def log(conn, cursor, statement, *args):
             seen.append(statement)
 
         event.listen(engine, "before_cursor_execute", log)
