@@ -54,7 +54,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    # Sessions in UTC: times come back as UTC whatever the server's default zone.
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
 
 
 def _alembic_config(engine: Engine) -> Config:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, func, type_coerce
+from sqlalchemy import String, and_, func, literal, type_coerce
 from sqlmodel import Session, col, select
 
 from bot.domain.due import NudgeState
@@ -88,11 +88,14 @@ def load_updates(session: Session, action_ids: Sequence[int]) -> list[UpdateSnap
     return out
 
 
-def load_updates_for_plan(session: Session, plan_id: int) -> list[UpdateSnapshot]:
+def load_updates_for_plan(session: Session, plan_id: int, *, with_text: bool = True) -> list[UpdateSnapshot]:
     """The whole update history of a plan's actions that are not removed (in no particular
     order): for a live plan, the same rows as ``load_updates(session, [a.id for a in
-    load_register(session, org_id, plan_id=plan_id).actions])``, read with one join."""
-    return _updates(session, and_(_A.plan_id == plan_id, _A.removed.is_(False)), join=True)
+    load_register(session, org_id, plan_id=plan_id).actions])``, read with one join.
+
+    ``with_text=False`` leaves out the progress text and period label (empty strings): what
+    the digest reads, which needs only when each status, rating and target changed."""
+    return _updates(session, and_(_A.plan_id == plan_id, _A.removed.is_(False)), join=True, with_text=with_text)
 
 
 @contextmanager
@@ -152,9 +155,10 @@ def _actions(session: Session, plan_ids: list[int]) -> list[ActionSnapshot]:
     ]
 
 
-def _updates(session: Session, where: Any, *, join: bool) -> list[UpdateSnapshot]:
-    q = select(_U.action_id, _utc_text(session, _U.at), _U.channel, _U.status, _U.rag, _U.text, _U.revised_target,
-               _U.author_id, _U.period_label)
+def _updates(session: Session, where: Any, *, join: bool, with_text: bool = True) -> list[UpdateSnapshot]:
+    text, label = (_U.text, _U.period_label) if with_text else (literal("", String), literal("", String))
+    q = select(_U.action_id, _utc_text(session, _U.at), _U.channel, _U.status, _U.rag, text, _U.revised_target,
+               _U.author_id, label)
     if join:
         q = q.join(Action.__table__, _A.id == _U.action_id)  # type: ignore[attr-defined]
     status, rag, channel, utc = _STATUS, _RAG, _CHANNEL, _utc

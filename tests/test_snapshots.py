@@ -224,3 +224,26 @@ def test_the_number_of_queries_does_not_grow_with_plans(session, register):
 
     one, all_plans = count(register["ilacs"]), count(None)
     assert one == all_plans <= 6
+
+
+def test_updates_for_the_digest_leave_out_only_the_text(session, now):
+    """with_text=False: the same updates, with what the digest reads, and no progress text."""
+    from bot.domain.model import Channel, Rag, Status
+    from bot.services import register
+    from bot.services.register import UpdateRequest
+    from storage import repo
+    from storage.snapshots import load_updates_for_plan
+
+    org = repo.get_or_create_org(session, "o")
+    op = repo.actor_for(session, None, operator=True)
+    plan = register.create_plan(session, org=org, title="P", actor=op, now=now)
+    a = register.add_action(session, org=org, plan=plan, actor=op, ref="1.1", text="x", now=now)
+    register.record_update(session, org=org, plan=plan, action=a, actor=op, author=None, channel=Channel.SLACK, now=now,
+                           request=UpdateRequest(text="long progress note", status=Status.IN_PROGRESS, rag=Rag.AMBER, period_label="Nov"))
+    session.commit()
+    [full] = load_updates_for_plan(session, plan.id)
+    [lean] = load_updates_for_plan(session, plan.id, with_text=False)
+    assert full.text == "long progress note" and full.label == "Nov"
+    assert lean.text == "" and lean.label == ""
+    assert (lean.action_id, lean.at, lean.channel, lean.status, lean.rag, lean.revised_target) == (
+        full.action_id, full.at, full.channel, full.status, full.rag, full.revised_target)

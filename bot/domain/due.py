@@ -77,6 +77,7 @@ def _prev_month(year: int, month: int) -> tuple[int, int]:
     return (year - 1, 12) if month == 1 else (year, month - 1)
 
 
+@lru_cache(maxsize=256)
 def cadence_points(cadence: Cadence, today: date) -> tuple[date, date]:
     """(latest update day on or before `today`, the update day before that)."""
     if cadence.kind == "monthly":
@@ -136,7 +137,7 @@ def needs_update(action: ActionSnapshot, *, plan: PlanSnapshot, now: datetime) -
 
     last = action.last_update_at or action.created_at
     last_day = last.astimezone(tz).date() if last is not None else None
-    _, previous_point = cadence_points(plan.cadence, today)
+    _, previous_point = cadence_points(plan.cadence, today)  # cached: one computation per plan and day
     cadence_due = last_day is None or last_day <= previous_point
 
     # Target checks count real updates only: an action created inside the window is still asked.

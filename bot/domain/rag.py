@@ -33,6 +33,7 @@ Notes:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 
 from bot.domain.model import ActionSnapshot, Rag, RagScheme, Status
@@ -46,6 +47,7 @@ def rag_key(rag: Rag | None) -> str:
     return rag.value if rag is not None else "none"
 
 
+@lru_cache(maxsize=4096)
 def fmt_date(d: date) -> str:
     """5 Mar 2026: how dates are written in every sentence we produce."""
     return f"{d.day} {d:%b %Y}"

@@ -25,7 +25,7 @@ from cards.digest import build_digest_view, digest_card
 from cards.nudge import escalation_card, nudge_card
 from cards.view import Card
 from storage import repo, schedule
-from storage.snapshots import RegisterView, load_register, load_updates
+from storage.snapshots import RegisterView, load_register, load_updates_for_plan, paused_gc
 from storage.db import session_scope
 from storage.tables import Job, NudgeStateRow, Organisation, Person, Plan
 
@@ -49,10 +49,11 @@ class EngineConfig:
 def due(session: Session, org_id: int, *, now: datetime, cfg: EngineConfig = EngineConfig()) -> tuple[list[NudgePlan], RegisterView]:
     """Who would be nudged at `now`, for which actions, and why."""
     reg = load_register(session, org_id)
-    nudges = plan_nudges(
-        reg.actions, reg.people, reg.plans, now=now, nudge_state=reg.state, escalate_after=cfg.escalate_after,
-        working_hours=cfg.working_hours, holiday_country=cfg.holiday_country, holiday_subdiv=cfg.holiday_subdiv,
-    )
+    with paused_gc():  # many small acyclic objects: the cyclic collector's passes only cost time here
+        nudges = plan_nudges(
+            reg.actions, reg.people, reg.plans, now=now, nudge_state=reg.state, escalate_after=cfg.escalate_after,
+            working_hours=cfg.working_hours, holiday_country=cfg.holiday_country, holiday_subdiv=cfg.holiday_subdiv,
+        )
     return nudges, reg
 
 
@@ -72,7 +73,7 @@ def digest_for(session: Session, plan: Plan, *, as_of: date, cfg: EngineConfig =
         reg.plans[plan.id or 0],
         [(q.ref, q.title) for q in repo.priorities(session, plan.id or 0)],
         reg.actions,
-        load_updates(session, [a.id for a in reg.actions]),
+        load_updates_for_plan(session, plan.id or 0, with_text=False),  # the digest reads no progress text
         as_of=as_of,
         stale_weeks=cfg.stale_weeks,
         people=reg.people,

@@ -29,7 +29,15 @@ def pending_stage(plan: Plan, action: Action) -> str | None:
 
 def awaiting(session: Session, plan: Plan) -> list[tuple[int, str]]:
     """(action id, stage name) of every action waiting for a sign-off decision."""
-    return [(a.id, st) for a in repo.list_actions(session, plan.id or 0) if a.id is not None and (st := pending_stage(plan, a))]
+    stages = plan.signoff_stages
+    if not stages:
+        return []
+    rows = session.execute(
+        select(Action.id, Action.signoff_stage).where(
+            Action.plan_id == plan.id, Action.status == Status.COMPLETE.value, col(Action.removed).is_(False)
+        ).order_by(col(Action.position), col(Action.id))
+    ).all()
+    return [(aid, stages[stage]) for aid, stage in rows if stage < len(stages)]
 
 
 def decide(
