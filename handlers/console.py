@@ -21,7 +21,7 @@ from bot.services import engine as eng
 from bot.services import replies
 from cards.nudge import nudge_card, notice_card
 from cards.view import Card, render_text
-from storage import repo, schedule
+from storage import repo
 from storage.db import session_scope
 from storage.tables import Person
 
@@ -72,12 +72,8 @@ class ConsoleChat:
 
     def show_inbox(self) -> None:
         """Console messages waiting for this person (nudges, escalations, digests)."""
-        now = self.clock()
-        with session_scope(self.engine) as s:
-            msgs = schedule.claim_messages(s, worker="console-chat", now=now, platforms=("console",), person_id=self.person.id, limit=20)
-            for m in msgs:
-                self.out(render_text(Card.from_dict(m.view)))
-                schedule.mark_sent(s, m, now=now)
+        for card in eng.take_console_messages(self.engine, self.person.id or 0, now=self.clock()):
+            self.out(render_text(card))
 
     def show_due(self) -> None:
         now = self.clock()

@@ -263,6 +263,17 @@ async def deliver(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetim
     return sent
 
 
+def take_console_messages(engine: Engine, person_id: int, *, now: datetime, limit: int = 20) -> list[Card]:
+    """Console messages waiting for a person (nudges, escalations, digests), marked delivered:
+    the console platform delivers by showing them in `actionbot chat`."""
+    with session_scope(engine) as s:
+        msgs = schedule.claim_messages(s, worker="console-chat", now=now, platforms=("console",), person_id=person_id, limit=limit)
+        cards = [Card.from_dict(m.view) for m in msgs]
+        for m in msgs:
+            schedule.mark_sent(s, m, now=now)
+    return cards
+
+
 async def tick(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetime, worker: str, cfg: EngineConfig = EngineConfig()) -> dict[str, int]:
     """One round: plan jobs, run the due ones, deliver the outbox."""
     import asyncio
