@@ -81,6 +81,7 @@ def test_real_plan_details_survive_into_the_register(cli, plans_dir):
     cp = {a["ref"]: a for a in register(cli, "rotherham-2012")}
     assert cp["CP1.3"]["original_target"] == "2012-11-30" and cp["CP1.3"]["original_target_raw"] == "Nov 12"
     assert cp["CP1.1"]["status"] == "complete"  # "complete" written in the date column
+    assert cp["CP1.4"]["status"] == "in_progress"  # no status stated, but progress reported ("Panel to be arranged")
     history = json.loads(cli("action", "show", "improvement-panel-action-delivery-plan-october-2012", "CP1.3", "--json",
                              org="rotherham-2012").stdout)["history"]
     assert history and history[-1]["channel"] == "import" and "Graded Care Profile" in history[-1]["text"]

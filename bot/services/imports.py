@@ -188,7 +188,8 @@ def _status_of(pa: ParsedAction) -> Status:
         return pa.status
     if pa.target_kind == "complete":
         return Status.COMPLETE
-    return Status.NOT_STARTED
+    # No status stated: progress reported means work has started.
+    return Status.IN_PROGRESS if pa.progress.strip() else Status.NOT_STARTED
 
 
 def _new_action(session: Session, plan: Plan, pa: ParsedAction, prio_id: int | None, position: int, now: datetime, source: str) -> Action:
