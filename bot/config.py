@@ -13,7 +13,6 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", validation_alias=AliasChoices("HOST"))
     port: int = Field(3978, validation_alias=AliasChoices("PORT"))
     org: str = Field("default", validation_alias=AliasChoices("ACTIONBOT_ORG"))
-    environment: str = Field("development", validation_alias=AliasChoices("ACTIONBOT_ENV"))
     log_level: str = Field("INFO", validation_alias=AliasChoices("LOG_LEVEL"))
     auto_migrate: bool = Field(True, validation_alias=AliasChoices("ACTIONBOT_AUTO_MIGRATE"))
 
@@ -62,7 +61,3 @@ class Settings(BaseSettings):
             stale_weeks=max(1, self.stale_weeks),
             chart_dir=Path(self.chart_dir),
         )
-
-    @property
-    def production(self) -> bool:
-        return self.environment.lower() in ("prod", "production")
