@@ -15,6 +15,7 @@ from bot.domain.digest import Digest, DUE_SOON_DAYS
 from bot.domain.model import Rag, RagScheme
 from bot.domain.rag import RAG_KEYS, fmt_date
 from cards.view import Card, Fact, Line, Section, Text
+from cards.view import render_text as view_render_text
 
 TITLE_CHARS = 90  # action titles longer than this are cut with "…"
 
@@ -161,19 +162,8 @@ def build_digest_view(
 
 
 def render_text(view: DigestView) -> str:
-    """Plain text for the CLI and the console."""
-    title = view.title.plain
-    out = [title, "=" * len(title), view.subtitle, "", " · ".join(f"{f.label}: {f.value}" for f in view.facts)]
-    for s in view.sections:
-        out += ["", s.heading]
-        if not s.lines:
-            out.append(f"  {s.empty}")
-        out += [f"  - {line.plain}" for line in s.lines]
-        if s.more:
-            out.append(f"  … and {s.more} more")
-    if view.chart_path is not None:
-        out += ["", f"Chart: {view.chart_path}"]
-    return "\n".join(out) + "\n"
+    """Plain text for the CLI and the console: the card's own text rendering."""
+    return view_render_text(digest_card(view)) + "\n"
 
 
 def digest_card(view: DigestView) -> Card:

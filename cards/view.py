@@ -117,5 +117,5 @@ def render_text(card: Card) -> str:
     if card.reply_hint:
         out.append(card.reply_hint)
     if card.chart_path:
-        out.append(f"(chart: {card.chart_path})")
+        out += ["", f"Chart: {card.chart_path}"]
     return "\n".join(out)

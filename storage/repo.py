@@ -154,20 +154,11 @@ def action_snapshot(
         original_target=action.original_target,
         original_target_raw=action.original_target_raw,
         revised_target=action.revised_target,
-        last_update_at=_aware(action.last_update_at),
-        returned_at=_aware(action.returned_at),
-        created_at=_aware(action.created_at),
+        last_update_at=action.last_update_at,
+        returned_at=action.returned_at,
+        created_at=action.created_at,
         version=action.version,
     )
-
-
-def _aware(dt: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes for timezone-aware columns: they were stored as UTC."""
-    from datetime import UTC
-
-    if dt is None or dt.tzinfo is not None:
-        return dt
-    return dt.replace(tzinfo=UTC)
 
 
 # --- people and roles -----------------------------------------------------------------------

@@ -91,7 +91,8 @@ def state_of(engine: Engine, person: Person) -> NudgeStateRow | None:
 
 
 def aware(dt: datetime | None) -> datetime | None:
-    return repo._aware(dt)
+    """Stored times come back aware and in UTC (storage.tables.UTCDateTime)."""
+    return dt
 
 
 def card_text(view: dict) -> str:

@@ -13,7 +13,6 @@ from bot.errors import NotFound
 from bot.services import replies
 from cards.ids import Verb
 from cards.view import Card, render_text
-from storage import repo
 from storage.tables import Action, PendingReply, Person, Update
 from tests.test_engine import Reg
 
@@ -199,4 +198,4 @@ def test_a_pending_reply_expires_after_a_day(world):
     assert pendings(r.s)[0].outcome == "expired" and history(r.s, a24) == []
     r.s.refresh(a24)
     assert a24.version == 1
-    assert repo._aware(pendings(r.s)[0].expires_at) == NOW + timedelta(hours=24)
+    assert pendings(r.s)[0].expires_at == NOW + timedelta(hours=24)

@@ -138,10 +138,10 @@ def test_return_needs_a_note_reopens_and_clears_earlier_approvals(world):
     returned_at = NOW + timedelta(days=2)
     row = decide(r, plan, a, di, False, "No evidence of audits", at=returned_at)
     r.commit()
-    assert (a.status, a.signoff_stage, repo._aware(a.returned_at)) == ("in_progress", 0, returned_at)
+    assert (a.status, a.signoff_stage, a.returned_at) == ("in_progress", 0, returned_at)
     assert (row.decision, row.stage_name, row.note, row.cleared_at) == ("returned", DLT, "No evidence of audits", None)
     first, second = decisions(r.s, a)
-    assert first.decision == "approved" and repo._aware(first.cleared_at) == returned_at  # kept, marked cleared
+    assert first.decision == "approved" and first.cleared_at == returned_at  # kept, marked cleared
     assert second.id == row.id
     assert signoff.awaiting(r.s, plan) == []
     last = repo.history(r.s, a.id)[-1]
@@ -165,7 +165,7 @@ def test_a_later_status_change_clears_a_sign_off(world):
     r.update(plan, a, by=zed, at=NOW + timedelta(days=3), text="Reopened: the policy was withdrawn", status=Status.IN_PROGRESS)
     r.commit()
     assert (a.status, a.signoff_stage) == ("in_progress", 0)
-    assert [repo._aware(d.cleared_at) for d in decisions(r.s, a)] == [NOW + timedelta(days=3)] * 2
+    assert [d.cleared_at for d in decisions(r.s, a)] == [NOW + timedelta(days=3)] * 2
     # A progress note without a status change clears nothing.
     complete(r, plan, a, ann, at=NOW + timedelta(days=4))
     decide(r, plan, a, ed, True, at=NOW + timedelta(days=5))

@@ -35,7 +35,7 @@ def orm_register(session: Session, org_id: int, plan_id: int | None = None) -> s
         actions += [repo.action_snapshot(a, *links[a.id], priority_ref=prios.get(a.priority_id)) for a in rows if a.id is not None]
     people_rows = {p.id: p for p in repo.list_people(session, org_id) if p.id is not None}
     state = {
-        r.person_id: NudgeState(repo._aware(r.last_nudged_at), repo._aware(r.snoozed_until), r.unanswered_count, repo._aware(r.escalated_at))
+        r.person_id: NudgeState(r.last_nudged_at, r.snoozed_until, r.unanswered_count, r.escalated_at)
         for r in session.exec(select(NudgeStateRow).where(col(NudgeStateRow.person_id).in_(list(people_rows))))
     }
     return snapshots.RegisterView(
@@ -46,7 +46,7 @@ def orm_register(session: Session, org_id: int, plan_id: int | None = None) -> s
 
 def orm_updates(session: Session, action_ids: list[int]) -> list[UpdateSnapshot]:
     return [
-        UpdateSnapshot(action_id=u.action_id, at=repo._aware(u.at) or u.at, channel=Channel(u.channel),
+        UpdateSnapshot(action_id=u.action_id, at=u.at, channel=Channel(u.channel),
                        status=Status(u.status) if u.status else None, rag=Rag(u.rag) if u.rag else None, text=u.text,
                        revised_target=u.revised_target, author_id=u.author_id, label=u.period_label)
         for u in session.exec(select(Update).where(col(Update.action_id).in_(action_ids)))

@@ -17,10 +17,6 @@ from bot.services import engine as eng
 from storage import repo
 
 
-def engine_config(ctx: Ctx) -> eng.EngineConfig:
-    return ctx.settings.engine_config()
-
-
 @main.command("due")
 @click.option("--as-of", "as_of", help="Moment to evaluate (default now), e.g. 2026-11-23T10:00 (Europe/London unless it says otherwise).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -31,7 +27,7 @@ def due_cmd(ctx: Ctx, as_of: str | None, as_json: bool) -> None:
 
     now = parse_cli_datetime(as_of) if as_of else utcnow()
     with ctx.session() as s:
-        nudges, _ = eng.due(s, ctx.org(s).id or 0, now=now, cfg=engine_config(ctx))
+        nudges, _ = eng.due(s, ctx.org(s).id or 0, now=now, cfg=ctx.settings.engine_config())
     data = nudges_to_json(nudges, now=now)
     if as_json:
         emit_json(data)
@@ -80,7 +76,7 @@ def digest_cmd(ctx: Ctx, plan_ident: str, as_of: str | None, chart: Path | None,
     day = parse_cli_date(as_of, "as-of date") if as_of else date.today()
     with ctx.session() as s:
         p = repo.get_plan(s, ctx.org(s).id or 0, plan_ident)
-        d = eng.digest_for(s, p, as_of=day, cfg=engine_config(ctx))
+        d = eng.digest_for(s, p, as_of=day, cfg=ctx.settings.engine_config())
     if chart:
         from bot.chart import render_digest_chart
 
@@ -165,7 +161,7 @@ def worker_cmd(ctx: Ctx, once: bool, now_text: str | None, interval: float, cons
     ports = {"console": ConsolePort(path=console_out, stream=None if console_out else sys.stdout)}
     worker = f"{socket.gethostname()}:{os.getpid()}"
     fixed = parse_cli_datetime(now_text) if now_text else None
-    cfg = engine_config(ctx)
+    cfg = ctx.settings.engine_config()
 
     async def run() -> None:
         while True:
@@ -190,7 +186,7 @@ def chat_cmd(ctx: Ctx, as_person: str, now_text: str | None) -> None:
     start = parse_cli_datetime(now_text) if now_text else None
     began = utcnow()
     clock = (lambda: start + (utcnow() - began)) if start else utcnow
-    chat = ConsoleChat(ctx.engine, org=ctx.settings.org, person=as_person, clock=clock, out=click.echo, cfg=engine_config(ctx))
+    chat = ConsoleChat(ctx.engine, org=ctx.settings.org, person=as_person, clock=clock, out=click.echo, cfg=ctx.settings.engine_config())
     chat.start()
     while True:
         try:

@@ -170,7 +170,7 @@ def _run_digest(session: Session, job: Job, *, now: datetime, cfg: EngineConfig)
     plan = session.get(Plan, int(job.payload["plan_id"]))
     if plan is None or plan.archived:
         return "plan gone"
-    if now - (repo._aware(job.due_at) or now) > STALE_DIGEST:
+    if now - job.due_at > STALE_DIGEST:
         return "skipped: more than a day late (the next weekly digest covers the period)"
     # The digest covers whole days: the week to the end of yesterday, so an update made later
     # on digest day falls in next week's digest rather than in neither.

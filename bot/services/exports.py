@@ -30,7 +30,7 @@ def plan_report(session: Session, plan: Plan, *, as_of: date) -> PlanReport:
             ref=a.ref, text=a.text, lead=a.lead_text, original_target=a.original_target, original_target_raw=a.original_target_raw,
             revised_target=a.revised_target, revised_reason=a.revised_reason, status=Status(a.status), rag=Rag(a.rag) if a.rag else None,
             suggested_rag=suggest_rag(snap, today=as_of, scheme=scheme, due_soon_days=plan.due_soon_days).rag,
-            latest_progress=u.text if u else "", last_update=(repo._aware(a.last_update_at).date() if a.last_update_at else None),  # type: ignore[union-attr]
+            latest_progress=u.text if u else "", last_update=a.last_update_at.date() if a.last_update_at else None,
             outputs=a.outputs, outcome_required=a.outcome_required,
         ))
     priorities = [PriorityReport(p.ref, p.title, p.timescale, groups.pop(p.id, [])) for p in repo.priorities(session, plan.id or 0)]

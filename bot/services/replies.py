@@ -9,7 +9,7 @@ someone else changed the action gets a conflict instead of overwriting their cha
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
@@ -126,7 +126,7 @@ def confirm(session: Session, *, org: Organisation, person: Person, token: str, 
         raise NotFound("that confirmation is not yours or does not exist")
     if pending.resolved_at is not None:
         return notice_card(f"Already {pending.outcome}; nothing more to do.")
-    if repo._aware(pending.expires_at) < now:  # type: ignore[operator]
+    if pending.expires_at < now:
         _resolve(session, pending, "expired", now)
         return notice_card("That confirmation has expired (24 hours); please send the update again.")
     plan = session.get(Plan, pending.plan_id)
@@ -147,7 +147,7 @@ def confirm(session: Session, *, org: Organisation, person: Person, token: str, 
         assert action is not None
         try:
             register.record_update(session, org=org, plan=plan, action=action,
-                                   request=register.UpdateRequest(**{**req.__dict__, "expected_version": version}),
+                                   request=replace(req, expected_version=version),
                                    actor=actor, author=person, channel=channel, now=now)
         except Conflict as e:
             pending = session.exec(select(PendingReply).where(PendingReply.token == token)).one()
