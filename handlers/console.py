@@ -78,7 +78,7 @@ class ConsoleChat:
     def show_due(self) -> None:
         now = self.clock()
         with session_scope(self.engine) as s:
-            nudges, reg = eng.due(s, self.person.org_id, now=now, cfg=self.cfg)
+            nudges, reg = eng.due(s, self.person.org_id, now=now, cfg=self.cfg, person_id=self.person.id)
         mine = next((n for n in nudges if n.person_id == self.person.id), None)
         if mine is None or not (mine.actions or mine.unassigned):
             self.out("Nothing of yours needs an update right now.")

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, func, literal, type_coerce
+from sqlalchemy import String, and_, func, literal, or_, type_coerce
 from sqlmodel import Session, col, select
 
 from bot.domain.due import NudgeState
@@ -58,16 +58,21 @@ class RegisterView:
     state: dict[int, NudgeState]
 
 
-def load_register(session: Session, org_id: int, *, plan_id: int | None = None) -> RegisterView:
+def load_register(session: Session, org_id: int, *, plan_id: int | None = None, person_id: int | None = None) -> RegisterView:
     """The organisation's live plans (or just `plan_id`, if live), their actions that are not
-    removed (by plan, then in register order), its people and their nudge state."""
+    removed (by plan, then in register order), its people and their nudge state.
+
+    With `person_id`, only the actions that person could be nudged about: those they own, and
+    every action of the plans they own (where unowned actions go). Enough to plan that one
+    person's nudge without reading the whole register."""
     q = select(Plan).where(Plan.org_id == org_id, col(Plan.archived).is_(False))
     if plan_id is not None:
         q = q.where(Plan.id == plan_id)
     plan_rows = {p.id: p for p in session.exec(q.order_by(col(Plan.id))) if p.id is not None}
     people_rows = {p.id: p for p in repo.list_people(session, org_id) if p.id is not None}
     with paused_gc():
-        actions = _actions(session, list(plan_rows)) if plan_rows else []
+        owned_plans = [i for i, p in plan_rows.items() if p.owner_id == person_id] if person_id is not None else None
+        actions = _actions(session, list(plan_rows), person_id=person_id, owned_plans=owned_plans) if plan_rows else []
     return RegisterView(
         plans={i: repo.plan_snapshot(p) for i, p in plan_rows.items()},
         plan_rows=plan_rows,
@@ -127,8 +132,12 @@ def _utc_text(session: Session, column: Any) -> Any:
     return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"', type_=String)
 
 
-def _actions(session: Session, plan_ids: list[int]) -> list[ActionSnapshot]:
+def _actions(session: Session, plan_ids: list[int], *, person_id: int | None = None,
+             owned_plans: list[int] | None = None) -> list[ActionSnapshot]:
     live = and_(_A.plan_id.in_(plan_ids), _A.removed.is_(False))
+    if person_id is not None:
+        theirs = select(_AP.action_id).where(_AP.person_id == person_id, _AP.kind == "owner")
+        live = and_(live, or_(_A.id.in_(theirs), _A.plan_id.in_(owned_plans or [])))
     owners: dict[int, tuple[int, ...]] = {}
     delegates: dict[int, tuple[int, ...]] = {}
     links = select(_AP.action_id, _AP.person_id, _AP.kind).join(Action.__table__, _A.id == _AP.action_id).where(live)  # type: ignore[attr-defined]

@@ -247,3 +247,33 @@ def test_updates_for_the_digest_leave_out_only_the_text(session, now):
     assert lean.text == "" and lean.label == ""
     assert (lean.action_id, lean.at, lean.channel, lean.status, lean.rag, lean.revised_target) == (
         full.action_id, full.at, full.channel, full.status, full.rag, full.revised_target)
+
+
+def test_a_persons_nudge_from_their_slice_equals_the_one_from_the_whole_register(session, now):
+    """due(person_id=…) reads only that person's actions and their plans' unowned ones, and
+    plans exactly the nudge the whole-register scan plans for them."""
+    from datetime import date, timedelta
+
+    from bot.services import register
+    from bot.services.engine import due
+    from storage import repo
+
+    org = repo.get_or_create_org(session, "slice")
+    op = repo.actor_for(session, None, operator=True)
+    people = [register.add_person(session, org=org, actor=op, display_name=f"P{i}", now=now) for i in range(4)]
+    plans = [register.create_plan(session, org=org, title=f"Plan {i}", actor=op, now=now - timedelta(days=90)) for i in range(2)]
+    register.configure_plan(session, org=org, plan=plans[1], actor=op, changes={"owner_id": people[0].id}, now=now)
+    for n in range(24):
+        plan = plans[n % 2]
+        a = register.add_action(session, org=org, plan=plan, actor=op, ref=f"{n}.1", text=f"action {n}",
+                                original_target=date(2026, 11, 20) + timedelta(days=n), now=now - timedelta(days=90))
+        if n % 5:  # every fifth action has no owner
+            register.assign(session, org=org, plan=plan, action=a, person=people[n % 4], actor=op, now=now)
+    session.commit()
+    monday = now.replace(day=23, hour=10)
+    whole, _ = due(session, org.id, now=monday)
+    for p in people:
+        sliced, reg = due(session, org.id, now=monday, person_id=p.id)
+        mine = [x for x in whole if x.person_id == p.id]
+        assert [x for x in sliced if x.person_id == p.id] == mine and mine
+        assert len(reg.actions) < 24

@@ -46,9 +46,12 @@ class EngineConfig:
     chart_dir: Path = field(default_factory=lambda: Path("charts"))
 
 
-def due(session: Session, org_id: int, *, now: datetime, cfg: EngineConfig = EngineConfig()) -> tuple[list[NudgePlan], RegisterView]:
-    """Who would be nudged at `now`, for which actions, and why."""
-    reg = load_register(session, org_id)
+def due(
+    session: Session, org_id: int, *, now: datetime, cfg: EngineConfig = EngineConfig(), person_id: int | None = None
+) -> tuple[list[NudgePlan], RegisterView]:
+    """Who would be nudged at `now`, for which actions, and why (with `person_id`: only what
+    concerns that person's own nudge, read without loading the whole register)."""
+    reg = load_register(session, org_id, person_id=person_id)
     with paused_gc():  # many small acyclic objects: the cyclic collector's passes only cost time here
         nudges = plan_nudges(
             reg.actions, reg.people, reg.plans, now=now, nudge_state=reg.state, escalate_after=cfg.escalate_after,
@@ -133,7 +136,7 @@ def run_job(session: Session, job: Job, *, now: datetime, cfg: EngineConfig = En
 
 def _run_nudge(session: Session, job: Job, *, now: datetime, cfg: EngineConfig) -> str:
     pid = int(job.payload["person_id"])
-    nudges, reg = due(session, job.org_id, now=now, cfg=cfg)
+    nudges, reg = due(session, job.org_id, now=now, cfg=cfg, person_id=pid)
     mine = next((n for n in nudges if n.person_id == pid), None)
     if mine is None or not (mine.actions or mine.unassigned):
         return "nothing due any more"
