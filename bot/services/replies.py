@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from bot.domain.due import parse_snooze
@@ -36,15 +37,16 @@ class ReplyOutcome:
 
 def _my_actions(session: Session, person: Person) -> list[tuple[Action, Plan]]:
     """Actions a person may update by name: those they own or are delegate for, and every
-    action of plans they own."""
-    ids = {r.action_id for r in session.exec(select(ActionPerson).where(ActionPerson.person_id == person.id))}
-    owned_plans = {p.id for p in repo.list_plans(session, person.org_id) if p.owner_id == person.id}
-    out = []
-    for plan in repo.list_plans(session, person.org_id):
-        for a in repo.list_actions(session, plan.id or 0):
-            if a.id in ids or plan.id in owned_plans:
-                out.append((a, plan))
-    return out
+    action of plans they own (one query, not the whole register)."""
+    theirs = select(ActionPerson.action_id).where(ActionPerson.person_id == person.id)
+    rows = session.exec(
+        select(Action, Plan)
+        .join(Plan, col(Plan.id) == col(Action.plan_id))
+        .where(Plan.org_id == person.org_id, col(Plan.archived).is_(False), col(Action.removed).is_(False),
+               or_(col(Action.id).in_(theirs), Plan.owner_id == person.id))
+        .order_by(col(Plan.id), col(Action.position), col(Action.id))
+    )
+    return [(a, p) for a, p in rows]
 
 
 def read(session: Session, *, person: Person, text: str, channel: Channel, now: datetime, today: date | None = None,
