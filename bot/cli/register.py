@@ -366,18 +366,26 @@ def _role_args(f):  # type: ignore[no-untyped-def]
     return click.argument("ident", metavar="PERSON")(f)
 
 
+def _change_role(ctx: Ctx, ident: str, role_name: str, plan_ident: str | None, stage: str, *, grant: bool) -> None:
+    with ctx.session() as s:
+        org = ctx.org(s)
+        who = repo.find_person(s, org.id or 0, ident)
+        p = repo.get_plan(s, org.id or 0, plan_ident) if plan_ident else None
+        change = register.grant_role if grant else register.revoke_role
+        change(s, org=org, actor=repo.actor_for(s, None, operator=True), person=who, role=Role.parse(role_name), plan=p, stage=stage,
+               now=utcnow())
+        if grant:
+            click.echo(f"granted {role_name} to {who.display_name}" + (f" on {p.slug}" if p else "") + (f" ({stage})" if stage else ""))
+        else:
+            click.echo(f"revoked {role_name} from {who.display_name}")
+
+
 @role.command("grant")
 @_role_args
 @pass_ctx
 def role_grant(ctx: Ctx, ident: str, role_name: str, plan_ident: str | None, stage: str) -> None:
     """Grant ROLE to PERSON."""
-    with ctx.session() as s:
-        org = ctx.org(s)
-        who = repo.find_person(s, org.id or 0, ident)
-        p = repo.get_plan(s, org.id or 0, plan_ident) if plan_ident else None
-        register.grant_role(s, org=org, actor=repo.actor_for(s, None, operator=True), person=who, role=Role.parse(role_name),
-                            plan=p, stage=stage, now=utcnow())
-        click.echo(f"granted {role_name} to {who.display_name}" + (f" on {p.slug}" if p else "") + (f" ({stage})" if stage else ""))
+    _change_role(ctx, ident, role_name, plan_ident, stage, grant=True)
 
 
 @role.command("revoke")
@@ -385,13 +393,7 @@ def role_grant(ctx: Ctx, ident: str, role_name: str, plan_ident: str | None, sta
 @pass_ctx
 def role_revoke(ctx: Ctx, ident: str, role_name: str, plan_ident: str | None, stage: str) -> None:
     """Revoke ROLE from PERSON."""
-    with ctx.session() as s:
-        org = ctx.org(s)
-        who = repo.find_person(s, org.id or 0, ident)
-        p = repo.get_plan(s, org.id or 0, plan_ident) if plan_ident else None
-        register.revoke_role(s, org=org, actor=repo.actor_for(s, None, operator=True), person=who, role=Role.parse(role_name),
-                             plan=p, stage=stage, now=utcnow())
-        click.echo(f"revoked {role_name} from {who.display_name}")
+    _change_role(ctx, ident, role_name, plan_ident, stage, grant=False)
 
 
 @role.command("list")
