@@ -241,8 +241,9 @@ def _update_action(
     if a.priority_id != prio_id:
         a.priority_id = prio_id
         changes.append("priority")
-    if _extra(pa) != (a.extra or {}):
-        a.extra = _extra(pa)
+    extra = _extra(pa)
+    if extra != (a.extra or {}):
+        a.extra = extra
         changes.append("extra")
     a.position = position
     # A target that moved in the file is a revision: the original stays.
