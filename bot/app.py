@@ -46,11 +46,11 @@ async def _scheduler(app: web.Application):  # type: ignore[no-untyped-def]
     from datetime import UTC, datetime
 
     from bot.services import engine as eng
-    from handlers.console import ConsolePort
+    from bot.wiring import build_ports
 
     settings, engine = app[SETTINGS], app[ENGINE]
     cfg = settings.engine_config()
-    ports = {"console": ConsolePort(stream=sys.stdout)} | app.get(PORTS, {})
+    ports = build_ports(settings, console_stream=sys.stdout) | app.get(PORTS, {})
     worker = f"{socket.gethostname()}:{os.getpid()}"
 
     async def loop() -> None:

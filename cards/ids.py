@@ -12,7 +12,12 @@ class Verb(StrEnum):
     CONFIRM = "confirm"  # yes, apply what was read from my free text
     CANCEL = "cancel"  # no, change nothing
     APPROVE = "approve"  # sign-off stage approves
-    RETURN = "return"  # sign-off stage returns with a note
+    RETURN = "return"  # sign-off stage: open the return-with-note form
+    SUBMIT_RETURN = "submit_return"  # the return form's submit (the note is required)
+    UNDO = "undo"  # take back my last update (within 10 minutes)
+    CONFIRM_IMPORT = "confirm_import"  # commit exactly the import preview shown
+    CANCEL_IMPORT = "cancel_import"  # drop the import preview
+    SHOW_ACTIONS = "show_actions"  # "my actions" again (App Home, refresh)
 
 
 class Field(StrEnum):
@@ -22,3 +27,4 @@ class Field(StrEnum):
     REVISED_TARGET = "revised_target"
     REASON = "reason"
     EVIDENCE = "evidence"
+    NOTE = "note"  # a sign-off return's note

@@ -156,9 +156,9 @@ def signoff_return(ctx: Ctx, plan_ident: str, ref: str, note: str, as_person: st
 @pass_ctx
 def worker_cmd(ctx: Ctx, once: bool, now_text: str | None, interval: float, console_out: Path | None) -> None:
     """Run the scheduler without the HTTP server: plan jobs, run them, deliver messages."""
-    from handlers.console import ConsolePort
+    from bot.wiring import build_ports
 
-    ports = {"console": ConsolePort(path=console_out, stream=None if console_out else sys.stdout)}
+    ports = build_ports(ctx.settings, console_path=console_out, console_stream=sys.stdout)
     worker = f"{socket.gethostname()}:{os.getpid()}"
     fixed = parse_cli_datetime(now_text) if now_text else None
     cfg = ctx.settings.engine_config()

@@ -1,0 +1,24 @@
+"""The chat ports, built in one place for `serve`, `worker` and `chat`.
+
+Each platform whose credentials are configured gets its port; the console port is always there
+(it writes to a stream or to a JSON-lines file). Slack and Teams adapters register their port
+builders here, so the three commands never disagree about where a message can go.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from bot.config import Settings
+from bot.ports import ChatPort
+
+
+def build_ports(settings: Settings, *, console_path: Path | None = None, console_stream: TextIO | None = None) -> dict[str, ChatPort]:
+    from handlers.console import ConsolePort
+
+    ports: dict[str, ChatPort] = {
+        "console": ConsolePort(path=console_path, stream=None if console_path else (console_stream or sys.stdout)),
+    }
+    return ports
