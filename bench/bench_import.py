@@ -1,4 +1,4 @@
-"""Importing a big spreadsheet: `storage.importers.read_plan(path)` on a generated 10,000-row
+"""Importing a big spreadsheet: `bot.importer.read_plan(path)` on a generated 10,000-row
 .xlsx register (Ref, Action, Lead Officer, Target Date, Progress, RAG, with section rows),
 against the floor of opening the same file with openpyxl (read_only=True, data_only=True) and
 reading every cell value. Also measures the import's peak memory in a fresh process.
@@ -89,7 +89,7 @@ def child(mode: str, path: Path) -> None:
     import resource
     import tracemalloc
 
-    from storage.importers import read_plan
+    from bot.importer import read_plan
 
     import openpyxl  # noqa: F401 - imported before the baseline so it is not counted
 
@@ -121,7 +121,7 @@ def main() -> None:
         child(args.child[0], Path(args.child[1]))
         return
     rows = args.rows or (1_000 if args.quick else 10_000)
-    from storage.importers import read_plan
+    from bot.importer import read_plan
 
     with tempfile.TemporaryDirectory(prefix="actionbot-bench-") as tmp:
         path = Path(tmp) / "big plan.xlsx"
@@ -146,7 +146,7 @@ def main() -> None:
               f"tracemalloc peak {traced['tracemalloc_peak_mb']:.0f} MB")
         print(f"memory, floor:  peak RSS {mem_floor['maxrss_mb']:.0f} MB (+{mem_floor['maxrss_mb'] - mem_floor['baseline_mb']:.0f} MB)")
         samples = compare(lambda: floor_read(path), lambda: read_plan(path), repeats(args))
-        report(samples, {"floor": "floor: openpyxl read-only, every cell value", "subject": "storage.importers.read_plan(path)"})
+        report(samples, {"floor": "floor: openpyxl read-only, every cell value", "subject": "bot.importer.read_plan(path)"})
 
 
 def argparse_hidden() -> str:

@@ -22,7 +22,7 @@ from cards.view import render_text
 from handlers.console import ConsolePort
 from storage import repo
 from storage.db import session_scope
-from storage.importers import read_plan
+from bot.importer import read_plan
 
 SAMPLE = Path(__file__).with_name("samples") / "sample_plan.md"
 LONDON = ZoneInfo("Europe/London")

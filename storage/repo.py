@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain.model import ActionSnapshot, Cadence, PersonSnapshot, PlanSnapshot, Rag, RagScheme, Role, Status
 from bot.domain.permissions import Actor, Grant
+from bot.domain.vocabulary import ref_key
 from bot.errors import NotFound
 from storage.tables import Action, ActionPerson, AuditLog, Organisation, Person, Plan, Priority, RoleGrant, Update
 
@@ -95,11 +96,6 @@ def priorities(session: Session, plan_id: int) -> list[Priority]:
 
 
 # --- actions --------------------------------------------------------------------------------
-def normalise_ref(ref: str) -> str:
-    """"2.4." → "2.4", "cp 10" → "CP10": how refs are compared (not how they are shown)."""
-    return re.sub(r"\s+", "", ref.strip().rstrip(".")).upper()
-
-
 def list_actions(session: Session, plan_id: int, *, include_removed: bool = False) -> list[Action]:
     q = select(Action).where(Action.plan_id == plan_id)
     if not include_removed:
@@ -108,9 +104,9 @@ def list_actions(session: Session, plan_id: int, *, include_removed: bool = Fals
 
 
 def get_action(session: Session, plan: Plan, ref: str) -> Action:
-    wanted = normalise_ref(ref)
+    wanted = ref_key(ref)
     for action in list_actions(session, plan.id or 0):
-        if normalise_ref(action.ref) == wanted:
+        if ref_key(action.ref) == wanted:
             return action
     raise NotFound(f"no action {ref!r} in plan {plan.slug!r} (see `actionbot action list {plan.slug}`)")
 

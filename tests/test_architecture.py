@@ -63,3 +63,8 @@ def test_only_slack_and_teams_handlers_import_chat_sdks():
             continue
         bad = sorted(n for n in imports_of(path) if n.split(".")[0] in CHAT_SDKS and not renderer_ok(str(rel), n))
         assert not bad, f"{rel} imports {bad}"
+
+
+def test_the_importer_is_pure():
+    assert modules("bot/importer"), "no importer modules found"
+    assert offenders("bot/importer", CHAT_SDKS + DATABASE + ("aiohttp", "storage", "handlers", "cards", "bot.services")) == {}

@@ -392,7 +392,7 @@ def test_csv_is_one_flat_table_with_bom(tmp_path: Path, report: PlanReport):
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".docx", ".csv"])
 def test_round_trip_through_the_importer(tmp_path: Path, report: PlanReport, suffix: str):
-    from storage.importers import read_plan
+    from bot.importer import read_plan
 
     parsed = read_plan(export_plan(report, tmp_path / f"plan{suffix}"))
     assert [(p.ref, p.title) for p in parsed.priorities] == [(p.ref, p.title) for p in report.priorities]

@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 
 from bot.domain.model import Rag, RagScheme, Status
-from storage.importers import (
+from bot.importer import (
     ParsedPlan,
     PlanFileError,
     read_plan,
@@ -831,7 +831,7 @@ def test_csv_with_title_lines_above_the_table(tmp_path: Path) -> None:
 def test_blocks_are_streamed_not_buffered(tmp_path: Path) -> None:
     """The spreadsheet reader hands rows on one by one (a generator), so a big sheet is never
     held twice in memory."""
-    from storage.importers.sources import check_file, read_xlsx
+    from bot.importer.read import check_file, read_xlsx
 
     path = make_xlsx(tmp_path / "s.xlsx", [["Ref", "Action"], ["1", "x"]])
     _, head = check_file(path)

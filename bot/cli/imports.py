@@ -39,7 +39,7 @@ def import_cmd(ctx: Ctx, path: Path, plan_name: str | None, plan_ident: str | No
     and removed; history is kept. One transaction: a file that fails changes nothing."""
     from bot.services.imports import import_plan
     from storage import repo
-    from storage.importers import PlanFileError, read_plan, read_plan_text
+    from bot.importer import PlanFileError, read_plan, read_plan_text
 
     try:
         if str(path) == "-":

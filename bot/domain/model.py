@@ -41,8 +41,14 @@ class Status(StrEnum):
     @classmethod
     def parse(cls, text: str) -> Status:
         key = _norm(text)
-        if key in _STATUS_WORDS:
-            return _STATUS_WORDS[key]
+        for status in cls:
+            if key in (_norm(status.value), _norm(status.label)):
+                return status
+        from bot.domain.vocabulary import exact_status  # the shared status words; it imports this module
+
+        found = exact_status(text)
+        if found is not None:
+            return found
         accepted = ", ".join(s.value for s in cls)
         raise InvalidValue(f"unknown status {text!r}; use one of: {accepted}")
 
@@ -55,21 +61,6 @@ _STATUS_LABELS = {
     Status.ON_HOLD: "On hold",
     Status.CANCELLED: "Cancelled",
 }
-
-_STATUS_WORDS: dict[str, Status] = {}
-for _s, _words in {
-    Status.NOT_STARTED: ["not started", "not yet started", "awaiting start", "to start", "new"],
-    Status.IN_PROGRESS: ["in progress", "started", "ongoing", "on track", "underway", "progress"],
-    Status.COMPLETE: ["complete", "completed", "done", "awaiting sign off", "finished"],
-    Status.SIGNED_OFF: ["signed off", "sign off", "closed", "approved"],
-    Status.ON_HOLD: ["on hold", "hold", "paused"],
-    Status.CANCELLED: ["cancelled", "canceled", "withdrawn", "dropped"],
-}.items():
-    _STATUS_WORDS[_norm(_s.value)] = _s
-    _STATUS_WORDS[_norm(_STATUS_LABELS[_s])] = _s
-    for _w in _words:
-        _STATUS_WORDS[_norm(_w)] = _s
-
 
 class Rag(StrEnum):
     RED = "R"

@@ -33,23 +33,14 @@ from datetime import date
 
 from bot.domain.dates import WhenMatch, clean_text, find_dates
 from bot.domain.model import Rag, Status
+from bot.domain.vocabulary import REPLY_STATUS_PHRASES, ref_key
 
 # --------------------------------------------------------------------------------------------
 # word tables: everything the reader recognises, in one place
 
 # Explicit statuses, most specific first: a later phrase overlapping an earlier match is ignored
-# ("not started" is not "started").
-STATUS_PHRASES: tuple[tuple[Status, str], ...] = (
-    (Status.NOT_STARTED, r"not\s+(?:yet\s+)?(?:been\s+)?(?:started|begun|commenced)|awaiting\s+(?:a\s+)?start"
-                         r"|yet\s+to\s+(?:start|begin|commence)|(?:can\s*not|can'?t|cannot|won'?t|unable\s+to)\s+"
-                         r"(?:start|begin|commence)|no\s+progress(?:\s+yet)?|not\s+yet\s+under\s*way"),
-    (Status.CANCELLED, r"cancell?ed|withdrawn|superseded|no\s+longer\s+(?:needed|required|relevant)|dropped"),
-    (Status.ON_HOLD, r"on\s+hold|paused|parked|suspended"),
-    (Status.COMPLETE, r"complete[d]?|done|finished|achieved|signed[\s-]+off|sign[\s-]*off\s+(?:approved|agreed|given)"
-                      r"|awaiting\s+sign[\s-]*off"),
-    (Status.IN_PROGRESS, r"in\s+progress|under\s*way|on[\s-]?going|progressing|started|commenced|begun"
-                         r"|making\s+(?:good\s+)?progress"),
-)  # fmt: skip
+# ("not started" is not "started"). The words are shared with the importer (bot/domain/vocabulary.py).
+STATUS_PHRASES: tuple[tuple[Status, str], ...] = REPLY_STATUS_PHRASES
 
 # Words in the few words before "complete"/"done" that make it not (yet) complete.
 NOT_YET_WORDS = frozenset(
@@ -225,11 +216,6 @@ def read_reply(
 
 # --------------------------------------------------------------------------------------------
 # refs
-
-
-def ref_key(ref: str) -> str:
-    """How refs are compared: "CP 10" = "cp10", "1.1." = "1.1"."""
-    return re.sub(r"\s+", "", ref.strip().upper()).rstrip(".")
 
 
 def _shape(ref: str) -> tuple[str, int]:

@@ -21,12 +21,13 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot.domain.vocabulary import ref_key
 from bot.domain.model import Channel, RagScheme, Status
 from bot.domain.permissions import Actor, Permission, allowed, denial
 from bot.errors import PermissionDenied
 from storage import repo
-from storage.importers.leads import is_role, split_leads
-from storage.importers.parsed import ParsedAction, ParsedPlan
+from bot.importer.leads import is_role, split_leads
+from bot.importer.parsed import ParsedAction, ParsedPlan
 from storage.tables import Action, ActionPerson, Organisation, Person, Plan, Priority, Update
 
 DEFINITION_FIELDS = ("text", "lead_text", "outputs", "outcome_required", "evidence_required", "links", "original_target_raw")
@@ -101,10 +102,10 @@ def import_plan(
         session.exec(select(Action.id).where(Action.plan_id == plan.id).with_for_update()).all()
     prio_ids = _priorities(session, plan, parsed)
     people = _people(session, org, parsed, result, now)
-    existing = {repo.normalise_ref(a.ref): a for a in repo.list_actions(session, plan.id or 0, include_removed=True)}
+    existing = {ref_key(a.ref): a for a in repo.list_actions(session, plan.id or 0, include_removed=True)}
     seen: set[str] = set()
     for position, pa in enumerate(parsed.actions):
-        key = repo.normalise_ref(pa.ref)
+        key = ref_key(pa.ref)
         if key in seen:
             result.warnings.append(f"action {pa.ref} appears twice in the file; the second ({pa.where or 'later row'}) was skipped")
             continue

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
+from bot.domain.vocabulary import ref_key
 from bot.domain.due import parse_snooze
 from bot.domain.model import Channel, InvalidValue, Rag, Status
 from bot.domain.reading import Reading, read_reply
@@ -65,7 +66,7 @@ def read(session: Session, *, person: Person, text: str, channel: Channel, now: 
         return ReplyOutcome(notice_card("You have no actions assigned to you yet; ask your plan's administrator to map you to your actions."))
     by_ref: dict[str, list[tuple[Action, Plan]]] = {}
     for a, p in mine:
-        by_ref.setdefault(repo.normalise_ref(a.ref), []).append((a, p))
+        by_ref.setdefault(ref_key(a.ref), []).append((a, p))
     if context_ref is None and len(mine) == 1:
         context_ref = mine[0][0].ref
     today = today or now.astimezone(_tz(tz)).date()
@@ -74,7 +75,7 @@ def read(session: Session, *, person: Person, text: str, channel: Channel, now: 
     chosen: dict[str, Action] = {}
     plan: Plan | None = None
     for ref in reading.refs:
-        hits = by_ref.get(repo.normalise_ref(ref), [])
+        hits = by_ref.get(ref_key(ref), [])
         if len(hits) > 1:
             questions.append(f"{ref} exists in several of your plans ({', '.join(p.slug for _, p in hits)}); say which.")
         elif hits:

@@ -2,8 +2,8 @@
 
 A block is a paragraph (one text), the start of a table (its width), or a table row (a list of
 cell strings, already cleaned of inline HTML, Markdown bold and stray whitespace). Spreadsheets
-and CSV files have no paragraphs: their single-cell rows play that part, and step 2 treats them
-alike. Every block says where it came from ("table 3, row 2", "sheet 'Plan', row 40",
+and CSV files have no paragraphs: their single-cell rows play that part, and the later steps treat
+them alike. Every block says where it came from ("table 3, row 2", "sheet 'Plan', row 40",
 "line 12") so a warning can point at it.
 
 The checks that refuse a file outright (too big, empty, damaged, encrypted, macro-enabled, a
@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage.importers.parsed import PlanFileError
+from bot.importer.parsed import PlanFileError
 
 MAX_FILE_BYTES = 10 * 1024 * 1024  # an upload bigger than this is refused unread
 MAX_UNZIPPED_BYTES = 100 * 1024 * 1024  # declared size of everything inside a .xlsx/.docx
@@ -293,7 +293,7 @@ def read_docx(path: Path, head: bytes) -> Source:
 def _docx_blocks(document, path: Path) -> Iterator[Block]:
     from docx.oxml.ns import qn
 
-    from storage.importers.wordtext import Numbering, paragraph_text
+    from bot.importer.wordtext import Numbering, paragraph_text
 
     p_tag, tbl_tag, sdt_tag = qn("w:p"), qn("w:tbl"), qn("w:sdt")
     counters = {"para": 0, "table": 0}

@@ -1,6 +1,6 @@
-"""Step 2 of an import, shared by every format: blocks -> priorities, actions and warnings.
+"""Step 4 of an import, shared by every format: blocks -> priorities, actions and warnings.
 
-It finds the header rows and maps the columns by meaning (columns.py), then walks the rows as a
+With the header rows found (find.py) and the columns mapped by meaning (columns.py), it walks the rows as a
 person reading the plan would: repeated headers at page breaks are skipped, rows with an empty
 ref continue the action above or add another action to the same recommendation, one-cell rows
 are section titles ("Immediate", "SAFEGUARDING SERVICES"), recommendation headings, Ofsted
@@ -10,122 +10,46 @@ where it was.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
 from bot.domain.dates import TargetReading, read_target
 from bot.domain.model import Rag, RagScheme, Status
-from storage.importers.columns import (
-    HeaderMap,
-    build_header,
+from bot.domain.vocabulary import cell_status, is_ref, tidy_ref
+from bot.importer.columns import HeaderMap, build_header, norm_header, normalise_mapping
+from bot.importer.check import check_plan, snippet as _snippet, list_some as _list
+from bot.importer.find import (
+    BRAG_WORD_RE,
+    BULLET_RE,
+    DATE_IN_TEXT_RE,
+    FINDINGS_RE,
+    LEGEND_RE,
+    NO_HEADER_MESSAGE,
+    NOTES_RE,
+    ORG_RE,
+    OUTCOME_RE,
+    PLAN_WORD_RE,
+    PRIORITY_HEAD_RE,
+    TIMESCALE_RE,
+    is_structural,
     looks_like_header,
-    norm_header,
-    normalise_mapping,
 )
-from storage.importers.parsed import (
+from bot.importer.parsed import (
     ParsedAction,
     ParsedPlan,
     ParsedPriority,
     ParsedProgress,
     PlanFileError,
 )
-from storage.importers.sources import Block
+from bot.importer.read import Block
 
-NO_HEADER_MESSAGE = (
-    "no header row found: expected columns such as Ref, Action, Lead, Target, Progress, RAG "
-    "(a row naming at least two of them, one being the action or the recommendation)"
-)
-
-# --------------------------------------------------------------------------------------------
-# what text lines and cells look like
-
-_REF_RE = re.compile(
-    r"^(?:[A-Za-z]{1,6}[ .\-]?)?\d{1,4}[a-z]?(?:[.\-/]\d{1,4}[a-z]?)*[.)]?$|^[A-Za-z]{1,2}\d{0,2}[.)]?$"
-)
-_REF_SPACE_RE = re.compile(r"^([A-Za-z]+)\s+(?=\d)")
-_PRIORITY_HEAD_RE = re.compile(
-    r"^(?:(?:recommendation|priority|area for (?:improvement|development)|improvement area|theme|objective)s?"
-    r"\s*(?:no\.?\s*)?(?P<kref>\d{1,3}[a-z]?)(?![.\d])\s*[.):\-–—]?\s*(?P<ktitle>.*)"
-    r"|(?P<nref>\d{1,3}[a-z]?)(?:\.(?!\d)|\))\s+(?P<ntitle>\S.{3,}))$",
-    re.I,
-)
-_NOTES_RE = re.compile(r"^(?:foot)?notes?\s*(?:[:\-–—]\s*(?P<rest>.*))?$", re.I)
-_FINDINGS_RE = re.compile(
-    r"^(?:from the (?:report|inspection),?\s*)?(?:ofsted|inspectors?|the inspection|the report)\s+"
-    r"(?:told us|found|said|reported|identified)|^(?:key |inspection )?findings?\s*:?$",
-    re.I,
-)
-_OUTCOME_RE = re.compile(r"^(?:expected|intended|desired) outcomes?\s*[:\-–]?\s*(?P<rest>.*)$", re.I)
-_LEGEND_RE = re.compile(r"^(?:blue|green|amber|red)\s*[-–—:=]\s*\w[\w\s/,'-]{0,40}$", re.I)
-_BRAG_WORD_RE = re.compile(r"\bBRAG\b")
-_TIMESCALE_RE = re.compile(
-    r"^(?:immediate(?:ly)?|urgent|within\s+(?:\d+|one|two|three|four|six|nine|twelve)\s+(?:days?|weeks?|months?|years?)"
-    r"|(?:short|medium|long)[\s-]term|\d+\s*(?:-|–|to)\s*\d+\s*months?|\d+\s*months?\+?)(?:\s+actions?)?\s*:?$",
-    re.I,
-)
-_BULLET_RE = re.compile(r"^(?:[-•·*▪●◦o]|\d+[.)])\s+")
-_DATE_IN_TEXT_RE = re.compile(
-    r"\b(?:\d{1,2}(?:st|nd|rd|th)?\s+)?(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|"
-    r"aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\s+\d{4}\b|\b\d{1,2}/\d{1,2}/\d{4}\b",
-    re.I,
-)
-_ORG_RE = re.compile(r"\b(?:council|borough|county|city|district|authority|services|trust|partnership|nhs)\b", re.I)
-_PLAN_WORD_RE = re.compile(r"\bplan\b", re.I)
-
-# Status phrases, tried at the start of a status or progress cell (lower case, dashes as "-").
-_STATUS_RULES: list[tuple[Status, re.Pattern[str]]] = [
-    (Status.SIGNED_OFF, re.compile(
-        r"^(?:action\s+)?(?:complete[d]?\W+)?(?:and\s+)?(?:signed[\s-]?off\b|sign[\s-]?off\s+(?:approved|agreed|given|confirmed|granted)"
-        r"|closed\b(?!\s*-\s*not)|approved\s+(?:for\s+closure|and\s+closed))")),
-    (Status.COMPLETE, re.compile(
-        r"^(?:action\s+)?(?:complete[d]?|done|achieved|fully\s+achieved|finished|delivered)\b"
-        r"|^reviewed\s+at\b.{0,120}?\bagreed\s+that\s+the\s+action\s+(?:was|is|had\s+been)\s+complete")),
-    (Status.NOT_STARTED, re.compile(
-        r"^(?:action\s+)?(?:awaiting\s+start|not\s+(?:yet\s+)?(?:started|commenced|due)|yet\s+to\s+(?:start|commence)|to\s+start\b|not\s+achieved)")),
-    (Status.ON_HOLD, re.compile(r"^(?:action\s+)?(?:on\s+hold|paused|deferred|suspended)\b")),
-    (Status.CANCELLED, re.compile(r"^(?:action\s+)?(?:cancell?ed|withdrawn|no\s+longer\s+required|superseded)\b")),
-    (Status.IN_PROGRESS, re.compile(
-        r"^(?:action\s+)?(?:currently\s+|work\s+)?(?:in[\s-]+progress|on[\s-]+track|on[\s-]?going|under\s?way|started|commenced"
-        r"|progressing|partially\s+achieved|being\s+(?:developed|progressed|implemented))\b")),
-]
-_DASHES_RE = re.compile(r"[–—]")
 
 _MAX_PRIORITY_TEXT = 5000
 _KEY_FIELDS = ("target", "lead", "rag", "status", "achievement")
 
 
-def is_ref(text: str) -> bool:
-    return len(text) <= 15 and bool(_REF_RE.match(text))
-
-
-def norm_ref(text: str) -> str:
-    """"1.1." -> "1.1", "CP 10" -> "CP10", "3)" -> "3"."""
-    text = text.strip().rstrip(".)").strip()
-    return _REF_SPACE_RE.sub(r"\1", text) if " " in text else text
-
-
-_STATUS_CACHE: dict[str, Status | None] = {}
 _RAG_CACHE: dict[str, Rag | None] = {}
-
-
-def read_status(text: str) -> Status | None:
-    """The status a status/progress cell opens with, or None: "Action Complete Sign off approved
-    at the Evidence Challenge Panel…" -> signed_off; "In Progress – on track" -> in_progress;
-    "Action awaiting start" -> not_started; "Completed - …" -> complete."""
-    if not text:
-        return None
-    head = text[:200].lower()
-    if head in _STATUS_CACHE:
-        return _STATUS_CACHE[head]
-    key = head
-    if "–" in head or "—" in head:
-        head = _DASHES_RE.sub("-", head)
-    found = next((status for status, rx in _STATUS_RULES if rx.search(head)), None)
-    if len(_STATUS_CACHE) < 50_000:
-        _STATUS_CACHE[key] = found
-    return found
 
 
 def read_rag(text: str) -> Rag | None:
@@ -163,10 +87,6 @@ def _join_all(pieces: list[str]) -> str:
         out.append(piece)
         prev = piece
     return "".join(out)
-
-
-def _snippet(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 # --------------------------------------------------------------------------------------------
@@ -292,7 +212,7 @@ class Assembler:
         if header is None:
             if len(filled) == 1:
                 self._text(cells[filled[0]], where, from_row=True)
-            elif _LEGEND_RE.match(" - ".join(cells[i] for i in filled)):
+            elif LEGEND_RE.match(" - ".join(cells[i] for i in filled)):
                 self.legend_blue |= cells[filled[0]].lower().startswith("blue")
             else:
                 self.warnings.append(
@@ -315,7 +235,7 @@ class Assembler:
         """Is a row with only its first cell filled a heading or paragraph (as a spreadsheet
         holds them) rather than data? Section titles and headings always are; otherwise it
         depends on what the first column holds."""
-        if self._is_structural(text) or self._is_section(text):
+        if is_structural(text) or self._is_section(text):
             return True
         key = next((c.key for c in header.columns if c.index == 0), None)
         if key is None or key.startswith("extra:") or key == "ref":
@@ -402,8 +322,8 @@ class Assembler:
 
     def _priority_row(self, vals: dict[str, str], extra: dict[str, str], where: str) -> None:
         text = vals.get("priority", "")
-        ref = norm_ref(vals["ref"]) if vals.get("ref") else ""
-        m = _PRIORITY_HEAD_RE.match(text) if text else None
+        ref = tidy_ref(vals["ref"]) if vals.get("ref") else ""
+        m = PRIORITY_HEAD_RE.match(text) if text else None
         if m:
             ref = ref or m["kref"] or m["nref"]
             text = (m["ktitle"] if m["kref"] else m["ntitle"]) or ""
@@ -435,14 +355,14 @@ class Assembler:
     def _action_row(self, vals: dict[str, str], extra: dict[str, str], where: str, header: HeaderMap) -> None:
         rec = vals.pop("priority", "")
         ref_raw = vals.pop("ref", "")
-        prio_ref = norm_ref(vals.pop("priority_ref", ""))
+        prio_ref = tidy_ref(vals.pop("priority_ref", ""))
         has_action_data = bool(vals) or bool(extra)
         if prio_ref and (self.current_priority is None or self.current_priority.ref != prio_ref):
             self.current_priority = self._priority_for_row("", rec, where, explicit=prio_ref)
         if ref_raw or (rec and not prio_ref and self._starts_new_priority(rec)):
             self._close_fragment()
             self.mode = None
-            ref = norm_ref(ref_raw) if ref_raw else ""
+            ref = tidy_ref(ref_raw) if ref_raw else ""
             if not prio_ref and (rec or header.has("priority")):
                 self.current_priority = self._priority_for_row(ref, rec, where)
             self.group_ref = ref or (self.current_priority.ref if self.current_priority and header.has("priority") else None)
@@ -482,13 +402,13 @@ class Assembler:
 
     def _starts_new_priority(self, rec: str) -> bool:
         p = self.current_priority
-        m = _PRIORITY_HEAD_RE.match(rec)
+        m = PRIORITY_HEAD_RE.match(rec)
         if m:
             return p is None or (m["kref"] or m["nref"]) != p.ref
         return p is None
 
     def _priority_for_row(self, ref: str, rec: str, where: str, explicit: str = "") -> ParsedPriority:
-        m = _PRIORITY_HEAD_RE.match(rec) if rec else None
+        m = PRIORITY_HEAD_RE.match(rec) if rec else None
         if m:
             pref = explicit or m["kref"] or m["nref"]
             title = (m["ktitle"] if m["kref"] else m["ntitle"]) or ""
@@ -545,14 +465,8 @@ class Assembler:
 
     # ---------------------------------------------------------------- text lines
 
-    def _is_structural(self, text: str) -> bool:
-        return bool(
-            _PRIORITY_HEAD_RE.match(text) or _NOTES_RE.match(text) or _FINDINGS_RE.match(text)
-            or _OUTCOME_RE.match(text) or _TIMESCALE_RE.match(text) or _LEGEND_RE.match(text)
-        )
-
     def _is_section(self, text: str) -> bool:
-        if _TIMESCALE_RE.match(text):
+        if TIMESCALE_RE.match(text):
             return True
         return (
             self.any_header and len(text) <= 60 and text.isupper() and not text.endswith(".")
@@ -560,12 +474,12 @@ class Assembler:
         )
 
     def _text(self, text: str, where: str, *, from_row: bool) -> None:
-        if "BRAG" in text and _BRAG_WORD_RE.search(text):
+        if "BRAG" in text and BRAG_WORD_RE.search(text):
             self.brag_word = True
-        if len(text) <= 60 and _LEGEND_RE.match(text):
+        if len(text) <= 60 and LEGEND_RE.match(text):
             self.legend_blue |= text.lower().startswith("blue")
             return
-        m = _NOTES_RE.match(text)
+        m = NOTES_RE.match(text)
         if m:
             self._close_fragment()
             self.mode = "notes"
@@ -573,10 +487,10 @@ class Assembler:
                 self.footnotes += 1
                 self.notes.append(m["rest"])
             return
-        head = _PRIORITY_HEAD_RE.match(text)
+        head = PRIORITY_HEAD_RE.match(text)
         if self.mode == "notes" and (head is None or head["nref"]):
             self.footnotes += 1
-            self.notes.append(_BULLET_RE.sub("", text, count=1) if text.startswith(("-", "•")) else text)
+            self.notes.append(BULLET_RE.sub("", text, count=1) if text.startswith(("-", "•")) else text)
             return
         if head is not None and not text.startswith(("-", "•")):
             self._close_fragment()
@@ -587,11 +501,11 @@ class Assembler:
             self.group_ref = None
             self.mode = None
             return
-        if _FINDINGS_RE.match(text):
+        if FINDINGS_RE.match(text):
             self._close_fragment()
             self.mode = "findings"
             return
-        m = _OUTCOME_RE.match(text)
+        m = OUTCOME_RE.match(text)
         if m:
             self._close_fragment()
             self.mode = "outcome"
@@ -601,7 +515,7 @@ class Assembler:
         if self._is_section(text):
             self._close_fragment()
             self.mode = None
-            if _TIMESCALE_RE.match(text):
+            if TIMESCALE_RE.match(text):
                 self.timescale = text
             else:
                 self.section = text
@@ -613,7 +527,7 @@ class Assembler:
         if self.mode in ("findings", "outcome") and self.current_priority is not None:
             p = self.current_priority
             if self.mode == "findings":
-                p.findings.append(_BULLET_RE.sub("", text, count=1))
+                p.findings.append(BULLET_RE.sub("", text, count=1))
             else:
                 self._grow(p, "expected_outcome", text)
             return
@@ -683,45 +597,17 @@ class Assembler:
         )
         refs = self._assign_refs()
         targets: dict[str, TargetReading] = {}
-        no_lead: list[str] = []
-        no_target: list[str] = []
         bad_rag: dict[str, str] = {}
-        unread: list[str] = []
         for draft, ref in zip(self.drafts, refs, strict=True):
-            action = self._action(draft, ref, plan_date, targets, bad_rag)
-            plan.actions.append(action)
-            if not action.lead_text:
-                no_lead.append(ref)
-            if action.target_kind == "empty" and action.status not in (Status.COMPLETE, Status.SIGNED_OFF):
-                no_target.append(ref)
-            elif action.target_kind == "unknown":
-                unread.append(f"{ref} ('{_snippet(action.target_raw, 40)}')")
-            if not action.text:
-                self.warnings.append(f"{draft.where}: action {ref} has no action text.")
+            plan.actions.append(self._action(draft, ref, plan_date, targets, bad_rag))
         plan.priorities = list(self.priorities.values())
-        untitled = [p.ref for p in plan.priorities if not p.title]
-        if untitled:
-            self.warnings.append(f"{len(untitled)} recommendation(s) have no text: {_list(untitled)}.")
-        if self.odd_refs:
-            self.warnings.append(f"{len(self.odd_refs)} ref(s) look unusual and were kept as written: {_list(self.odd_refs, 5)}.")
         blue = any(a.rag is Rag.BLUE or any(h.rag is Rag.BLUE for h in a.history) for a in plan.actions)
         plan.rag_scheme = RagScheme.BRAG if (blue or self.legend_blue or self.brag_word) else RagScheme.RAG
         if plan.rag_scheme is RagScheme.BRAG:  # Green means "on track", not done, when Blue is done
             for action in plan.actions:
                 if action.status is None and action.rag is Rag.GREEN:
                     action.status = Status.IN_PROGRESS
-        if self.footnotes:
-            self.warnings.append(f"{self.footnotes} footnote(s) kept as notes on the plan, not as actions.")
-        if no_lead:
-            self.warnings.append(f"{len(no_lead)} action(s) have no lead officer: {_list(no_lead)}.")
-        if no_target:
-            self.warnings.append(f"{len(no_target)} open action(s) have no target date: {_list(no_target)}.")
-        if unread:
-            self.warnings.append(f"{len(unread)} target(s) are not dates we could read; kept as written: {_list(unread)}.")
-        for raw, ref in bad_rag.items():
-            self.warnings.append(f"action {ref}: RAG rating '{raw}' is not Red, Amber, Green or Blue; left unrated.")
-        if not organisation:
-            self.warnings.append("the organisation's name was not found at the top of the file; give it when importing.")
+        check_plan(plan, odd_refs=self.odd_refs, footnotes=self.footnotes, bad_rag=bad_rag)
         return plan
 
     def _assign_refs(self) -> list[str]:
@@ -810,7 +696,7 @@ class Assembler:
             revised = read_target(revised_raw, plan_date=plan_date)
             targets[revised_raw] = revised
         status_raw = c.get("status", "")
-        status = read_status(status_raw) or read_status(progress) or read_status(achievement)
+        status = cell_status(status_raw) or cell_status(progress) or cell_status(achievement)
         if status is None and status_raw:
             if rag is None and len(status_raw) <= 20 and read_rag(status_raw):
                 rag = read_rag(status_raw)  # a "Status" column holding colours
@@ -861,13 +747,13 @@ class Assembler:
         )
 
     def _describe(self) -> tuple[str, str, date | None]:
-        lines = [line for line in self.preamble[:12] if not _LEGEND_RE.match(line)]
-        title = next((line for line in lines[:6] if _PLAN_WORD_RE.search(line) and len(line) <= 150), "")
+        lines = [line for line in self.preamble[:12] if not LEGEND_RE.match(line)]
+        title = next((line for line in lines[:6] if PLAN_WORD_RE.search(line) and len(line) <= 150), "")
         if not title and lines:
             title = lines[0][:150]
         organisation = next(
-            (line for line in lines[:6] if line != title and len(line) <= 90 and _ORG_RE.search(line)
-             and not _DATE_IN_TEXT_RE.fullmatch(line)),
+            (line for line in lines[:6] if line != title and len(line) <= 90 and ORG_RE.search(line)
+             and not DATE_IN_TEXT_RE.fullmatch(line)),
             "",
         )
         if self.plan_name:
@@ -877,7 +763,7 @@ class Assembler:
             self.warnings.append(f"no title found at the top of the file; the plan is called '{title}'.")
         plan_date = None
         for line in lines:
-            m = _DATE_IN_TEXT_RE.search(line)
+            m = DATE_IN_TEXT_RE.search(line)
             if m:
                 reading = read_target(m.group(0))
                 if reading.date is not None:
@@ -893,9 +779,3 @@ def _column_letter(index: int) -> str:
         index, rem = divmod(index - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
-
-
-def _list(items: list[str], limit: int = 12) -> str:
-    if len(items) <= limit:
-        return ", ".join(items)
-    return ", ".join(items[:limit]) + f" and {len(items) - limit} more"

@@ -1,4 +1,4 @@
-"""Recognising a plan's column headings by what they mean, whatever the wording.
+"""Step 3 of an import: recognising a plan's column headings by what they mean, whatever the wording.
 
 "Ref No", "Ref." and "Reference" are all the ref; "Action required", "Key actions" the action;
 "Lead Officer / Agency", "Resp. Officer", "Accountable Officers" the lead; and so on. Several
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from storage.importers.parsed import PlanFileError
+from bot.importer.parsed import PlanFileError
 
 # The fields a column can feed. "priority" is the recommendation / area for improvement text;
 # "timescale" a recommendation's own timescale ("Immediate", "Three months").
@@ -50,18 +50,6 @@ _RULES: list[tuple[str | None, re.Pattern[str]]] = [
     ("priority", re.compile(r"\brecommendations?\b|\bareas? for (?:improvement|development)\b|\bwhat needs to improve\b|\bfindings?\b|\bpriority area\b|\bimprovement priority\b|\bobjectives?\b|\b(?:ofsted|inspectors?) (?:said|found|told us)")),
     ("action", re.compile(r"\bactions?\b|\btasks?\b|\bactivit(?:y|ies)\b|\bsteps?\b|^what\b")),
 ]
-# First words of headings we know: a cheap filter so data rows rarely reach the full check.
-HEAD_WORDS = frozenset(
-    """ref reference no number id # action actions key rec recommendation recommendations area
-    areas lead leads lead/ responsible resp accountable owner owners officer officers agency by
-    who target planned date dates deadline completion timescale timescales timeframe when due
-    progress update updates commentary comments evidence current position rag brag rating
-    traffic status complete completed outputs output deliverables outcome outcomes outcome(s)
-    expected success measure measures impact link links linked related level achievement
-    proposed recommended page task tasks activity activities steps what finding findings
-    objective objectives improvement priority delivery item revised reason reasons original latest new
-    amended""".split()
-)
 _NORM_RE = re.compile(r"[^a-z0-9#()]+")
 _PAREN_RE = re.compile(r"\(([^)]*)\)")
 _LABEL_STRIP_RE = re.compile(
@@ -141,40 +129,12 @@ def normalise_mapping(mapping: dict[str, str] | None) -> dict[str, str]:
     return out
 
 
-def _cell_field(text: str, overrides: dict[str, str]) -> str | None:
+def cell_field(text: str, overrides: dict[str, str]) -> str | None:
     if overrides:
         hit = overrides.get(norm_header(text))
         if hit is not None:
             return hit
     return classify(text)
-
-
-def looks_like_header(cells: list[str], overrides: dict[str, str], is_ref) -> bool:
-    """Cheap test first (two cells starting with a heading word, none long, none a ref), then
-    the full one: at least two cells we know, one of them the action or recommendation (or a
-    ref with a lead / target / progress), and most non-empty cells known."""
-    filled = [c for c in cells if c]
-    if len(filled) < 2 or any(len(c) > 80 for c in filled):
-        return False
-    if not overrides:
-        hits = 0
-        for c in filled:
-            first = c.split(None, 1)[0].lower().strip(".:*")
-            if first in HEAD_WORDS:
-                hits += 1
-        if hits < 2:
-            return False
-    known: list[str] = []
-    for c in filled:
-        name = _cell_field(c, overrides)
-        if name is None and is_ref(c):
-            return False  # "1.2" or "CP3": a data row
-        if name and name != "ignore":
-            known.append(name)
-    if len(known) < 2 or len(known) * 5 < len(filled) * 3:
-        return False
-    kinds = set(known)
-    return bool(kinds & {"action", "priority"}) or ("ref" in kinds and bool(kinds & {"lead", "target", "progress"}))
 
 
 def build_header(cells: list[str], where: str, overrides: dict[str, str]) -> HeaderMap:
@@ -183,12 +143,12 @@ def build_header(cells: list[str], where: str, overrides: dict[str, str]) -> Hea
     duplicates: list[str] = []
     labels: list[str] = []
     label = ""  # current history group (progress column) for RAG columns to its right
-    progress_cols = [i for i, c in enumerate(cells) if c and _cell_field(c, overrides) == "progress"]
+    progress_cols = [i for i, c in enumerate(cells) if c and cell_field(c, overrides) == "progress"]
     multi = len(progress_cols) > 1
     for index, text in enumerate(cells):
         if not text:
             continue
-        name = _cell_field(text, overrides)
+        name = cell_field(text, overrides)
         if name == "ignore":
             continue
         if name is None or name == "extra":

@@ -1,30 +1,39 @@
-"""Importing an improvement plan from the file an administrator already has.
+"""Importing an improvement plan from the file an administrator already has: bytes in, a
+parsed plan out, nothing written to any database (bot/services/imports.py commits it).
 
     plan = read_plan(Path("action plan.docx"))          # .xlsx .docx .csv .txt .md
     plan = read_plan_text(pasted, source="pasted")      # text pasted into chat
     plan.to_json()                                       # what `actionbot import --json` prints
 
-Two steps: sources.py turns any format into a neutral stream of blocks (paragraphs and table
-rows in document order); layout.py, shared by all formats, finds the header rows, maps the
-columns by meaning and builds priorities, actions and warnings. Nothing is written to the
-database here. A file that cannot be imported at all raises PlanFileError with a message for
-the administrator; no partial result is returned.
+The pipeline, one module per stage:
+
+    read.py      the file -> a stream of blocks: paragraphs and table rows in document order
+    find.py      which rows are headers, which lines are recommendation headings, sections, notes
+    columns.py   what each column means, from its heading and its contents, with a score
+    assemble.py  walk the blocks: priorities and actions, refs (generated from the structure
+                 when the plan has none)
+    check.py     warnings for the preview: gaps, guesses, what was kept aside
+
+Status words, refs and dates are read by the shared domain code (bot/domain/vocabulary.py,
+bot/domain/dates.py), as chat replies are. A file that cannot be imported at all raises
+PlanFileError with a message for the administrator; no partial result is returned.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from storage.importers.layout import Assembler, read_status
-from storage.importers.leads import split_leads
-from storage.importers.parsed import (
+from bot.domain.vocabulary import cell_status as read_status
+from bot.importer.assemble import Assembler
+from bot.importer.leads import split_leads
+from bot.importer.parsed import (
     ParsedAction,
     ParsedPlan,
     ParsedPriority,
     ParsedProgress,
     PlanFileError,
 )
-from storage.importers.sources import (
+from bot.importer.read import (
     CSV_EXTS,
     MAX_FILE_BYTES,
     SPREADSHEET_EXTS,

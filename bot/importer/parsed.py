@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from bot.domain.model import Rag, RagScheme, Status
-from storage.importers.leads import split_leads
+from bot.importer.leads import split_leads
 
 
 class PlanFileError(ValueError):

@@ -1,0 +1,98 @@
+"""Step 2 of an import: what each row and paragraph is.
+
+A header row names the columns ("Ref | Action | Lead | Target"); a numbered paragraph or a row
+with one cell is a recommendation heading ("Recommendation 4", "AFI 2", "3. Improve…"), a
+section ("Immediate", "SAFEGUARDING SERVICES"), Ofsted findings, expected outcomes, a RAG legend
+or footnotes. assemble.py walks the blocks and asks these questions of each.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.importer.columns import cell_field
+
+NO_HEADER_MESSAGE = (
+    "no header row found: expected columns such as Ref, Action, Lead, Target, Progress, RAG "
+    "(a row naming at least two of them, one being the action or the recommendation)"
+)
+
+PRIORITY_HEAD_RE = re.compile(
+    r"^(?:(?:recommendation|priority|area for (?:improvement|development)|improvement area|theme|objective)s?"
+    r"\s*(?:no\.?\s*)?(?P<kref>\d{1,3}[a-z]?)(?![.\d])\s*[.):\-–—]?\s*(?P<ktitle>.*)"
+    r"|(?P<nref>\d{1,3}[a-z]?)(?:\.(?!\d)|\))\s+(?P<ntitle>\S.{3,}))$",
+    re.I,
+)
+NOTES_RE = re.compile(r"^(?:foot)?notes?\s*(?:[:\-–—]\s*(?P<rest>.*))?$", re.I)
+FINDINGS_RE = re.compile(
+    r"^(?:from the (?:report|inspection),?\s*)?(?:ofsted|inspectors?|the inspection|the report)\s+"
+    r"(?:told us|found|said|reported|identified)|^(?:key |inspection )?findings?\s*:?$",
+    re.I,
+)
+OUTCOME_RE = re.compile(r"^(?:expected|intended|desired) outcomes?\s*[:\-–]?\s*(?P<rest>.*)$", re.I)
+LEGEND_RE = re.compile(r"^(?:blue|green|amber|red)\s*[-–—:=]\s*\w[\w\s/,'-]{0,40}$", re.I)
+BRAG_WORD_RE = re.compile(r"\bBRAG\b")
+TIMESCALE_RE = re.compile(
+    r"^(?:immediate(?:ly)?|urgent|within\s+(?:\d+|one|two|three|four|six|nine|twelve)\s+(?:days?|weeks?|months?|years?)"
+    r"|(?:short|medium|long)[\s-]term|\d+\s*(?:-|–|to)\s*\d+\s*months?|\d+\s*months?\+?)(?:\s+actions?)?\s*:?$",
+    re.I,
+)
+BULLET_RE = re.compile(r"^(?:[-•·*▪●◦o]|\d+[.)])\s+")
+DATE_IN_TEXT_RE = re.compile(
+    r"\b(?:\d{1,2}(?:st|nd|rd|th)?\s+)?(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|"
+    r"aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\s+\d{4}\b|\b\d{1,2}/\d{1,2}/\d{4}\b",
+    re.I,
+)
+ORG_RE = re.compile(r"\b(?:council|borough|county|city|district|authority|services|trust|partnership|nhs)\b", re.I)
+PLAN_WORD_RE = re.compile(r"\bplan\b", re.I)
+
+
+# First words of headings we know: a cheap filter so data rows rarely reach the full check.
+HEAD_WORDS = frozenset(
+    """ref reference no number id # action actions key rec recommendation recommendations area
+    areas lead leads lead/ responsible resp accountable owner owners officer officers agency by
+    who target planned date dates deadline completion timescale timescales timeframe when due
+    progress update updates commentary comments evidence current position rag brag rating
+    traffic status complete completed outputs output deliverables outcome outcomes outcome(s)
+    expected success measure measures impact link links linked related level achievement
+    proposed recommended page task tasks activity activities steps what finding findings
+    objective objectives improvement priority delivery item revised reason reasons original latest new
+    amended""".split()
+)
+
+def looks_like_header(cells: list[str], overrides: dict[str, str], is_ref) -> bool:
+    """Cheap test first (two cells starting with a heading word, none long, none a ref), then
+    the full one: at least two cells we know, one of them the action or recommendation (or a
+    ref with a lead / target / progress), and most non-empty cells known."""
+    filled = [c for c in cells if c]
+    if len(filled) < 2 or any(len(c) > 80 for c in filled):
+        return False
+    if not overrides:
+        hits = 0
+        for c in filled:
+            first = c.split(None, 1)[0].lower().strip(".:*")
+            if first in HEAD_WORDS:
+                hits += 1
+        if hits < 2:
+            return False
+    known: list[str] = []
+    for c in filled:
+        name = cell_field(c, overrides)
+        if name is None and is_ref(c):
+            return False  # "1.2" or "CP3": a data row
+        if name and name != "ignore":
+            known.append(name)
+    if len(known) < 2 or len(known) * 5 < len(filled) * 3:
+        return False
+    kinds = set(known)
+    return bool(kinds & {"action", "priority"}) or ("ref" in kinds and bool(kinds & {"lead", "target", "progress"}))
+
+
+
+
+def is_structural(text: str) -> bool:
+    """A heading, a notes/findings/outcome marker, a timescale or a RAG legend line."""
+    return bool(
+        PRIORITY_HEAD_RE.match(text) or NOTES_RE.match(text) or FINDINGS_RE.match(text)
+        or OUTCOME_RE.match(text) or TIMESCALE_RE.match(text) or LEGEND_RE.match(text)
+    )
