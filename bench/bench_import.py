@@ -1,26 +1,31 @@
-"""Importing a big spreadsheet: `bot.importer.read_plan(path)` on a generated 10,000-row
-.xlsx register (Ref, Action, Lead Officer, Target Date, Progress, RAG, with section rows),
-against the floor of opening the same file with openpyxl (read_only=True, data_only=True) and
-reading every cell value. Also measures the import's peak memory in a fresh process.
+"""Importing a big spreadsheet, the whole command: `actionbot import FILE.xlsx` storing a
+generated 10,000-row register (Ref, Action, Lead Officer, Target Date, Progress, RAG, with
+section rows) in a fresh SQLite database, timed from spawn to exit, against the floor of a
+process that reads the same file with openpyxl (read_only=True, data_only=True) and inserts
+the same rows with stdlib sqlite3 in one transaction (bench/floors.py import).
 
     .venv/bin/python bench/bench_import.py [--quick] [--rows N] [--profile]
 
-No database is involved (--database-url is accepted and ignored, so bench/run can pass it to
-every script). The last line is the ratio import/floor (target: under 3; memory target: a peak
-under 300 MB).
+Both start from a copy of the same migrated, empty database file. Also prints each side's
+peak RSS (medians) and their ratio. --database-url is accepted and ignored (the floor is
+stdlib sqlite3). The last line is the time ratio command/floor (target: 3; memory: 2).
 """
 
 from __future__ import annotations
 
-import json
+import os
 import random
-import subprocess
+import shutil
+import sqlite3
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from common import compare, parser, repeats, report
+from common import compare_processes, median, parser, repeats, report, run_process
+
+from storage.db import make_engine, upgrade
 
 SECTIONS = [
     "Consideration of previous history and current circumstances when responding to contacts",
@@ -70,89 +75,77 @@ def make_plan(path: Path, rows: int, seed: int = 3) -> int:
     return written
 
 
-def floor_read(path: Path) -> int:
-    import openpyxl
-
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    n = 0
-    for ws in wb.worksheets:
-        for row in ws.iter_rows(values_only=True):
-            for v in row:
-                if v is not None:
-                    n += 1
-    wb.close()
-    return n
-
-
-def child(mode: str, path: Path) -> None:
-    """Run once in this fresh process and print memory figures as JSON."""
-    import resource
-    import tracemalloc
-
-    from bot.importer import read_plan
-
-    import openpyxl  # noqa: F401 - imported before the baseline so it is not counted
-
-    fn = (lambda: read_plan(path)) if mode.startswith("import") else (lambda: floor_read(path))
-    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    if mode.endswith("traced"):
-        tracemalloc.start()
-        fn()
-        _, peak = tracemalloc.get_traced_memory()
-        print(json.dumps({"tracemalloc_peak_mb": peak / 2**20}))
-        return
-    fn()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"maxrss_mb": rss / 1024, "baseline_mb": base_rss / 1024}))
-
-
-def memory(mode: str, path: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", mode, str(path)], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+BENCH = Path(__file__).resolve().parent
+ACTIONBOT = Path(sys.executable).with_name("actionbot")
 
 
 def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--rows", type=int, default=None, help="action rows (default 10,000; 1,000 with --quick)")
-    p.add_argument("--profile", action="store_true", help="also print the top of a cProfile of one import")
-    p.add_argument("--child", nargs=2, help=argparse_hidden())
+    p.add_argument("--profile", action="store_true", help="also print the top of a cProfile of one whole import, in-process")
     args = p.parse_args()
-    if args.child:
-        child(args.child[0], Path(args.child[1]))
-        return
     rows = args.rows or (1_000 if args.quick else 10_000)
-    from bot.importer import read_plan
 
     with tempfile.TemporaryDirectory(prefix="actionbot-bench-") as tmp:
         path = Path(tmp) / "big plan.xlsx"
         sheet_rows = make_plan(path, rows)
-        plan = read_plan(path)
-        print(f"file: {sheet_rows:,} sheet rows ({rows:,} actions), {path.stat().st_size / 2**20:.2f} MB; "
-              f"imported {len(plan.actions):,} actions, {len(plan.priorities):,} priorities, {len(plan.warnings):,} warnings")
-        if len(plan.actions) < rows * 0.99:
-            print(f"WARNING: only {len(plan.actions):,} of {rows:,} actions were read")
+        template = Path(tmp) / "template.db"
+        engine = make_engine(f"sqlite:///{template}")
+        upgrade(engine)
+        engine.dispose()
+        run_db = Path(tmp) / "run.db"
+        env = os.environ | {"ACTIONBOT_ORG": "default"}
+        env.pop("DATABASE_URL", None)
+
+        def fresh() -> None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{run_db}{suffix}").unlink(missing_ok=True)
+            shutil.copyfile(template, run_db)
+
+        def subject() -> tuple[float, float]:
+            fresh()
+            return run_process([str(ACTIONBOT), "--db", f"sqlite:///{run_db}", "import", str(path), "--plan-name", "Bench"], env=env)
+
+        def floor() -> tuple[float, float]:
+            fresh()
+            return run_process([sys.executable, str(BENCH / "floors.py"), "import", str(run_db), str(path)], env=env)
+
+        def stored() -> tuple[int, int]:
+            with sqlite3.connect(run_db) as c:
+                return c.execute("SELECT COUNT(*) FROM action").fetchone()[0], c.execute("SELECT COUNT(*) FROM action_update").fetchone()[0]
+
+        subject()
+        got = stored()
+        floor()
+        want = stored()
+        print(f"file: {sheet_rows:,} sheet rows ({rows:,} actions), {path.stat().st_size / 2**20:.2f} MB; the command stored "
+              f"{got[0]:,} actions and {got[1]:,} updates, the floor {want[0]:,} and {want[1]:,}")
+        if got[0] < rows * 0.99 or want[0] != got[0]:
+            print(f"WARNING: the command and the floor stored different numbers of actions ({got[0]:,}, {want[0]:,})")
         if args.profile:
-            import cProfile
-            import pstats
-
-            prof = cProfile.Profile()
-            prof.runcall(read_plan, path)
-            pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
-            pstats.Stats(prof).sort_stats("tottime").print_stats(20)
-        mem_import, mem_floor = memory("import", path), memory("floor", path)
-        traced = memory("import-traced", path)
-        print(f"memory, import: peak RSS {mem_import['maxrss_mb']:.0f} MB (process after imports "
-              f"{mem_import['baseline_mb']:.0f} MB, so +{mem_import['maxrss_mb'] - mem_import['baseline_mb']:.0f} MB); "
-              f"tracemalloc peak {traced['tracemalloc_peak_mb']:.0f} MB")
-        print(f"memory, floor:  peak RSS {mem_floor['maxrss_mb']:.0f} MB (+{mem_floor['maxrss_mb'] - mem_floor['baseline_mb']:.0f} MB)")
-        samples = compare(lambda: floor_read(path), lambda: read_plan(path), repeats(args))
-        report(samples, {"floor": "floor: openpyxl read-only, every cell value", "subject": "bot.importer.read_plan(path)"})
+            profile(path, run_db, fresh)
+        secs, mem = compare_processes({"floor": floor, "subject": subject}, repeats(args))
+        mf, ms = median(mem["floor"]), median(mem["subject"])
+        print(f"peak RSS, floor {mf:.0f} MB, command {ms:.0f} MB: memory ratio {ms / mf:.2f}")
+        report(secs, {"floor": "floor: python + openpyxl read + sqlite3 inserts, one transaction",
+                      "subject": "actionbot import FILE.xlsx (whole process)"})
 
 
-def argparse_hidden() -> str:
-    import argparse
+def profile(path: Path, db: Path, fresh: Callable[[], None]) -> None:
+    """The import in this process under cProfile (what a whole run spends, less start-up)."""
+    import cProfile
+    import pstats
 
-    return argparse.SUPPRESS
+    from click.testing import CliRunner
+
+    from bot.cli import main as cli
+
+    fresh()
+    prof = cProfile.Profile()
+    result = prof.runcall(CliRunner().invoke, cli, ["--db", f"sqlite:///{db}", "import", str(path), "--plan-name", "Bench"])
+    assert result.exit_code == 0, result.output
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(30)
+    pstats.Stats(prof).sort_stats("tottime").print_stats(20)
 
 
 if __name__ == "__main__":

@@ -243,3 +243,94 @@ def build_register(engine: Engine, *, plans: int, actions_per_plan: int, people:
                          Action.__table__, Update.__table__])
     return dict(org_id=org_id, plan_ids=list(range(1, plans + 1)), actions=action_id, links=len(link_rows),
                 updates=updates, people=people)
+
+
+# --------------------------------------------------------------------------- whole processes
+
+
+def run_process(argv: Sequence[str], *, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Run a command to its end: (wall seconds from spawn to exit, its peak RSS in MB). Fails
+    loudly if the command fails; its output is discarded.
+
+    Spawned and measured by a small launcher (bench/measure.py): Linux starts a child's peak
+    RSS at its parent's RSS when it forks, so a child of this big process would report at
+    least this process's size."""
+    import json
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-S", str(Path(__file__).with_name("measure.py")), *argv],
+                         capture_output=True, text=True, env=env)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed: {out.stderr.strip()[-2000:]}")
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    return got["seconds"], got["maxrss_kb"] / 1024
+
+
+def compare_processes(parts: dict[str, Callable[[], tuple[float, float]]], n: int
+                      ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Like compare(), for callables that run a process and return (seconds, peak MB): the
+    time samples and the memory samples of each part."""
+    for fn in parts.values():
+        fn()
+    secs: dict[str, list[float]] = {k: [] for k in parts}
+    mem: dict[str, list[float]] = {k: [] for k in parts}
+    for _ in range(n):
+        for k, fn in parts.items():
+            s, m = fn()
+            secs[k].append(s)
+            mem[k].append(m)
+    return secs, mem
+
+
+# --------------------------------------------------------------------------- fair floors in-process
+
+
+def sizes(args: Any, default: str = "10000,100000,200000", quick: str = "10000") -> list[int]:
+    return [int(x) for x in (getattr(args, "sizes", None) or (quick if args.quick else default)).split(",")]
+
+
+def driver_sql(engine: Engine, sql: str) -> str:
+    """`:name` parameters in the driver's own style (psycopg wants %(name)s)."""
+    import re
+
+    return re.sub(r":(\w+)", r"%(\1)s", sql) if engine.dialect.name == "postgresql" else sql
+
+
+def fair_read(engine: Engine, queries: Sequence[tuple[str, str]], params: dict[str, Any]) -> list[list[tuple]]:
+    """The floor of a read: each query run on the bare driver (no SQLAlchemy), its rows fetched
+    in one go, and every stored moment and date turned into the Python type the product hands
+    on (aware UTC datetime, date), as the product must. `queries` are (sql, kinds): one letter
+    per column, "t" a timestamp, "d" a date, "-" anything else."""
+    from datetime import UTC, date, datetime
+
+    fromiso, dfromiso = datetime.fromisoformat, date.fromisoformat
+
+    def ts(v: Any) -> Any:
+        if v is None or isinstance(v, datetime):
+            return v
+        return fromiso(v).replace(tzinfo=UTC)
+
+    def d(v: Any) -> Any:
+        return v if v is None or isinstance(v, date) else dfromiso(v)
+
+    out = []
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        for sql, kinds in queries:
+            cur.execute(driver_sql(engine, sql), params)
+            rows = cur.fetchall()
+            conv = [(i, ts if k == "t" else d) for i, k in enumerate(kinds) if k in "td"]
+            if conv:
+                fixed = []
+                for r in rows:
+                    r = list(r)
+                    for i, f in conv:
+                        r[i] = f(r[i])
+                    fixed.append(tuple(r))
+                rows = fixed
+            out.append(rows)
+        raw.rollback()
+    finally:
+        raw.close()
+    return out
