@@ -303,3 +303,27 @@ class PendingReply(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     resolved_at: datetime | None = _ts(nullable=True)
     outcome: str = Field(default="", max_length=20)  # confirmed | cancelled | conflict | expired
+
+
+class TeamsConversation(SQLModel, table=True):
+    """A Teams conversation the bot can post into unprompted: what a proactive send needs (the
+    conversation id, the service URL and the tenant), kept from installation and refreshed on
+    every message. ``kind`` is personal (a 1:1 chat with ``user_id``), channel or groupChat."""
+
+    __tablename__ = "teams_conversation"
+    __table_args__ = (Index("ix_teams_conversation_user", "user_id"), Index("ix_teams_conversation_aad", "aad_object_id"))
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: str = Field(unique=True, max_length=400)
+    kind: str = Field(default="personal", max_length=20)
+    service_url: str = Field(max_length=400)
+    tenant_id: str = Field(default="", max_length=64, index=True)
+    user_id: str | None = Field(default=None, max_length=128)  # the Teams user id (29:…) of a personal chat
+    aad_object_id: str | None = Field(default=None, max_length=64)  # the user's Entra object id
+    user_name: str = Field(default="", max_length=200)
+    team_id: str | None = Field(default=None, max_length=400)  # the team of a channel conversation
+    channel_name: str = Field(default="", max_length=200)
+    bot_id: str = Field(default="", max_length=128)
+    timezone: str | None = Field(default=None, max_length=64)
+    installed: bool = True  # False once the app was removed from this conversation
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
