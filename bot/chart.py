@@ -1,6 +1,7 @@
 """The digest's picture: ratings by priority, and the trend over the past weeks, as one PNG.
 
-Ratings are the digest's `by_rating` (reported, else what the rules suggest). Matplotlib runs
+Ratings are the digest's `by_rating`: what a person sees (reported, else what the rules
+suggest); the suggested part of each bar is hatched and the legend says so. Matplotlib runs
 headless (Agg); nothing here touches a chat platform.
 """
 
@@ -50,7 +51,11 @@ def render_digest_chart(digest: Digest, path: str | Path) -> Path:
     fig, (bars, trend) = plt.subplots(
         1, 2, figsize=(12, max(4.6, 1.2 + 0.55 * n)), gridspec_kw={"width_ratios": [1.15, 1]}
     )
-    fig.suptitle(f"{digest.plan_title}: ratings at {fmt_date(digest.as_of)}", fontsize=13, fontweight="bold")
+    heading = f"{digest.plan_title}: ratings at {fmt_date(digest.as_of)}"
+    if not digest.plan_held:
+        heading = f"{digest.plan_title}: not in the register on {fmt_date(digest.as_of)}"
+    fig.suptitle(heading, fontsize=13, fontweight="bold")
+    any_suggested = any(p.totals.by_rating_suggested[k] for p in groups for k in keys)
 
     # Left: stacked horizontal bars, one per priority, first priority at the top.
     labels = [_label(p.ref, p.title) for p in groups] or ["No actions"]
@@ -58,7 +63,11 @@ def render_digest_chart(digest: Digest, path: str | Path) -> Path:
     left = [0] * len(labels)
     for k in keys:
         values = [p.totals.by_rating[k] for p in groups] or [0]
-        bars.barh(y, values, left=left, color=COLOURS[k], label=NAMES[k], edgecolor="white", height=0.62)
+        guessed = [p.totals.by_rating_suggested[k] for p in groups] or [0]
+        reported = [v - g for v, g in zip(values, guessed)]
+        bars.barh(y, reported, left=left, color=COLOURS[k], label=NAMES[k], edgecolor="white", height=0.62)
+        bars.barh(y, guessed, left=[a + r for a, r in zip(left, reported)], color=COLOURS[k], hatch="///",
+                  edgecolor="white", height=0.62)
         for yi, v, lft in zip(y, values, left):
             if v:
                 colour = "black" if k in ("A", "none") else "white"
@@ -87,12 +96,17 @@ def render_digest_chart(digest: Digest, path: str | Path) -> Path:
     trend.set_xticks(x, [f"{d.day} {d:%b}" for d in weeks], fontsize=8, rotation=45 if len(x) > 8 else 0)
     trend.set_xlabel("week ending")
     trend.set_ylabel("actions")
-    trend.set_title(f"Last {len(weeks)} weeks", fontsize=11)
+    trend.set_title(f"Last {len(weeks)} weeks" if len(weeks) != 1 else "This week", fontsize=11)
     trend.yaxis.get_major_locator().set_params(integer=True)
     trend.spines[["top", "right"]].set_visible(False)
 
     handles, names = bars.get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=len(keys), frameon=False, fontsize=10)
+    if any_suggested:
+        from matplotlib.patches import Patch
+
+        handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="///"))
+        names.append("hatched: suggested by the rules")
+    fig.legend(handles, names, loc="lower center", ncol=len(handles), frameon=False, fontsize=10)
     fig.tight_layout(rect=(0, 0.07, 1, 0.95))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

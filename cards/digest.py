@@ -72,11 +72,23 @@ def build_digest_view(
 ) -> DigestView:
     """The digest screen. `private` adds who has not updated (for the plan owner only)."""
     d = digest
+    title = Line((Text(d.plan_title, user=True), Text(" — weekly digest")))
+    if not d.plan_held:
+        return DigestView(
+            title=title,
+            subtitle=f"Week to {fmt_date(d.as_of)}" + (" (private copy for the plan owner)" if private else ""),
+            facts=(),
+            sections=(Section("not_held", "Not in the register then", (Line((Text(d.not_held_note),)),)),),
+            chart_path=chart_path,
+            private=private,
+        )
     by_rating = d.totals.by_rating
+    suggested = d.totals.by_rating_suggested
     shown = [k for k in RAG_KEYS if k != "B" or d.scheme is RagScheme.BRAG or by_rating["B"]]
     facts = (
         Fact("Actions", str(d.totals.actions)),
-        *(Fact(_RAG_NAMES[k], str(by_rating[k])) for k in shown),
+        *(Fact(_RAG_NAMES[k], f"{by_rating[k]} ({suggested[k]} suggested)" if suggested[k] else str(by_rating[k]))
+          for k in shown),
         Fact("Overdue", str(len(d.overdue))),
         Fact(f"Due in {DUE_SOON_DAYS // 7} weeks", str(len(d.due_soon))),
         Fact("Awaiting sign-off", str(len(d.awaiting_signoff))),
@@ -91,7 +103,8 @@ def build_digest_view(
 
     overdue = [
         Line((*_action(o.ref, o.title),
-              Text(f": {_days(o.days_overdue)} late (target {fmt_date(o.target)})"), *_lead(o.lead)), rag=o.rating)
+              Text(f": {_days(o.days_overdue)} late (target {fmt_date(o.target)})"), *_lead(o.lead),
+              *((Text(f"; suggested {o.rating.label}"),) if o.rating_suggested and o.rating else ())), rag=o.rating)
         for o in d.overdue
     ]
     waiting = [Line((*_action(a.ref, a.title), Text(": with "), Text(a.stage, user=True))) for a in d.awaiting_signoff]
@@ -151,9 +164,10 @@ def build_digest_view(
                  f"to {fmt_date(d.as_of)})" if weeks > 1 else "Trend", trend, "Not enough history yet.", 4),
     )
     return DigestView(
-        title=Line((Text(d.plan_title, user=True), Text(" — weekly digest"))),
+        title=title,
         subtitle=f"Week to {fmt_date(d.as_of)}, changes since {fmt_date(d.since)}"
-        + (" (private copy for the plan owner)" if private else ""),
+        + (" (private copy for the plan owner)" if private else "")
+        + (". Suggested: the rules' rating where no lead officer has given one" if any(suggested.values()) else ""),
         facts=facts,
         sections=sections,
         chart_path=chart_path,

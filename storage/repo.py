@@ -88,6 +88,7 @@ def plan_snapshot(plan: Plan) -> PlanSnapshot:
         due_soon_days=plan.due_soon_days,
         owner_id=plan.owner_id,
         signoff_stages=tuple(plan.signoff_stages),
+        created_at=plan.created_at,
     )
 
 

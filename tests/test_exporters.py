@@ -204,10 +204,12 @@ def test_xlsx_cells_dates_and_rag_colours(tmp_path: Path, report: PlanReport):
     for ref, a in expected.items():
         row = rows[ref]
         rag_cell = row[col["RAG"]]
-        if a.rag is not None:
-            assert rag_cell.value == a.rag.label
-            assert rag_cell.fill.fgColor.rgb[-6:] == RAG_FILL[a.rag]
-            assert rag_cell.font.color.rgb[-6:] == RAG_FONT[a.rag]
+        shown = a.rag or a.suggested_rag  # the rating given, else the suggestion: coloured either way
+        if shown is not None:
+            assert rag_cell.value == (a.rag.label if a.rag else f"Suggested: {shown.label}")
+            assert rag_cell.fill.fgColor.rgb[-6:] == RAG_FILL[shown]
+            assert rag_cell.font.color.rgb[-6:] == RAG_FONT[shown]
+            assert bool(rag_cell.font.italic) is (a.rag is None)
         else:
             assert rag_cell.fill.fill_type is None
         assert row[col["Status"]].value == STATUS_TEXT[a.status]
@@ -251,11 +253,13 @@ def test_xlsx_summary_counts_by_rag_and_status_per_priority(tmp_path: Path, repo
         for row in ws.iter_rows(min_row=header_row[0].row + 1)
     }
     assert table["1"]["Title"] == report.priorities[0].title
-    assert (table["1"]["Actions"], table["1"]["Blue"], table["1"]["Amber"], table["1"]["Not rated"]) == (3, 1, 1, 1)
+    # counted by the rating the table shows: 1.3 has no rating given, and the suggested Red counts as Red
+    assert (table["1"]["Actions"], table["1"]["Blue"], table["1"]["Amber"], table["1"]["Red"], table["1"]["Not rated"],
+            table["1"]["Of which suggested"]) == (3, 1, 1, 1, 0, 1)
     assert (table["1"]["Signed off"], table["1"]["In progress"], table["1"]["Not started"]) == (1, 1, 1)
     assert (table["2"]["Actions"], table["2"]["Red"], table["2"]["Not rated"]) == (3, 1, 2)
     assert (table["2"]["Complete (awaiting sign-off)"], table["2"]["On hold"], table["2"]["Cancelled"]) == (1, 1, 1)
-    assert table["Total"]["Actions"] == 6 and table["Total"]["Not rated"] == 3
+    assert table["Total"]["Actions"] == 6 and table["Total"]["Not rated"] == 2 and table["Total"]["Red"] == 2
     assert header_row[names.index("Red")].fill.fgColor.rgb[-6:] == RAG_FILL[Rag.RED]
 
 
@@ -335,10 +339,11 @@ def test_docx_cells_dates_and_rag_shading(tmp_path: Path, report: PlanReport):
     col = {h: i for i, h in enumerate(HEADERS)}
     for a in (a for p in report.priorities for a in p.actions):
         rag = rows[a.ref][col["RAG"]]
-        if a.rag is not None:
-            assert rag.text == a.rag.label
-            assert _cell_fill(rag) == RAG_FILL[a.rag]
-            assert str(rag.paragraphs[0].runs[0].font.color.rgb) == RAG_FONT[a.rag]
+        shown = a.rag or a.suggested_rag  # the rating given, else the suggestion: shaded either way
+        if shown is not None:
+            assert rag.text == (a.rag.label if a.rag else f"Suggested: {shown.label}")
+            assert _cell_fill(rag) == RAG_FILL[shown]
+            assert str(rag.paragraphs[0].runs[0].font.color.rgb) == RAG_FONT[shown]
         else:
             assert _cell_fill(rag) is None
         assert rows[a.ref][col["Status"]].text == STATUS_TEXT[a.status]

@@ -64,18 +64,22 @@ def parse_cmd(text: str, today: str | None, known: tuple[str, ...], context_ref:
 
 @main.command("digest")
 @click.argument("plan_ident", metavar="PLAN")
-@click.option("--as-of", "as_of", help="Date of the digest (default today).")
+@click.option("--as-of", "as_of", help="Date of the digest, to the end of that day (default: today, up to now).")
 @click.option("--chart", type=click.Path(dir_okay=False, path_type=Path), help="Also write the PNG chart here.")
 @click.option("--private", is_flag=True, help="The plan owner's copy: names who has not updated.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
 def digest_cmd(ctx: Ctx, plan_ident: str, as_of: str | None, chart: Path | None, private: bool, as_json: bool) -> None:
-    """A plan's weekly digest: what moved, overdue, missing updates, awaiting sign-off, due soon, totals."""
+    """A plan's weekly digest: what moved, overdue, missing updates, awaiting sign-off, due soon, totals.
+
+    Without --as-of it is today's, with every change made up to now (the scheduled Monday
+    digest covers the week to the end of the day before)."""
+    from bot.services.queries import plan_today
     from cards.digest import build_digest_view, render_text
 
-    day = parse_cli_date(as_of, "as-of date") if as_of else date.today()
     with ctx.session() as s:
         p = repo.get_plan(s, ctx.org(s).id or 0, plan_ident)
+        day = parse_cli_date(as_of, "as-of date") if as_of else plan_today(p, utcnow())
         d = eng.digest_for(s, p, as_of=day, cfg=ctx.settings.engine_config())
     if chart:
         from bot.chart import render_digest_chart

@@ -66,7 +66,7 @@ def plan_show(ctx: Ctx, plan_ident: str, as_json: bool) -> None:
     """Show a plan's settings and counts by status and RAG."""
     with ctx.session() as s:
         p = repo.get_plan(s, ctx.org(s).id or 0, plan_ident)
-        data = queries.plan_json(s, p)
+        data = queries.plan_json(s, p, today=queries.plan_today(p, utcnow()))
         data["priorities"] = [{"ref": q.ref, "title": q.title, "timescale": q.timescale} for q in repo.priorities(s, p.id or 0)]
     if as_json:
         emit_json(data)
@@ -74,7 +74,8 @@ def plan_show(ctx: Ctx, plan_ident: str, as_json: bool) -> None:
     click.echo(f"{data['title']}  [{data['slug']}]")
     for k in ("organisation", "plan_date", "rag_scheme", "cadence", "timezone", "due_soon_days", "signoff_stages", "digest_channels"):
         click.echo(f"  {k.replace('_', ' ')}: {data[k]}")
-    click.echo(f"  actions: {data['actions']}  by status: {data['by_status']}  by RAG: {data['by_rag']}")
+    click.echo(f"  actions: {data['actions']}  by status: {data['by_status']}  by rating: {data['by_rating']}"
+               + (f" (suggested by the rules: {data['by_rating_suggested']})" if data["by_rating_suggested"] else ""))
     for q in data["priorities"]:
         click.echo(f"  {q['ref']}: {_short(q['title'], 90)}")
 
@@ -143,25 +144,28 @@ def action() -> None:
 @action.command("list")
 @click.argument("plan_ident", metavar="PLAN")
 @click.option("--status", help="Only this status.")
-@click.option("--rag", help="Only this RAG rating (R, A, G, B).")
+@click.option("--rag", help="Only this rating (R, A, G, B): the reported one, else the rules' suggestion.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
 def action_list(ctx: Ctx, plan_ident: str, status: str | None, rag: str | None, as_json: bool) -> None:
-    """List a plan's actions."""
+    """List a plan's actions. RAG is the reported rating, else the rules' suggestion (marked *)."""
     want_status = Status.parse(status) if status else None
     want_rag = Rag.parse(rag) if rag else None
     with ctx.session() as s:
         p = repo.get_plan(s, ctx.org(s).id or 0, plan_ident)
-        rows = queries.actions_json(s, p)
-    rows = [r for r in rows if (not want_status or r["status"] == want_status.value) and (not want_rag or r["rag"] == want_rag.value)]
+        rows = queries.actions_json(s, p, today=queries.plan_today(p, utcnow()))
+    rows = [r for r in rows if (not want_status or r["status"] == want_status.value) and (not want_rag or r["rating"] == want_rag.value)]
     if as_json:
         emit_json(rows)
         return
     _table(
-        [[r["ref"], r["status"], r["rag"] or "-", r["revised_target"] or r["original_target"] or (r["original_target_raw"] or "-"),
+        [[r["ref"], r["status"], r["rating"] + ("*" if r["rating_suggested"] else "") if r["rating"] != "none" else "-",
+          r["revised_target"] or r["original_target"] or (r["original_target_raw"] or "-"),
           _short(r["lead"], 28), _short(r["text"], 60)] for r in rows],
         ["REF", "STATUS", "RAG", "TARGET", "LEAD", "ACTION"],
     )
+    if any(r["rating_suggested"] for r in rows):
+        click.echo("* suggested by the rules: no lead officer has reported a rating")
 
 
 @action.command("show")
@@ -178,7 +182,8 @@ def action_show(ctx: Ctx, plan_ident: str, ref: str, as_json: bool) -> None:
         owners, delegates = repo.action_people(s, a.id or 0)
         people = {x.id: x for x in repo.list_people(s, org.id or 0) if x.id is not None}
         prio = next((q.ref for q in repo.priorities(s, p.id or 0) if q.id == a.priority_id), None)
-        data = queries.action_json(a, priority_ref=prio, people=people, owners=owners, delegates=delegates)
+        data = queries.action_json(a, priority_ref=prio, people=people, owners=owners, delegates=delegates,
+                                   shown=queries.rating(p, a, today=queries.plan_today(p, utcnow())))
         data["history"] = [queries.update_json(u) for u in repo.history(s, a.id or 0)]
     if as_json:
         emit_json(data)
@@ -188,13 +193,24 @@ def action_show(ctx: Ctx, plan_ident: str, ref: str, as_json: bool) -> None:
     if data["revised_target"]:
         target += f" → revised {data['revised_target']} ({data['revised_reason']})"
     for k, v in (("lead", data["lead"]), ("owners", ", ".join(map(str, data["owners"])) or "none mapped"),
-                 ("target", target), ("status", data["status"]), ("RAG", data["rag"] or "none"), ("version", data["version"])):
+                 ("target", target), ("status", data["status"]), ("RAG", _rating_text(data)), ("version", data["version"])):
         click.echo(f"  {k}: {v}")
     click.echo("  history:")
     for u in data["history"]:
         bits = [x for x in (u["status"], u["rag"] and f"RAG {u['rag']}", u["revised_target"] and f"→ {u['revised_target']}") if x]
         click.echo(f"    {u['at'][:16]}  {u['author']} via {u['channel']}{' [' + u['label'] + ']' if u['label'] else ''}"
                    f"{' (' + ', '.join(bits) + ')' if bits else ''}: {_short(u['text'], 100)}")
+
+
+def _rating_text(data: dict) -> str:
+    """"Red (reported)", "Red (suggested by the rules: …; none reported)" or "none"."""
+    if data["rating"] == "none":
+        return "none"
+    name = Rag(data["rating"]).label
+    if not data["rating_suggested"]:
+        return f"{name} (reported)"
+    why = "; ".join(data["rating_reasons"])
+    return f"{name} (suggested by the rules{': ' + why if why else ''}; none reported)"
 
 
 @action.command("add")
@@ -268,7 +284,8 @@ def update_cmd(ctx: Ctx, plan_ident: str, ref: str, text: str, status: str | Non
         actor, author = _actor(s, org, as_person)
         register.record_update(s, org=org, plan=p, action=a, request=req, actor=actor, author=author,  # type: ignore[arg-type]
                                channel=Channel.CLI, now=utcnow())
-        click.echo(f"recorded update on {a.ref} (version {a.version}): status {a.status}, RAG {a.rag or 'none'}")
+        shown = queries.rating(p, a, today=queries.plan_today(p, utcnow()))
+        click.echo(f"recorded update on {a.ref} (version {a.version}): status {a.status}, RAG {shown.label}")
 
 
 # --- people ---------------------------------------------------------------------------------

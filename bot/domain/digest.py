@@ -10,9 +10,15 @@ moment set it but none before did. Actions created after a day did not exist on 
 Three ratings appear:
 - reported (`by_rag`): what the lead officer said;
 - suggested (`by_rag_suggested`): what the rules in bot.domain.rag say;
-- rating (`by_rating`): the reported one, or the suggested one when nothing was reported. The
-  movement lists, the trend and the chart use this one, so a plan without a RAG column still
-  shows movement.
+- rating (`by_rating`): what a person sees (bot.domain.rag.Rating): the reported one, or the
+  suggested one when nothing was reported (`by_rating_suggested` counts those). The headline
+  counts, the movement lists, the trend and the chart use this one, so a plan without a RAG
+  column still shows movement.
+
+Movement is measured from the end of `since`, or for an action created later (imported or
+added during the period) from its state as created. A digest as of a day before the plan
+entered the register says so (`plan_held` False) rather than counting zeros; trend weeks before
+then are left out.
 
 Names: `missing_updates` is counts only, for the channel; `missing_updates_named` is for the
 plan owner's private copy (`to_json(private=True)`). Nobody is named in a channel for missing
@@ -34,12 +40,13 @@ from typing import NamedTuple
 
 from bot.domain.due import zone
 from bot.domain.model import ActionSnapshot, PersonSnapshot, PlanSnapshot, Rag, RagScheme, Status, UpdateSnapshot
-from bot.domain.rag import RAG_KEYS, disagreement, fmt_date, rag_key, rule_rag
+from bot.domain.rag import RAG_KEYS, Rating, disagreement, fmt_date, rag_key, rating_of, rule_rag, shown_rating
 
 DUE_SOON_DAYS = 28  # "due soon" in the digest: targets in the next four weeks
 _OPEN = (Status.NOT_STARTED, Status.IN_PROGRESS)
 _EMPTY: Mapping = MappingProxyType({})
 _AT = attrgetter("at")
+_TICK = timedelta(microseconds=1)
 
 
 # --------------------------------------------------------------------------- result types
@@ -58,12 +65,14 @@ class Totals:
     actions: int
     by_rag: dict[str, int]  # reported; keys "B", "G", "A", "R", "none"
     by_rag_suggested: dict[str, int]  # by the rules
-    by_rating: dict[str, int]  # reported, else suggested
+    by_rating: dict[str, int]  # what a person sees: reported, else suggested
     by_status: dict[str, int]  # keys Status values
+    by_rating_suggested: dict[str, int]  # of by_rating, the ratings that are the rules' suggestion
 
     def to_json(self) -> dict:
         return {"actions": self.actions, "by_rag": dict(self.by_rag), "by_rag_suggested": dict(self.by_rag_suggested),
-                "by_rating": dict(self.by_rating), "by_status": dict(self.by_status)}
+                "by_rating": dict(self.by_rating), "by_rating_suggested": dict(self.by_rating_suggested),
+                "by_status": dict(self.by_status)}
 
 
 @dataclass(frozen=True)
@@ -124,10 +133,12 @@ class OverdueAction:
     target: date
     days_overdue: int
     rating: Rag | None
+    rating_suggested: bool = False
 
     def to_json(self) -> dict:
         return {"action_id": self.action_id, "ref": self.ref, "title": self.title, "lead": self.lead,
-                "target": self.target.isoformat(), "days_overdue": self.days_overdue, "rating": rag_key(self.rating)}
+                "target": self.target.isoformat(), "days_overdue": self.days_overdue, "rating": rag_key(self.rating),
+                "rating_suggested": self.rating_suggested}
 
 
 @dataclass(frozen=True)
@@ -220,12 +231,22 @@ class Digest:
     missing_updates_named: tuple[StaleOwner, ...]  # private: plan owner only
     awaiting_signoff: tuple[AwaitingSignoff, ...]
     disagreements: tuple[Disagreement, ...]
-    trend: tuple[TrendPoint, ...]  # oldest first, the last one is `as_of`
+    trend: tuple[TrendPoint, ...]  # oldest first, the last one is `as_of`; none before the plan was held
+    plan_held: bool = True  # False: the register did not hold the plan at the end of `as_of`
+    held_since: date | None = None  # the day (plan timezone) the plan entered the register, if known
+
+    @property
+    def not_held_note(self) -> str:
+        """"The register did not hold ILACS on 1 Jan 2020: it was first loaded on 28 Nov 2026."."""
+        since = f": it was first loaded on {fmt_date(self.held_since)}" if self.held_since else ""
+        return f"The register did not hold {self.plan_title} on {fmt_date(self.as_of)}{since}. There is nothing to report for that date."
 
     def to_json(self, *, private: bool = False) -> dict:
         """A JSON-ready dict. Names of people missing updates only when `private`."""
         out = {
-            "plan": {"id": self.plan_id, "title": self.plan_title, "scheme": self.scheme.value},
+            "plan": {"id": self.plan_id, "title": self.plan_title, "scheme": self.scheme.value,
+                     "held_since": self.held_since.isoformat() if self.held_since else None},
+            "plan_held": self.plan_held,
             "as_of": self.as_of.isoformat(),
             "since": self.since.isoformat(),
             "totals": {**self.totals.to_json(), "by_priority": [p.to_json() for p in self.by_priority]},
@@ -280,6 +301,15 @@ class _History:
         a = self.action
         if a.created_at is not None and a.created_at >= cutoff:
             return None
+        return self._state(cutoff)
+
+    def state_as_created(self) -> _State:
+        """The action as it was made: with whatever its import or creation wrote at that moment."""
+        assert self.action.created_at is not None
+        return self._state(self.action.created_at + _TICK)
+
+    def _state(self, cutoff: datetime) -> _State:
+        a = self.action
         i = bisect_left(self.times, cutoff)
         last = self.times[i - 1] if i else None
         if a.last_update_at is not None and a.last_update_at < cutoff and (last is None or a.last_update_at > last):
@@ -335,6 +365,16 @@ def build_digest(
 
     trend_days = [as_of - timedelta(days=7 * k) for k in range(history_weeks - 1, -1, -1)]
     cutoffs = {d: end_of(d) for d in {*trend_days, since, as_of}}
+    # The plan entered the register when it was created or, for snapshots made without that
+    # moment, when its first action was.
+    births = [a.created_at for a in actions if a.created_at is not None]
+    if plan.created_at is not None:
+        births.append(plan.created_at)
+    born = min(births) if births else None
+    plan_held = born is None or born < cutoffs[as_of]
+    held_since = born.astimezone(tz).date() if born is not None else None
+    if born is not None:
+        trend_days = [d for d in trend_days if born < cutoffs[d]]
     stale_edge = end_of(as_of - timedelta(days=7 * stale_weeks))
     due_soon_until = as_of + timedelta(days=DUE_SOON_DAYS)
 
@@ -364,16 +404,17 @@ def build_digest(
         for d in trend_days:
             s = states[d]
             if s is not None:
-                trend[d][_rating(action, s, d, scheme, near) or "none"] += 1
+                trend[d][_rating(action, s, d, scheme, near).key] += 1
         now = states[as_of]
         if now is None:
             continue
         suggestion = rule_rag(now.status, now.rag, action.original_target, now.revised_target,
                               today=as_of, scheme=scheme, due_soon_days=near)
-        rating = now.rag if now.rag is not None else suggestion.rag
-        counters.add(now, suggestion.rag, rating)
+        shown = shown_rating(now.rag, suggestion)
+        rating = shown.rag
+        counters.add(now, suggestion.rag, shown)
         key = action.priority_ref if action.priority_ref in prio_titles else None
-        prio_counters.setdefault(key, _Counters()).add(now, suggestion.rag, rating)
+        prio_counters.setdefault(key, _Counters()).add(now, suggestion.rag, shown)
         if disagreement(now.rag, suggestion.rag):
             disagreements.append(Disagreement(action.id, action.ref, action.text, now.rag, suggestion.rag,
                                               suggestion.reasons))
@@ -383,7 +424,7 @@ def build_digest(
         if now.status in _OPEN and target is not None:
             if target < as_of:
                 overdue.append(OverdueAction(action.id, action.ref, action.text, lead, target,
-                                             (as_of - target).days, rating))
+                                             (as_of - target).days, rating, shown.suggested))
             elif target <= due_soon_until:
                 due_soon.append(DueSoonAction(action.id, action.ref, action.text, lead, target,
                                               (target - as_of).days))
@@ -395,9 +436,12 @@ def build_digest(
                 for pid in owners:
                     stale_by_owner.setdefault(pid, []).append(action.ref)
 
-        before = states[since]
+        before, before_day = states[since], since
+        if before is None and action.created_at is not None:
+            # Made during the period (imported, added): it moved from how it was made.
+            before, before_day = history.state_as_created(), action.created_at.astimezone(tz).date()
         if before is not None:
-            _movement(action, lead, before, now, _rating(action, before, since, scheme, near), rating, moved)
+            _movement(action, lead, before, now, _rating(action, before, before_day, scheme, near).rag, rating, moved)
 
     overdue.sort(key=lambda o: (-o.days_overdue, o.target))
     due_soon.sort(key=lambda d: (d.target,))
@@ -433,34 +477,36 @@ def build_digest(
         awaiting_signoff=waiting,
         disagreements=tuple(disagreements),
         trend=tuple(TrendPoint(d, trend[d]) for d in trend_days),
+        plan_held=plan_held,
+        held_since=held_since,
     )
 
 
 class _Counters:
-    __slots__ = ("actions", "rag", "suggested", "rating", "status")
+    __slots__ = ("actions", "rag", "suggested", "rating", "rating_suggested", "status")
 
     def __init__(self) -> None:
         self.actions = 0
-        self.rag, self.suggested, self.rating = _zero_rag(), _zero_rag(), _zero_rag()
+        self.rag, self.suggested, self.rating, self.rating_suggested = _zero_rag(), _zero_rag(), _zero_rag(), _zero_rag()
         self.status = _zero_status()
 
-    def add(self, state: _State, suggested: Rag | None, rating: Rag | None) -> None:
+    def add(self, state: _State, suggested: Rag | None, rating: Rating) -> None:
         # Rag and Status are str enums: a member finds its plain-string key
         self.actions += 1
         self.rag[state.rag or "none"] += 1
         self.suggested[suggested or "none"] += 1
-        self.rating[rating or "none"] += 1
+        self.rating[rating.key] += 1
+        if rating.suggested:
+            self.rating_suggested[rating.key] += 1
         self.status[state.status] += 1
 
     def totals(self) -> Totals:
-        return Totals(self.actions, self.rag, self.suggested, self.rating, self.status)
+        return Totals(self.actions, self.rag, self.suggested, self.rating, self.status, self.rating_suggested)
 
 
-def _rating(action: ActionSnapshot, state: _State, day: date, scheme: RagScheme, near: int) -> Rag | None:
-    if state.rag is not None:
-        return state.rag
-    return rule_rag(state.status, None, action.original_target, state.revised_target,
-                    today=day, scheme=scheme, due_soon_days=near).rag
+def _rating(action: ActionSnapshot, state: _State, day: date, scheme: RagScheme, near: int) -> Rating:
+    return rating_of(state.status, state.rag, action.original_target, state.revised_target,
+                     today=day, scheme=scheme, due_soon_days=near)
 
 
 def _lead(action: ActionSnapshot, people: Mapping[int, PersonSnapshot]) -> str:

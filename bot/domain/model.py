@@ -253,3 +253,4 @@ class PlanSnapshot:
     due_soon_days: int = 14
     owner_id: int | None = None
     signoff_stages: tuple[str, ...] = ()
+    created_at: datetime | None = None  # when the plan entered the register

@@ -28,6 +28,11 @@ Notes:
   Blue: a reported Blue on an open action is suggested Green.
 - A disagreement is a reported rating that differs from the suggestion; with nothing reported,
   or nothing suggested, there is nothing to disagree with.
+
+The rating a person sees (`Rating`, made by `shown_rating` / `rating_of` / `action_rating`
+and nowhere else) is the reported one, else the rules' suggestion marked as suggested. Every
+output and filter uses it: the digest and its chart, `action list` and its `--rag`, `action
+show`, exports and JSON.
 """
 
 from __future__ import annotations
@@ -78,6 +83,71 @@ class RagComparison:
         sug = self.suggested.label if self.suggested else "no rating"
         why = "; ".join(self.reasons)
         return f"reported {rep}, rules say {sug}" + (f": {why}" if why else "")
+
+
+@dataclass(frozen=True)
+class Rating:
+    """The rating a person sees: the reported one, else the rules' suggestion (`suggested`
+    True). `rag` None: nothing reported and the rules suggest nothing (cancelled, or open with
+    no target date)."""
+
+    rag: Rag | None
+    suggested: bool = False
+    reasons: tuple[str, ...] = ()  # why the rules suggest it (empty for a reported rating)
+
+    @property
+    def key(self) -> str:
+        """"B", "G", "A", "R" or "none", as counts and JSON use."""
+        return rag_key(self.rag)
+
+    @property
+    def label(self) -> str:
+        """"Red", "Red (suggested)" or "no rating"."""
+        if self.rag is None:
+            return "no rating"
+        return f"{self.rag.label} (suggested)" if self.suggested else self.rag.label
+
+    @property
+    def short(self) -> str:
+        """"R", "R*" (suggested) or "-": for narrow table columns."""
+        if self.rag is None:
+            return "-"
+        return f"{self.rag.value}*" if self.suggested else self.rag.value
+
+    def to_json(self) -> dict:
+        return {"rating": self.key, "rating_suggested": self.suggested, "rating_reasons": list(self.reasons)}
+
+
+def shown_rating(reported: Rag | None, suggestion: RagSuggestion | None) -> Rating:
+    """The one rule for what a person sees: the reported rating, else the suggestion."""
+    if reported is not None:
+        return Rating(reported)
+    if suggestion is None or suggestion.rag is None:
+        return Rating(None)
+    return Rating(suggestion.rag, True, suggestion.reasons)
+
+
+def rating_of(
+    status: Status,
+    reported: Rag | None,
+    original_target: date | None,
+    revised_target: date | None,
+    *,
+    today: date,
+    scheme: RagScheme,
+    due_soon_days: int = 14,
+) -> Rating:
+    """The rating a person sees, from bare fields (for past states, as the digest rebuilds)."""
+    if reported is not None:
+        return Rating(reported)
+    return shown_rating(None, rule_rag(status, None, original_target, revised_target, today=today, scheme=scheme,
+                                       due_soon_days=due_soon_days))
+
+
+def action_rating(action: ActionSnapshot, *, today: date, scheme: RagScheme, due_soon_days: int = 14) -> Rating:
+    """The rating a person sees for `action` on `today`."""
+    return rating_of(action.status, action.rag, action.original_target, action.revised_target, today=today,
+                     scheme=scheme, due_soon_days=due_soon_days)
 
 
 def worse(a: Rag, b: Rag) -> Rag:

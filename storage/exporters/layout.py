@@ -92,7 +92,7 @@ RAG_MEANING = {
 def legend_rags(report: PlanReport) -> list[Rag]:
     """Blue first for BRAG plans; a RAG plan shows Blue only if some action is rated Blue anyway,
     so no colour in the table is left unexplained."""
-    blue_used = any(Rag.BLUE in (a.rag, a.suggested_rag) for a in all_actions(report))
+    blue_used = any(a.rating.rag is Rag.BLUE for a in all_actions(report))
     show_blue = report.rag_scheme == RagScheme.BRAG or blue_used
     return [r for r in (Rag.BLUE, Rag.GREEN, Rag.AMBER, Rag.RED) if r != Rag.BLUE or show_blue]
 
@@ -101,16 +101,16 @@ SUGGESTED_NOTE = "Suggested: a rating the bot proposes from the target dates whe
 
 
 def rag_text(action: ActionReport) -> str:
-    """The word in the RAG cell: the rating given, else the bot's suggestion marked as such."""
-    if action.rag is not None:
-        return action.rag.label
-    if action.suggested_rag is not None:
-        return f"Suggested: {action.suggested_rag.label}"
-    return ""
+    """The word in the RAG cell: the rating given, else the bot's suggestion marked as such
+    ("Suggested: Red", which the importer reads back as no rating given)."""
+    shown = action.rating
+    if shown.rag is None:
+        return ""
+    return f"Suggested: {shown.rag.label}" if shown.suggested else shown.rag.label
 
 
 def any_suggestion_shown(report: PlanReport) -> bool:
-    return any(a.rag is None and a.suggested_rag is not None for a in all_actions(report))
+    return any(a.rating.suggested for a in all_actions(report))
 
 
 # --- text safety -----------------------------------------------------------------------------

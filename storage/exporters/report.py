@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.domain.model import Rag, RagScheme, Status
+from bot.domain.rag import Rating, RagSuggestion, shown_rating
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,11 @@ class ActionReport:
     last_update: date | None
     outputs: str = ""
     outcome_required: str = ""
+
+    @property
+    def rating(self) -> Rating:
+        """The rating the report shows: the one given, else the suggestion, marked suggested."""
+        return shown_rating(self.rag, RagSuggestion(self.suggested_rag, ()) if self.suggested_rag else None)
 
 
 @dataclass(frozen=True)

@@ -131,12 +131,11 @@ def _fill_cell(cell: _Cell, action: ActionReport, key: str) -> None:
         case "status":
             _set_text(cell, STATUS_TEXT[action.status])
         case "rag":
-            if action.rag is not None:
-                _set_text(cell, action.rag.label, bold=True, color=RAG_FONT[action.rag])
-                _shade_cell(cell, RAG_FILL[action.rag])
+            shown = action.rating
+            if shown.rag is not None:
+                _set_text(cell, rag_text(action), bold=not shown.suggested, italic=shown.suggested, color=RAG_FONT[shown.rag])
+                _shade_cell(cell, RAG_FILL[shown.rag])
                 cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
-            else:
-                _set_text(cell, rag_text(action), italic=True)
         case _:
             _set_text(cell, clean(getattr(action, key)))
 

@@ -122,10 +122,9 @@ def _write_priority_rows(ws: Worksheet, cols: list[Column], priority: PriorityRe
             cell.alignment = _WRAP_TOP
             if isinstance(cell.value, date):
                 cell.number_format = DATE_FORMAT
-        if action.rag is not None:
-            _paint_rag(ws.cell(row, _index(cols, "rag")), action.rag)
-        elif action.suggested_rag is not None:
-            ws.cell(row, _index(cols, "rag")).font = Font(italic=True)
+        shown = action.rating
+        if shown.rag is not None:
+            _paint_rag(ws.cell(row, _index(cols, "rag")), shown.rag, suggested=shown.suggested)
 
 
 def _heading_height(text: str, total_weight: float) -> float:
@@ -154,9 +153,10 @@ def _index(cols: list[Column], key: str) -> int:
     return next(i for i, c in enumerate(cols, start=1) if c.key == key)
 
 
-def _paint_rag(cell, rag: Rag) -> None:
+def _paint_rag(cell, rag: Rag, *, suggested: bool = False) -> None:
+    """The rating's colour; a suggested rating in italics (its text says "Suggested: …")."""
     cell.fill = PatternFill("solid", fgColor=RAG_FILL[rag])
-    cell.font = Font(bold=True, color=RAG_FONT[rag])
+    cell.font = Font(bold=not suggested, italic=suggested, color=RAG_FONT[rag])
     cell.alignment = Alignment(horizontal="center", vertical="top", wrap_text=True)
 
 
@@ -169,7 +169,7 @@ def _write_summary_sheet(ws: Worksheet, report: PlanReport) -> None:
     ws["A1"].font = Font(bold=True, size=14)
     ws.append([f"Summary – {position_line(report)}"])
     header = ["Recommendation", "Title", "Actions", *[r.label for r in rags], "Not rated",
-              *[STATUS_TEXT[s] for s in statuses]]
+              "Of which suggested", *[STATUS_TEXT[s] for s in statuses]]
     header_row = ws.max_row + 2
     for i, text in enumerate(header, start=1):
         ws.cell(header_row, i, text)
@@ -182,9 +182,12 @@ def _write_summary_sheet(ws: Worksheet, report: PlanReport) -> None:
         _paint_rag(ws.cell(header_row, i), rag)
 
     def counts(actions: list[ActionReport]) -> list[int]:
-        by_rag = Counter(a.rag for a in actions)
+        # by the rating shown in the table: the one given, else the suggestion
+        shown = [a.rating for a in actions]
+        by_rag = Counter(r.rag for r in shown)
         by_status = Counter(a.status for a in actions)
-        return [len(actions), *[by_rag[r] for r in rags], by_rag[None], *[by_status[s] for s in statuses]]
+        return [len(actions), *[by_rag[r] for r in rags], by_rag[None], sum(r.suggested for r in shown),
+                *[by_status[s] for s in statuses]]
 
     for p in report.priorities:
         ws.append([neutralise(p.ref), neutralise(p.title), *counts(p.actions)])

@@ -1,0 +1,125 @@
+"""One rating, one date, one plan (issue 11): every output tells the same story.
+
+An invented plan with no RAG column, two actions years overdue and one far ahead, goes
+through the command line as a new user would use it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import docx
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+from storage.exporters.layout import RAG_FILL
+
+PLAN_MD = """# Testshire Council – Improvement Plan
+
+## 1. Front door
+
+| Ref | Action | Target End Date | Lead Officer | Progress |
+|---|---|---|---|---|
+| 1.1 | Dip sample contacts | March 2020 | Priya Shah | In progress |
+| 1.2 | Share practice standards | December 2099 | Priya Shah | |
+| 1.3 | Screen repeat contacts | June 2021 | Tom Okafor | |
+"""
+SLUG = "testshire"
+
+
+@pytest.fixture
+def cli(db_url):
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True, input: str | None = None):
+        result = runner.invoke(main, ["--db", db_url, *args], input=input, catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output + result.stderr
+        return result
+
+    return run
+
+
+@pytest.fixture
+def plan(cli) -> str:
+    cli("import", "-", "--plan-name", "Testshire", input=PLAN_MD)
+    return SLUG
+
+
+def _json(result) -> object:
+    return json.loads(result.stdout)
+
+
+# --- one rating ---------------------------------------------------------------------------------
+
+
+def test_a_plan_without_ratings_shows_the_suggested_rating_everywhere(cli, plan, tmp_path: Path):
+    digest = _json(cli("digest", plan, "--json"))
+    assert digest["totals"]["by_rating"]["R"] == 2 and digest["totals"]["by_rating_suggested"]["R"] == 2
+    text = cli("digest", plan).stdout
+    assert "Red: 2 (2 suggested)" in text
+
+    # the list's filter and its JSON use the same rating as the digest
+    reds = _json(cli("action", "list", plan, "--rag", "R", "--json"))
+    assert sorted(r["ref"] for r in reds) == ["1.1", "1.3"]
+    assert all(r["rating"] == "R" and r["rating_suggested"] and r["rag"] is None for r in reds)
+    listing = cli("action", "list", plan).stdout
+    assert "R*" in listing and "suggested" in listing
+
+    shown = cli("action", "show", plan, "1.3").stdout
+    assert "RAG: Red (suggested by the rules" in shown
+    assert _json(cli("action", "show", plan, "1.3", "--json"))["rating"] == "R"
+    assert _json(cli("plan", "show", plan, "--json"))["by_rating"]["R"] == 2
+
+    # the export colours the suggested rating, says it is suggested, and counts it
+    xlsx = tmp_path / "p.xlsx"
+    cli("export", plan, "--to", str(xlsx))
+    wb = openpyxl.load_workbook(xlsx)
+    cells = [c for row in wb["Action Plan"].iter_rows() for c in row if c.value == "Suggested: Red"]
+    assert len(cells) == 2 and all(c.fill.fgColor.rgb[-6:] == RAG_FILL[_red()] for c in cells)
+    summary = wb["Summary"]
+    header = next(r for r in summary.iter_rows() if r[0].value == "Recommendation")
+    names = [c.value for c in header]
+    total = next(r for r in summary.iter_rows() if r[0].value == "Total")
+    counts = dict(zip(names, (c.value for c in total)))
+    assert counts["Red"] == 2 and counts["Not rated"] == 0 and counts["Of which suggested"] == 3
+
+    word = tmp_path / "p.docx"
+    cli("export", plan, "--to", str(word))
+    texts = [c.text for t in docx.Document(str(word)).tables for r in t.rows for c in r.cells]
+    assert texts.count("Suggested: Red") == 2
+
+
+def test_a_reported_rating_wins_over_the_suggestion(cli, plan):
+    cli("update", plan, "1.3", "--rag", "A", "-m", "started late")
+    row = next(r for r in _json(cli("action", "list", plan, "--json")) if r["ref"] == "1.3")
+    assert (row["rating"], row["rating_suggested"]) == ("A", False)
+    assert [r["ref"] for r in _json(cli("action", "list", plan, "--rag", "A", "--json"))] == ["1.3"]
+    assert "RAG: Amber (reported)" in cli("action", "show", plan, "1.3").stdout
+    assert _json(cli("digest", plan, "--json"))["totals"]["by_rating"]["A"] == 1
+
+
+def _red():
+    from bot.domain.model import Rag
+
+    return Rag.RED
+
+
+# --- one date -----------------------------------------------------------------------------------
+
+
+def test_todays_digest_includes_a_change_made_today(cli, plan):
+    cli("update", plan, "1.1", "--status", "complete", "-m", "all contacts sampled")
+    digest = _json(cli("digest", plan, "--json"))
+    assert [m["ref"] for m in digest["moved"]["completed"]] == ["1.1"]
+    assert "No rating or status changed" not in cli("digest", plan).stdout
+
+
+def test_a_digest_before_the_plan_was_loaded_says_so(cli, plan):
+    out = cli("digest", plan, "--as-of", "2020-01-01").stdout
+    assert "did not hold Testshire on 1 Jan 2020" in out
+    assert "Actions: 0" not in out
+    data = _json(cli("digest", plan, "--as-of", "2020-01-01", "--json"))
+    assert data["plan_held"] is False and data["trend"] == []
