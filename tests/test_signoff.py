@@ -15,7 +15,7 @@ from bot.cli import main
 from bot.domain.due import needs_update
 from bot.domain.model import Channel, InvalidValue, Rag, RagScheme, Role, Status
 from bot.errors import Conflict, PermissionDenied
-from bot.services import signoff
+from bot.services import register, signoff
 from storage import repo
 from storage.tables import Action, AuditLog, Plan, Signoff, Update
 from tests.test_engine import Reg
@@ -94,9 +94,11 @@ def test_only_the_waiting_stages_approvers_decide(world):
     r, plan, a, ann, ed, di, zed = world
     complete(r, plan, a, ann)
     version = a.version
-    for who in (di, zed, ann):  # the next stage's approver, an administrator, the lead herself
-        with pytest.raises(PermissionDenied, match=f"only the approvers of '{ECP}'"):
+    for who in (di, zed):  # the next stage's approver, an administrator
+        with pytest.raises(PermissionDenied, match=f"only the approvers of '{ECP}' can decide on 1.1 now; approvers of '{ECP}' who can: Ed Panel"):
             decide(r, plan, a, who, True)
+    with pytest.raises(PermissionDenied, match="you own or update 1.1"):  # the lead herself
+        decide(r, plan, a, ann, True)
     decide(r, plan, a, ed, True)
     r.commit()
     with pytest.raises(PermissionDenied, match=DLT):
@@ -106,6 +108,39 @@ def test_only_the_waiting_stages_approvers_decide(world):
     r.s.rollback()
     r.s.refresh(a)
     assert a.version == version + 1 and a.signoff_stage == 1 and len(decisions(r.s, a)) == 1
+
+
+@pytest.mark.parametrize("kind", ["owner", "delegate"])
+def test_nobody_approves_their_own_action_and_the_refusal_says_who_can(world, kind):
+    """Separation of duties: an approver of the stage who owns the action, or updates it as a
+    delegate, may neither approve nor return it; the refusal names the approvers who can."""
+    r, plan, a, ann, ed, _di, _ = world
+    fay = r.person("Fay Both")
+    r.grant(fay, Role.APPROVER, plan, ECP)
+    register.assign(r.s, org=r.org, plan=plan, action=a, person=fay, actor=r.op, kind=kind, now=r.now)
+    complete(r, plan, a, ann)
+    version = a.version
+    for approve, note in ((True, ""), (False, "more evidence please")):
+        with pytest.raises(PermissionDenied) as err:
+            decide(r, plan, a, fay, approve, note)
+        assert str(err.value) == (f"you own or update 1.1, so you cannot approve or return it yourself (separation of duties); "
+                                  f"approvers of '{ECP}' who can: Ed Panel (id {ed.id})")
+        r.s.rollback()
+    r.s.refresh(a)
+    assert a.version == version and decisions(r.s, a) == []
+    # Taken off the action, the same person may decide on it.
+    register.assign(r.s, org=r.org, plan=plan, action=a, person=fay, actor=r.op, kind=kind, remove=True, now=r.now)
+    decide(r, plan, a, fay, True)
+    r.commit()
+    assert a.signoff_stage == 1
+
+
+def test_when_the_only_approver_owns_the_action_the_refusal_says_how_to_add_one(world):
+    r, plan, a, ann, ed, _di, _ = world
+    register.assign(r.s, org=r.org, plan=plan, action=a, person=ed, actor=r.op, now=r.now)
+    complete(r, plan, a, ann)
+    with pytest.raises(PermissionDenied, match=rf"nobody else approves '{ECP}' yet: .*actionbot role grant PERSON approver --plan ilacs"):
+        decide(r, plan, a, ed, True)
 
 
 def test_decisions_need_a_complete_action_a_staged_plan_and_the_current_version(world, session):
@@ -220,6 +255,7 @@ def test_cli_signoff_list_approve_return(cli, world, engine):
     [
         (("signoff", "approve", "ilacs", "1.1", "--as", "Di Director"), f"only the approvers of '{ECP}'"),
         (("signoff", "approve", "ilacs", "1.1", "--as", "Zed Admin"), "only the approvers"),
+        (("signoff", "approve", "ilacs", "1.1", "--as", "Ann Lead"), "you own or update 1.1, so you cannot approve or return it yourself"),
         (("signoff", "return", "ilacs", "1.1", "--as", "Ed Panel", "--note", " "), "needs a note"),
         (("signoff", "approve", "ilacs", "9.9", "--as", "Ed Panel"), "no action '9.9' in plan 'ilacs'"),
         (("signoff", "approve", "nope", "1.1"), "no plan 'nope'"),

@@ -66,7 +66,10 @@ def allowed(
         case Permission.UPDATE_ACTION:
             return admin or owner or (actor.person_id is not None and actor.person_id in action_people)
         case Permission.APPROVE:
-            # Separation of duties: only the stage's approvers, never implied by admin.
+            # Separation of duties: only the stage's approvers, never implied by admin, and never
+            # an owner or delegate of the action itself (nobody approves their own work).
+            if own_work(actor, action_people):
+                return False
             return plan_id is not None and actor.has(Role.APPROVER, plan_id, stage)
         case Permission.MANAGE_PLAN:
             return admin or owner
@@ -82,6 +85,11 @@ def allowed(
         case Permission.READ_NAMES:
             return admin or owner
     return False
+
+
+def own_work(actor: Actor, action_people: tuple[int, ...]) -> bool:
+    """Whether the action is the actor's own (they own it or update it as a delegate)."""
+    return actor.person_id is not None and actor.person_id in action_people
 
 
 def denial(permission: Permission) -> str:

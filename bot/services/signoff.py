@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.domain.model import Channel, InvalidValue, Rag, RagScheme, Status
-from bot.domain.permissions import Actor, Permission, allowed
+from bot.domain.model import Channel, InvalidValue, Rag, RagScheme, Role, Status
+from bot.domain.permissions import Actor, Permission, allowed, own_work
 from bot.errors import PermissionDenied
 from bot.services.register import ACTION_FIELDS, versioned_write
 from storage import repo
-from storage.tables import Action, Organisation, Person, Plan, Signoff, Update
+from storage.tables import Action, Organisation, Person, Plan, RoleGrant, Signoff, Update
 
 
 def pending_stage(plan: Plan, action: Action) -> str | None:
@@ -40,6 +41,27 @@ def awaiting(session: Session, plan: Plan) -> list[tuple[int, str]]:
     return [(aid, stages[stage]) for aid, stage in rows if stage < len(stages)]
 
 
+def approvers(session: Session, plan: Plan, stage: str) -> list[Person]:
+    """The people who approve `stage` of `plan`."""
+    rows = session.exec(
+        select(Person).join(RoleGrant, col(RoleGrant.person_id) == col(Person.id)).where(
+            RoleGrant.plan_id == plan.id, RoleGrant.role == Role.APPROVER.value, func.lower(RoleGrant.stage) == stage.lower()
+        ).order_by(col(Person.display_name), col(Person.id))
+    ).all()
+    return list({p.id: p for p in rows}.values())
+
+
+def _refusal(session: Session, plan: Plan, action: Action, stage: str, actor: Actor, action_people: tuple[int, ...]) -> str:
+    """Why the actor may not decide, and who can."""
+    others = [p for p in approvers(session, plan, stage) if p.id not in action_people and p.id != actor.person_id]
+    who = (f"approvers of {stage!r} who can: {', '.join(f'{p.display_name} (id {p.id})' for p in others)}" if others
+           else f"nobody else approves {stage!r} yet: an administrator can grant it with "
+                f"`actionbot role grant PERSON approver --plan {plan.slug} --stage {stage!r}`")
+    if own_work(actor, action_people):
+        return f"you own or update {action.ref}, so you cannot approve or return it yourself (separation of duties); {who}"
+    return f"only the approvers of {stage!r} can decide on {action.ref} now; {who}"
+
+
 def decide(
     session: Session, *, org: Organisation, plan: Plan, action: Action, approve: bool, note: str, actor: Actor,
     author: Person | None, channel: Channel, now: datetime, expected_version: int | None = None,
@@ -49,8 +71,9 @@ def decide(
         if not plan.signoff_stages:
             raise InvalidValue(f"plan {plan.slug!r} has no sign-off stages (set them with `actionbot plan set --stage`)")
         raise InvalidValue(f"{action.ref} is not waiting for sign-off (status {action.status})")
-    if not allowed(actor, Permission.APPROVE, plan_id=plan.id, stage=stage):
-        raise PermissionDenied(f"only the approvers of {stage!r} can decide on {action.ref} now")
+    owners, delegates = repo.action_people(session, action.id or 0)
+    if not allowed(actor, Permission.APPROVE, plan_id=plan.id, action_people=owners + delegates, stage=stage):
+        raise PermissionDenied(_refusal(session, plan, action, stage, actor, owners + delegates))
     if not approve and not note.strip():
         raise InvalidValue("returning an action needs a note saying what is missing")
     before = repo.row_dict(action, ACTION_FIELDS)
