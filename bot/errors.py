@@ -11,6 +11,10 @@ class NotFound(ActionbotError):
     pass
 
 
+class Ambiguous(ActionbotError):
+    """What was asked for fits several things: the message lists them with their ids."""
+
+
 class Conflict(ActionbotError):
     """Someone else changed the thing between reading and writing it."""
 
@@ -19,4 +23,4 @@ class PermissionDenied(ActionbotError):
     pass
 
 
-__all__ = ["ActionbotError", "Conflict", "InvalidValue", "NotFound", "PermissionDenied"]
+__all__ = ["ActionbotError", "Ambiguous", "Conflict", "InvalidValue", "NotFound", "PermissionDenied"]

@@ -15,9 +15,10 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from bot.domain.model import ActionSnapshot, Cadence, PersonSnapshot, PlanSnapshot, Rag, RagScheme, Role, Status
+from bot.domain.names import name_key
 from bot.domain.permissions import Actor, Grant
 from bot.domain.vocabulary import ref_key
-from bot.errors import NotFound
+from bot.errors import Ambiguous, NotFound
 from storage.tables import Action, ActionPerson, AuditLog, Organisation, Person, Plan, Priority, RoleGrant, Update
 
 
@@ -163,28 +164,57 @@ def list_people(session: Session, org_id: int) -> list[Person]:
     return list(session.exec(select(Person).where(Person.org_id == org_id).order_by(col(Person.display_name))))
 
 
+_ID = re.compile(r"(?:#|id[:\s]*)?(\d{1,18})", re.IGNORECASE)
+
+
 def find_person(session: Session, org_id: int, ident: str) -> Person:
-    """By number, e-mail, Slack or Teams user id, or name (case-insensitive)."""
+    """By id (12, #12, id:12), e-mail, Slack or Teams user id, or name.
+
+    Names are not identities: a name is compared by ``name_key`` (case, spacing, punctuation
+    and invisible characters aside), and one that fits several people is refused with the
+    candidates and their ids, never settled by picking one."""
     ident = ident.strip()
     q = select(Person).where(Person.org_id == org_id)
-    if ident.isdigit():
-        p = session.exec(q.where(Person.id == int(ident))).first()
-        if p:
+    m = _ID.fullmatch(ident)
+    if m:
+        p = session.exec(q.where(Person.id == int(m.group(1)))).first()
+        if p is not None:
             return p
-    low = ident.lower()
-    p = session.exec(
-        q.where(
-            or_(
-                func.lower(Person.email) == low,
-                Person.slack_user_id == ident,
-                Person.teams_user_id == ident,
-                func.lower(Person.display_name) == low,
+        if not ident.isdigit():
+            raise NotFound(f"no person with id {m.group(1)} (see `actionbot person list`)")
+    low, key = ident.lower(), name_key(ident)
+    ids = {
+        pid
+        for pid, name in session.execute(select(Person.id, Person.display_name).where(Person.org_id == org_id))
+        if name_key(name) == key
+    }
+    ids |= set(
+        session.exec(
+            select(Person.id).where(
+                Person.org_id == org_id,
+                or_(func.lower(Person.email) == low, Person.slack_user_id == ident, Person.teams_user_id == ident),
             )
         )
-    ).first()
-    if p is None:
+    )
+    if not ids:
         raise NotFound(f"no person {ident!r} (see `actionbot person list`)")
-    return p
+    found = list(session.exec(q.where(col(Person.id).in_(sorted(ids))).order_by(col(Person.id))))
+    if len(found) > 1:
+        raise Ambiguous(f"{ident!r} could be {len(found)} people: {describe_people(found)}; name one by id (e.g. {found[0].id})")
+    return found[0]
+
+
+def similar_people(session: Session, org_id: int, name: str, *, besides: int | None = None) -> list[Person]:
+    """People whose name is the same as `name` to a reader (``name_key``), but for `besides`."""
+    key = name_key(name)
+    ids = [pid for pid, n in session.execute(select(Person.id, Person.display_name).where(Person.org_id == org_id))
+           if name_key(n) == key and pid != besides]
+    return list(session.exec(select(Person).where(col(Person.id).in_(ids)).order_by(col(Person.id)))) if ids else []
+
+
+def describe_people(people: Iterable[Person]) -> str:
+    """"Priya Shah (id 3, priya@x.gov.uk), PRIYA SHAH (id 7)": enough to tell them apart."""
+    return ", ".join(f"{p.display_name} (id {p.id}{', ' + p.email if p.email else ''}{', ' + p.role_title if p.role_title else ''})" for p in people)
 
 
 def person_snapshot(p: Person) -> PersonSnapshot:

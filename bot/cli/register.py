@@ -338,16 +338,24 @@ def person_list(ctx: Ctx, as_json: bool) -> None:
             for p in people], ["ID", "NAME", "ROLE", "EMAIL", "SLACK", "TEAMS"])
 
 
+_allow_similar = click.option(
+    "--allow-similar", is_flag=True,
+    help="The name reads the same as someone's already here (case or spacing aside) but this is another person.")
+
+
 @person.command("add")
 @click.argument("name")
 @_with_person_options
+@_allow_similar
 @pass_ctx
-def person_add(ctx: Ctx, name: str, **opts: str | None) -> None:
-    """Add a person."""
+def person_add(ctx: Ctx, name: str, allow_similar: bool, **opts: str | None) -> None:
+    """Add a person. People are told apart by id (see `person list`); a name that reads the same
+    as someone's already here needs --allow-similar."""
     with ctx.session() as s:
         org = ctx.org(s)
         fields = _person_fields(s, org, **opts)  # type: ignore[arg-type]
-        p = register.add_person(s, org=org, actor=repo.actor_for(s, None, operator=True), display_name=name, now=utcnow(), **fields)
+        p = register.add_person(s, org=org, actor=repo.actor_for(s, None, operator=True), display_name=name, now=utcnow(),
+                                allow_similar=allow_similar, **fields)
         click.echo(f"added {p.display_name} (id {p.id})")
 
 
@@ -355,9 +363,10 @@ def person_add(ctx: Ctx, name: str, **opts: str | None) -> None:
 @click.argument("ident", metavar="PERSON")
 @click.option("--name", help="New display name.")
 @_with_person_options
+@_allow_similar
 @pass_ctx
-def person_set(ctx: Ctx, ident: str, name: str | None, **opts: str | None) -> None:
-    """Change a person's details."""
+def person_set(ctx: Ctx, ident: str, name: str | None, allow_similar: bool, **opts: str | None) -> None:
+    """Change a person's details. PERSON is an id (12 or #12), e-mail, chat id or name."""
     with ctx.session() as s:
         org = ctx.org(s)
         p = repo.find_person(s, org.id or 0, ident)
@@ -366,7 +375,8 @@ def person_set(ctx: Ctx, ident: str, name: str | None, **opts: str | None) -> No
             fields["display_name"] = name.strip()
         if not fields:
             raise InvalidValue("nothing to change; see `actionbot person set --help`")
-        register.edit_person(s, org=org, actor=repo.actor_for(s, None, operator=True), person=p, now=utcnow(), **fields)
+        register.edit_person(s, org=org, actor=repo.actor_for(s, None, operator=True), person=p, now=utcnow(),
+                             allow_similar=allow_similar, **fields)
         click.echo(f"updated {p.display_name}: {', '.join(sorted(fields))}")
 
 

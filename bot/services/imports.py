@@ -23,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from bot.domain.vocabulary import ref_key
 from bot.domain.model import Channel, RagScheme, Status
+from bot.domain.names import name_key
 from bot.domain.permissions import Actor, Permission, allowed, denial
 from bot.errors import PermissionDenied
 from storage import repo
@@ -159,12 +160,20 @@ def _priorities(session: Session, plan: Plan, parsed: ParsedPlan) -> dict[str, i
     return {ref: p.id for ref, p in rows.items() if p.id is not None}
 
 
-def _people(session: Session, org: Organisation, parsed: ParsedPlan, result: ImportResult, now: datetime) -> dict[str, Person]:
-    """Every lead officer named in the file, found by name or created, keyed by lower-case name."""
-    known = {p.display_name.lower(): p for p in repo.list_people(session, org.id or 0)}
+def _people(session: Session, org: Organisation, parsed: ParsedPlan, result: ImportResult, now: datetime) -> dict[str, Person | None]:
+    """Every lead officer named in the file, found by name or created, keyed by ``name_key``.
+    A name several people share (told apart by id) links nobody: a warning says so."""
+    known: dict[str, Person | None] = {}
+    for p in repo.list_people(session, org.id or 0):
+        key = name_key(p.display_name)
+        known[key] = None if key in known else p
+    warned: set[str] = set()
     for pa in parsed.actions:
         for name in split_leads(pa.lead_text):
-            key = name.lower()
+            key = name_key(name)
+            if key in known and known[key] is None and key not in warned:
+                warned.add(key)
+                result.warnings.append(f"lead {name!r} could be several people: link {pa.ref} with `actionbot action assign` and a person id")
             if key in known or len(name) > 200:
                 continue
             person = Person(org_id=org.id or 0, display_name=name, role_title=name if is_role(name) else "", created_at=now)
@@ -175,10 +184,10 @@ def _people(session: Session, org: Organisation, parsed: ParsedPlan, result: Imp
     return known
 
 
-def _link_owners(session: Session, action: Action, pa: ParsedAction, people: dict[str, Person]) -> None:
+def _link_owners(session: Session, action: Action, pa: ParsedAction, people: dict[str, Person | None]) -> None:
     current = {r.person_id for r in session.exec(select(ActionPerson).where(ActionPerson.action_id == action.id, ActionPerson.kind == "owner"))}
     for name in split_leads(pa.lead_text):
-        person = people.get(name.lower())
+        person = people.get(name_key(name))
         if person is not None and person.id not in current:
             session.add(ActionPerson(action_id=action.id or 0, person_id=person.id or 0, kind="owner"))
             current.add(person.id)

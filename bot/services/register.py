@@ -250,16 +250,19 @@ PERSON_FIELDS = ("display_name", "role_title", "email", "slack_user_id", "teams_
 
 
 def add_person(
-    session: Session, *, org: Organisation, actor: Actor, display_name: str, now: datetime, channel: Channel = Channel.CLI, **fields: object
+    session: Session, *, org: Organisation, actor: Actor, display_name: str, now: datetime, channel: Channel = Channel.CLI,
+    allow_similar: bool = False, **fields: object
 ) -> Person:
+    """Add a person. Names are not identities: a name that reads the same as someone's already
+    here (case, spacing, punctuation aside) is refused unless `allow_similar` says this is
+    someone else; they are then told apart by id."""
     if not allowed(actor, Permission.MANAGE_PEOPLE):
         raise PermissionDenied(denial(Permission.MANAGE_PEOPLE))
-    name = display_name.strip()
+    name = " ".join(display_name.split())
     if not name:
         raise InvalidValue("a person needs a name")
     assert org.id is not None
-    if session.exec(select(Person).where(Person.org_id == org.id, Person.display_name == name)).first():
-        raise InvalidValue(f"there is already a person called {name!r}")
+    _check_name_free(session, org, name, allow_similar=allow_similar)
     person = Person(org_id=org.id, display_name=name)
     _apply_person(session, org, person, fields)
     session.add(person)
@@ -269,16 +272,34 @@ def add_person(
 
 
 def edit_person(
-    session: Session, *, org: Organisation, actor: Actor, person: Person, now: datetime, channel: Channel = Channel.CLI, **fields: object
+    session: Session, *, org: Organisation, actor: Actor, person: Person, now: datetime, channel: Channel = Channel.CLI,
+    allow_similar: bool = False, **fields: object
 ) -> Person:
     if not allowed(actor, Permission.MANAGE_PEOPLE) and actor.person_id != person.id:
         raise PermissionDenied(denial(Permission.MANAGE_PEOPLE))
+    if "display_name" in fields:
+        fields["display_name"] = " ".join(str(fields["display_name"] or "").split())
+        if not fields["display_name"]:
+            raise InvalidValue("a person needs a name")
+        if fields["display_name"] != person.display_name:
+            _check_name_free(session, org, str(fields["display_name"]), allow_similar=allow_similar, besides=person.id)
     before = repo.row_dict(person, PERSON_FIELDS)
     _apply_person(session, org, person, fields)
     session.add(person)
     session.flush()
     _audit(session, org, actor, channel, entity="person", entity_id=person.id, op="edit", before=before, after=repo.row_dict(person, PERSON_FIELDS), now=now)
     return person
+
+
+def _check_name_free(session: Session, org: Organisation, name: str, *, allow_similar: bool, besides: int | None = None) -> None:
+    assert org.id is not None
+    twins = repo.similar_people(session, org.id, name, besides=besides)
+    same = [p for p in twins if p.display_name == name]
+    if same:
+        raise InvalidValue(f"there is already a person called {name!r} (id {same[0].id}); give this one a name that tells them apart")
+    if twins and not allow_similar:
+        raise InvalidValue(f"{name!r} reads the same as {repo.describe_people(twins)}; if this is someone else, say so with "
+                           "--allow-similar (and then tell them apart by id), otherwise use the existing person")
 
 
 def _apply_person(session: Session, org: Organisation, person: Person, fields: dict[str, object]) -> None:
