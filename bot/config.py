@@ -25,6 +25,19 @@ class Settings(BaseSettings):
     chart_dir: str = Field("charts", validation_alias=AliasChoices("ACTIONBOT_CHART_DIR"))
     tick_seconds: float = Field(60.0, validation_alias=AliasChoices("ACTIONBOT_TICK_SECONDS"))
 
+    slack_bot_token: str = Field("", validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
+    slack_signing_secret: str = Field("", validation_alias=AliasChoices("SLACK_SIGNING_SECRET"))
+    slack_app_token: str = Field("", validation_alias=AliasChoices("SLACK_APP_TOKEN"))
+    slack_api_url: str = Field("https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL"))
+    slack_channel_rate: float = Field(1.0, validation_alias=AliasChoices("SLACK_CHANNEL_RATE"))
+    slack_workspace_rate: float = Field(20.0, validation_alias=AliasChoices("SLACK_WORKSPACE_RATE"))
+
+    @property
+    def slack_configured(self) -> bool:
+        """Slack runs when the bot token is set with either the signing secret (HTTP) or an
+        app-level token (Socket Mode)."""
+        return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
+
     def engine_config(self):  # type: ignore[no-untyped-def]
         """The engine's settings, checked: a wrong value stops start-up with a clear message."""
         from datetime import time

@@ -21,4 +21,8 @@ def build_ports(settings: Settings, *, console_path: Path | None = None, console
     ports: dict[str, ChatPort] = {
         "console": ConsolePort(path=console_path, stream=None if console_path else (console_stream or sys.stdout)),
     }
+    if settings.slack_configured:
+        from handlers.slack import build_port
+
+        ports["slack"] = build_port(settings)
     return ports

@@ -351,10 +351,10 @@ def read_submission(view: dict[str, Any]) -> tuple[str, dict[str, Any], dict[str
     return view.get("callback_id", ""), value if isinstance(value, dict) else {}, fields
 
 
-def errors_response(errors: dict[str, str], form: Form | None = None) -> dict[str, Any]:
-    """``response_action: errors``: each message under its input's block. An error for an input
-    the modal does not show goes under the first input, so it is never lost."""
-    shown = [i.id for i in form.inputs] if form else []
+def errors_response(errors: dict[str, str], shown: Sequence[str] = ()) -> dict[str, Any]:
+    """``response_action: errors``: each message under its input's block (``shown``: the modal's
+    input block ids, in order). An error for an input the modal does not show goes under the
+    first input, so it is never lost."""
     out: dict[str, str] = {}
     for k, msg in errors.items():
         key = k if (not shown or k in shown) else shown[0]

@@ -179,7 +179,7 @@ def test_submission_is_read_back_as_the_forms_fields():
 
 def test_errors_go_under_their_inputs_and_unknown_ones_are_not_lost():
     f = update_form()
-    r = blockkit.errors_response({"reason": "A revised target needs a reason", "version": "changed"}, f)
+    r = blockkit.errors_response({"reason": "A revised target needs a reason", "version": "changed"}, [i.id for i in f.inputs])
     assert r["response_action"] == "errors"
     assert r["errors"]["reason"] == "A revised target needs a reason"
     assert r["errors"]["status"] == "changed"
