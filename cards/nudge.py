@@ -47,7 +47,7 @@ def nudge_card(person_name: str, due: Sequence[DueAction], actions: Mapping[int,
         buttons.append(Button(f"Update {a.ref}", Verb.OPEN_UPDATE, v, "primary"))
     if len(due) == 1:
         a = actions[due[0].action_id]
-        v = {"action_id": a.id}
+        v = {"action_id": a.id, "version": a.version}
         buttons += [Button("Still on track", Verb.ON_TRACK, v), Button("Done", Verb.MARK_DONE, v)]
     buttons.append(Button("Remind me tomorrow", Verb.SNOOZE, {"until": "tomorrow"}))
     n = len(due)

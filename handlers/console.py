@@ -1,8 +1,9 @@
 """The console platform: a chat in the terminal (`actionbot chat --as PERSON`) and a port that
 delivers console messages when no Slack or Teams account is mapped.
 
-Like the Slack and Teams handlers it only translates: a line typed becomes a call to one use
-case (read a reply, confirm, cancel, show what is due), and the answer card is rendered as text.
+Like the Slack and Teams handlers it only translates: a line typed becomes an ``Incoming`` for
+the one conversation (``bot.conversation``), whose cards are printed as text, buttons as
+numbered choices and forms as prompts.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from typing import TextIO
 
 from sqlalchemy import Engine
 
-from bot.domain.model import Channel
+from bot.conversation.core import Conversation
+from bot.conversation.events import FileIn, Incoming, Press, Said, Submit, Who
 from bot.ports import Sent
 from bot.services import engine as eng
-from bot.services import replies
-from cards.nudge import nudge_card, notice_card
-from cards.view import Card, render_text
+from cards.form import Form
+from cards.view import Button, Card, render_text
 from storage import repo
 from storage.db import session_scope
 from storage.tables import Person
@@ -28,7 +29,7 @@ from storage.tables import Person
 HELP = (
     "Type an update in your own words (e.g. \"2.4 on track\", \"1.3 done, evidence at https://…\",\n"
     "\"slipping to end of Jan because of staffing\"), then 'yes' to record it or 'no' to drop it.\n"
-    "Other words: 'due' (what needs an update), 'remind me Monday', 'help', 'quit'."
+    "Type a number to press a button, 'help' for every command, 'quit' to leave."
 )
 
 
@@ -55,62 +56,85 @@ class ConsolePort:
 
 
 class ConsoleChat:
-    """One person's chat session against the register."""
+    """One person's chat in the terminal. It only translates: a typed line, a number picking one
+    of the last card's buttons, or the answers to a form's prompts become an ``Incoming`` for the
+    conversation, and its ``Reply`` is printed."""
 
     def __init__(self, engine: Engine, *, org: str, person: str, clock: Callable[[], datetime], out: Callable[[str], None],
-                 cfg: eng.EngineConfig = eng.EngineConfig()) -> None:
-        self.engine, self.org_slug, self.clock, self.out, self.cfg = engine, org, clock, out, cfg
+                 cfg: eng.EngineConfig = eng.EngineConfig(), ask: Callable[[str], str] | None = None,
+                 files_dir: Path | None = None) -> None:
+        self.engine, self.clock, self.out = engine, clock, out
+        self.ask = ask or input
+        self.files_dir = files_dir or Path.cwd()
         with session_scope(engine) as s:
             org_row = repo.get_org(s, org)
             self.person: Person = repo.find_person(s, org_row.id or 0, person)
-        self.token: str | None = None
+        self.conversation = Conversation(engine, org=org, cfg=cfg, clock=clock)
+        self.who = Who("console", str(self.person.id))
+        self.buttons: list[Button] = []
 
     def start(self) -> None:
         self.out(f"Hello {self.person.display_name}. {HELP}")
-        self.show_inbox()
-        self.show_due()
-
-    def show_inbox(self) -> None:
-        """Console messages waiting for this person (nudges, escalations, digests)."""
         for card in eng.take_console_messages(self.engine, self.person.id or 0, now=self.clock()):
-            self.out(render_text(card))
-
-    def show_due(self) -> None:
-        now = self.clock()
-        with session_scope(self.engine) as s:
-            nudges, reg = eng.due(s, self.person.org_id, now=now, cfg=self.cfg, person_id=self.person.id)
-        mine = next((n for n in nudges if n.person_id == self.person.id), None)
-        if mine is None or not (mine.actions or mine.unassigned):
-            self.out("Nothing of yours needs an update right now.")
-            return
-        by_id = {a.id: a for a in reg.actions}
-        self.out(render_text(nudge_card(self.person.display_name, mine.actions, by_id, unassigned=mine.unassigned)))
+            self.show(card)
+        self.send(Said("due"))
 
     def handle(self, line: str) -> bool:
         """Handle one line; False when the person wants to stop."""
         text = line.strip()
-        low = text.lower()
-        now = self.clock()
-        if low in ("quit", "exit", "bye", "q"):
+        if text.lower() in ("quit", "exit", "bye", "q"):
             return False
-        if low in ("help", "?"):
-            self.out(HELP)
-            return True
-        if low in ("due", "list", "what's due", "whats due"):
-            self.show_due()
-            return True
-        with session_scope(self.engine) as s:
-            org = repo.get_org(s, self.org_slug)
-            person = s.get(Person, self.person.id)
-            assert person is not None
-            if low in ("yes", "y", "confirm", "ok", "yes please"):
-                pending = replies.latest_pending(s, person, now=now)
-                card = (replies.confirm(s, org=org, person=person, token=pending.token, channel=Channel.CONSOLE, now=now)
-                        if pending else notice_card("There is nothing waiting for a yes."))
-            elif low in ("no", "n", "cancel"):
-                pending = replies.latest_pending(s, person, now=now)
-                card = replies.cancel(s, person=person, token=pending.token, now=now) if pending else notice_card("Nothing to cancel.")
-            else:
-                card = replies.read(s, person=person, text=text, channel=Channel.CONSOLE, now=now).card
-        self.out(render_text(card))
+        if text.isdigit() and self.buttons and 1 <= int(text) <= len(self.buttons):
+            b = self.buttons[int(text) - 1]
+            self.send(Press(b.verb, dict(b.value)))
+        elif text.lower().startswith("import ") and Path(text[7:].strip()).expanduser().is_file():
+            path = Path(text[7:].strip()).expanduser()
+            self.send(FileIn(path.name, path.read_bytes()))
+        else:
+            self.send(Said(text))
         return True
+
+    def send(self, body: Said | Press | Submit | FileIn) -> None:
+        reply = self.conversation.handle(Incoming(self.who, body))
+        self.buttons = []
+        for card in reply.cards:
+            self.show(card)
+        for f in reply.files:
+            path = self.files_dir / f.name
+            path.write_bytes(f.data)
+            self.out(f"(file saved: {path})")
+        if reply.form is not None:
+            self.fill(reply.form)
+
+    def show(self, card: Card) -> None:
+        self.out(render_text(card))
+        if card.buttons:
+            self.buttons = list(card.buttons)
+            self.out("  ".join(f"{i}) {b.label}" for i, b in enumerate(card.buttons, 1)) + "   (type a number)")
+
+    def fill(self, form: Form, errors: dict[str, str] | None = None) -> None:
+        """A form as prompts, one per input; '.' alone abandons it."""
+        self.out(f"== {form.title} ==" + (f"\n{form.intro}" if form.intro else ""))
+        self.out("(press Enter to keep what is shown, '.' to abandon)")
+        labels = {i.id: i.label for i in form.inputs}
+        for key, message in (errors or {}).items():
+            self.out(f"  ! {labels.get(key, key)}: {message}")
+        fields: dict[str, str] = {}
+        for i in form.inputs:
+            opts = f" [{' / '.join(f'{o.value}={o.label}' for o in i.options)}]" if i.options else ""
+            shown = f" ({i.initial})" if i.initial else ""
+            hint = " yyyy-mm-dd" if i.kind == "date" else ""
+            try:
+                answer = self.ask(f"{i.label}{opts}{hint}{shown}{'*' if i.required else ''}: ")
+            except EOFError:
+                answer = "."
+            if answer.strip() == ".":
+                self.out("Form abandoned; nothing was changed.")
+                return
+            fields[i.id] = answer.strip() or i.initial
+        reply = self.conversation.handle(Incoming(self.who, Submit(form.id, dict(form.value), fields)))
+        if reply.errors:
+            self.fill(form, reply.errors)
+            return
+        for card in reply.cards:
+            self.show(card)

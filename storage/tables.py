@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -327,3 +327,36 @@ class TeamsConversation(SQLModel, table=True):
     installed: bool = True  # False once the app was removed from this conversation
     created_at: datetime = _created()
     updated_at: datetime = _created()
+
+
+class SeenEvent(SQLModel, table=True):
+    """A platform event already handled (Slack event_id or interaction id, Teams activity id)
+    and the answer it got: a retry or a double click returns that answer and does nothing
+    again, across restarts and replicas. Old rows are pruned."""
+
+    __tablename__ = "seen_event"
+    __table_args__ = (UniqueConstraint("platform", "event_id", name="uq_seen_event"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=10)
+    event_id: str = Field(max_length=200)
+    reply: dict[str, Any] = _json(dict)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+class PendingImport(SQLModel, table=True):
+    """A plan file sent in chat, waiting for its sender's Confirm. ``preview`` is the dry run
+    they were shown; Confirm commits only if a new dry run still gives exactly that."""
+
+    __tablename__ = "pending_import"
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(unique=True, max_length=40)
+    org_id: int = Field(foreign_key="organisation.id")
+    person_id: int = Field(foreign_key="person.id", index=True)
+    file_name: str = Field(max_length=300)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    plan_ident: str = Field(default="", max_length=80)  # the plan it re-imports into, when named
+    preview: dict[str, Any] = _json(dict)
+    created_at: datetime = _created()
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    resolved_at: datetime | None = _ts(nullable=True)
+    outcome: str = Field(default="", max_length=20)  # committed | cancelled | changed | expired | superseded

@@ -68,7 +68,8 @@ def test_console_chat_shows_the_nudge_reads_confirms_and_records(engine, world, 
     chat.start()
     opening = "\n".join(said)
     assert opening.startswith("Hello Ann Lead.")
-    assert opening.count("Hello Ann Lead: 2 actions due an update") == 2  # the queued nudge, then what is due now
+    assert opening.count("Hello Ann Lead: 2 actions due an update") == 1  # the queued nudge
+    assert "2 of your actions due an update" in opening  # then what is due now
     assert "2.4 Deliver reflective practice sessions — due 3 Nov 2026" in opening and "1.1" not in opening
     with Session(engine) as s:
         (msg,) = s.exec(select(Outbox).where(Outbox.screen == "nudge", Outbox.person_id == ann.id)).all()
@@ -90,14 +91,16 @@ def test_console_chat_shows_the_nudge_reads_confirms_and_records(engine, world, 
     assert (a.status, u.channel, u.author_id, u.text) == ("complete", "console", ann.id, "session delivered 3 Nov")
     assert u.at.replace(tzinfo=UTC) == NOW + timedelta(minutes=6)
     due_now = say("due")
-    assert "1 action due an update" in due_now and "  - 2.5 " in due_now and "  - 2.4 " not in due_now
+    assert "1 of your actions due an update" in due_now and "2.5 " in due_now and "  - 2.4 " not in due_now
     assert "Nothing to cancel." in say("no")
     assert "Nothing was changed" not in say("2.5 on track") and "OK, nothing was changed." in say("no")
     assert updates(engine, action(engine, "2.5")) == []
     assert "I won't remind you before Mon 30 Nov 09:00" in say("remind me next week")
     with Session(engine) as s:
         assert s.get(NudgeStateRow, ann.id).snoozed_until.replace(tzinfo=UTC) == datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-    assert "'due' (what needs an update)" in say("help")
+    assert "I won't remind you before Tue 24 Nov 09:00" in say("snooze until tuesday")  # the command says the same
+    helped = say("help")
+    assert "mine — your actions" in helped and "import" not in helped  # only what Ann may do
     assert chat.handle("quit") is False
 
 
@@ -189,3 +192,35 @@ async def test_console_port_writes_json_lines_or_text(tmp_path: Path):
     stream = io.StringIO()
     await ConsolePort(stream=stream).send("8", notice_card("hello"))
     assert stream.getvalue() == "--- to person 8 ---\nactionbot\nhello\n"
+
+
+def test_console_buttons_are_numbered_choices_and_forms_are_prompts(engine, world):
+    answers = iter(["", "A", "Two of four sessions run", "2027-01-31", "trainer off sick", "https://intranet.example/ev/7"])
+    asked: list[str] = []
+
+    def ask(prompt: str) -> str:
+        asked.append(prompt)
+        return next(answers)
+
+    said: list[str] = []
+    chat = ConsoleChat(engine, org=ORG, person="Ann Lead", clock=lambda: NOW, out=said.append, ask=ask)
+    chat.handle("mine")
+    assert "1) Update 2.4" in said[-1]
+    said.clear()
+    chat.handle("1")
+    assert said[0].startswith("== Update 2.4 ==") and asked[0].startswith("Status [") and "(not_started)" in asked[0]
+    assert any("yyyy-mm-dd" in p for p in asked)
+    out = "\n".join(said)
+    assert "Recorded on 2.4" in out and "Revised target: 31 Jan 2027 (trainer off sick)" in out
+    a = action(engine, "2.4")
+    assert (a.rag, a.revised_target, a.status) == ("A", date(2027, 1, 31), "not_started")
+
+
+def test_console_form_shows_errors_and_asks_again(engine, world):
+    answers = iter(["", "", "", "2020-01-01", "", ".", ])
+    said: list[str] = []
+    chat = ConsoleChat(engine, org=ORG, person="Ann Lead", clock=lambda: NOW, out=said.append, ask=lambda p: next(answers))
+    chat.handle("update 2.5")
+    out = "\n".join(said)
+    assert "! Revised target date: A new target date cannot be in the past." in out and "Form abandoned; nothing was changed." in out
+    assert updates(engine, action(engine, "2.5")) == []

@@ -70,6 +70,7 @@ class Incoming:
     who: Who
     body: Body
     event_id: str | None = None  # the platform's id for this event (Slack event_id / interaction id, Teams activity id)
+    where: str | None = None  # the channel or conversation it came from (for "set PLAN channel here")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,9 @@ Actions missing from the file are marked removed (their history is kept) and rep
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -80,6 +83,22 @@ def import_plan(
     """Write `parsed` to the register (or, with dry_run, work out what would be written and
     write nothing). The caller's transaction is all-or-nothing."""
     assert org.id is not None
+    if dry_run:
+        # Work it all out inside a savepoint and roll back just that: the caller's transaction
+        # (and whatever it did before) is theirs to commit.
+        with _rolled_back(session):
+            result = _write(session, org=org, parsed=parsed, actor=actor, now=now, plan_ident=plan_ident, plan_name=plan_name,
+                            channel=channel)
+        result.dry_run = True
+        return result
+    return _write(session, org=org, parsed=parsed, actor=actor, now=now, plan_ident=plan_ident, plan_name=plan_name, channel=channel)
+
+
+def _write(
+    session: Session, *, org: Organisation, parsed: ParsedPlan, actor: Actor, now: datetime, plan_ident: str | None,
+    plan_name: str | None, channel: Channel,
+) -> ImportResult:
+    assert org.id is not None
     plan = find_target_plan(session, org, parsed, plan_ident=plan_ident, plan_name=plan_name)
     if not allowed(actor, Permission.MANAGE_PLAN, plan_id=plan.id if plan else None):
         raise PermissionDenied(denial(Permission.MANAGE_PLAN))
@@ -94,7 +113,7 @@ def import_plan(
         plan.rag_scheme = parsed.rag_scheme.value  # a file showing Blue upgrades a plan to BRAG
     session.add(plan)
     session.flush()
-    result = ImportResult(plan_slug=plan.slug, created_plan=created, warnings=list(parsed.warnings), dry_run=dry_run)
+    result = ImportResult(plan_slug=plan.slug, created_plan=created, warnings=list(parsed.warnings))
     source = Path(parsed.source_file).name or "pasted text"
 
     if not created and session.get_bind().dialect.name == "postgresql":
@@ -136,9 +155,17 @@ def import_plan(
     repo.audit(session, org_id=org.id, actor_id=actor.person_id, actor_text="operator" if actor.operator else f"person:{actor.person_id}",
                channel=channel.value, entity="import", entity_id=plan.id, op="reimport" if not created else "import",
                after=result.to_json() | {"source_file": source, "warnings": len(result.warnings)}, at=now)
-    if dry_run:
-        session.rollback()
     return result
+
+
+@contextmanager
+def _rolled_back(session: Session) -> Iterator[None]:
+    """Run the block in a savepoint that is always rolled back."""
+    nested = session.begin_nested()
+    try:
+        yield
+    finally:
+        nested.rollback()
 
 
 def _priorities(session: Session, plan: Plan, parsed: ParsedPlan) -> dict[str, int]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import update as sql_update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from bot.domain.model import Cadence, Channel, InvalidValue, Rag, RagScheme, Role, Status
 from bot.domain.permissions import Actor, Permission, allowed, denial
@@ -147,7 +147,8 @@ def versioned_write(session: Session, action: Action, expected: int, values: dic
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        session.rollback()
+        # Nothing was written by this statement; the caller owns the transaction and decides
+        # whether the rest of it stands (a use case never rolls back a session it was given).
         session.refresh(action)
         raise Conflict(
             f"{action.ref} was changed by someone else since you opened it (now at version "
@@ -473,4 +474,87 @@ def amend_update(
     repo.audit(session, org_id=org.id, actor_id=new.author_id, actor_text=new.author_text, channel=channel.value,
                entity="action", entity_id=action.id, op="amend_update", before={"update_id": old.id, "text": old.text},
                after={"update_id": new.id, "text": new.text}, at=now)
+    return new
+
+
+def find_lead(session: Session, org: Organisation, lead: str) -> Person:
+    """The person an imported lead officer became: by the lead as written on their actions, or
+    by display name or role title (case and spacing ignored). Several matches are refused."""
+    key = " ".join(lead.split()).lower()
+    if not key:
+        raise InvalidValue("say which lead officer, as written in the plan")
+    people = session.exec(select(Person).where(Person.org_id == org.id)).all()
+    hits = [p for p in people if key in (" ".join(p.display_name.split()).lower(), " ".join(p.role_title.split()).lower())]
+    if not hits:
+        leads = session.exec(select(ActionPerson.person_id).join(Action, col(Action.id) == col(ActionPerson.action_id)).join(
+            Plan, col(Plan.id) == col(Action.plan_id)).where(Plan.org_id == org.id, func.lower(Action.lead_text) == key)).all()
+        hits = [p for p in people if p.id in set(leads)]
+    if not hits:
+        raise NotFound(f"no lead officer {lead!r} in the register (see a plan's leads with `show PLAN`)")
+    if len({p.id for p in hits}) > 1:
+        raise InvalidValue(f"{lead!r} matches several people: {', '.join(f'{p.display_name} (#{p.id})' for p in hits)}")
+    return hits[0]
+
+
+def link_person(
+    session: Session, *, org: Organisation, actor: Actor, person: Person, fields: dict[str, object], now: datetime, channel: Channel,
+) -> Person:
+    """Link a person to a chat account or e-mail: administrators for anyone, a plan's owner for
+    the lead officers of their plan's actions."""
+    if not allowed(actor, Permission.MANAGE_PEOPLE):
+        owned = {g.plan_id for g in actor.grants if g.role is Role.OWNER}
+        theirs = session.exec(select(Action.plan_id).join(ActionPerson, col(ActionPerson.action_id) == col(Action.id)).where(
+            ActionPerson.person_id == person.id)).all()
+        if not owned & set(theirs):
+            raise PermissionDenied("only an administrator, or the owner of a plan this person leads actions in, can link them")
+    for key in ("slack_user_id", "teams_user_id"):
+        if fields.get(key):
+            other = session.exec(select(Person).where(Person.org_id == org.id, getattr(Person, key) == fields[key], Person.id != person.id)).first()
+            if other is not None:
+                raise Conflict(f"that chat user is already linked to {other.display_name}")
+    before = repo.row_dict(person, PERSON_FIELDS)
+    _apply_person(session, org, person, fields)
+    session.add(person)
+    session.flush()
+    _audit(session, org, actor, channel, entity="person", entity_id=person.id, op="link", before=before,
+           after=repo.row_dict(person, PERSON_FIELDS), now=now)
+    return person
+
+
+def undo_update(
+    session: Session, *, org: Organisation, plan: Plan, action: Action, update: Update, actor: Actor, author: Person,
+    channel: Channel, now: datetime,
+) -> Update:
+    """Take back one's own update: the action returns to what it was before it (only if nothing
+    changed since) and a new history entry supersedes the undone one; nothing is deleted."""
+    from storage.tables import AuditLog
+
+    if update.author_id != author.id:
+        raise PermissionDenied("you can only undo your own updates")
+    if session.exec(select(Update.id).where(Update.supersedes_id == update.id)).first() is not None:
+        raise InvalidValue("that update was already undone or corrected")
+    rows = session.exec(select(AuditLog).where(AuditLog.entity == "action", AuditLog.entity_id == action.id,
+                                               AuditLog.op == "update").order_by(col(AuditLog.id).desc())).all()
+    row = next((r for r in rows if (r.after or {}).get("update_id") == update.id), None)
+    if row is None or row.before is None:
+        raise NotFound("the change that update made is not on record, so it cannot be undone")
+    if (row.after or {}).get("version") != action.version:
+        raise Conflict(f"{action.ref} has changed since that update; send a new update instead of undoing")
+    b = row.before
+    values: dict[str, object] = {
+        "status": b["status"], "rag": b["rag"], "signoff_stage": b.get("signoff_stage", 0),
+        "revised_target": date.fromisoformat(b["revised_target"]) if b.get("revised_target") else None,
+        "revised_reason": b.get("revised_reason") or "", "updated_at": now,
+    }
+    before = repo.row_dict(action, ACTION_FIELDS)
+    versioned_write(session, action, action.version, values)
+    new = Update(action_id=action.id or 0, at=now, author_id=author.id, author_text=author.display_name, channel=channel.value,
+                 text=f"Undone: the update of {update.at:%-d %b %Y %H:%M} UTC", status=b["status"], rag=b["rag"],
+                 supersedes_id=update.id)
+    session.add(new)
+    session.flush()
+    session.refresh(action)
+    repo.audit(session, org_id=org.id or 0, actor_id=author.id, actor_text=author.display_name, channel=channel.value, entity="action",
+               entity_id=action.id, op="undo_update", before=before, after=repo.row_dict(action, ACTION_FIELDS) | {"update_id": new.id,
+                                                                                                              "undid": update.id}, at=now)
     return new

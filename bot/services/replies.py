@@ -36,7 +36,7 @@ class ReplyOutcome:
     token: str | None = None  # set when a confirmation is waiting
 
 
-def _my_actions(session: Session, person: Person) -> list[tuple[Action, Plan]]:
+def my_actions(session: Session, person: Person) -> list[tuple[Action, Plan]]:
     """Actions a person may update by name: those they own or are delegate for, and every
     action of plans they own (one query, not the whole register)."""
     theirs = select(ActionPerson.action_id).where(ActionPerson.person_id == person.id)
@@ -61,7 +61,7 @@ def read(session: Session, *, person: Person, text: str, channel: Channel, now: 
     if snooze_until is not None:
         snooze(session, person=person, until=snooze_until)
         return ReplyOutcome(notice_card(f"OK, I won't remind you before {snooze_until.astimezone(_tz(tz)).strftime('%a %-d %b %H:%M')}."))
-    mine = _my_actions(session, person)
+    mine = my_actions(session, person)
     if not mine:
         return ReplyOutcome(notice_card("You have no actions assigned to you yet; ask your plan's administrator to map you to your actions."))
     by_ref: dict[str, list[tuple[Action, Plan]]] = {}
@@ -90,6 +90,7 @@ def read(session: Session, *, person: Person, text: str, channel: Channel, now: 
     snaps = {ref: repo.action_snapshot(a) for ref, a in chosen.items()}
     if plan is None:
         return ReplyOutcome(confirmation_card(reading, snaps, token=token))
+    supersede_pending(session, person, now=now)  # a "yes" only ever applies what the person was last shown
     session.add(PendingReply(token=token, org_id=person.org_id, person_id=person.id or 0, plan_id=plan.id or 0, channel=channel.value,
                              text=text, reading=reading.to_json(), versions={str(a.id): a.version for a in chosen.values()},
                              created_at=now, expires_at=now + PENDING_FOR))
@@ -108,10 +109,17 @@ def _tz(name: str):  # type: ignore[no-untyped-def]
     return zone(name)
 
 
-def snooze(session: Session, *, person: Person, until: datetime) -> None:
+def snooze(session: Session, *, person: Person, until: datetime | None) -> None:
+    """No reminders before `until` (None: reminders as usual again)."""
     row = session.get(NudgeStateRow, person.id) or NudgeStateRow(person_id=person.id or 0)
     row.snoozed_until = until
     session.add(row)
+
+
+def supersede_pending(session: Session, person: Person, *, now: datetime) -> None:
+    """Earlier proposals waiting for this person's yes are dropped: a new one replaces them."""
+    for p in session.exec(select(PendingReply).where(PendingReply.person_id == person.id, col(PendingReply.resolved_at).is_(None))):
+        _resolve(session, p, "superseded", now)
 
 
 def latest_pending(session: Session, person: Person, *, now: datetime) -> PendingReply | None:
@@ -145,21 +153,20 @@ def confirm(session: Session, *, org: Organisation, person: Person, token: str, 
     )
     actor = repo.actor_for(session, person)
     done = []
-    for action_id, version in pending.versions.items():
-        action = session.get(Action, int(action_id))
-        assert action is not None
-        try:
-            register.record_update(session, org=org, plan=plan, action=action,
-                                   request=replace(req, expected_version=version),
-                                   actor=actor, author=person, channel=channel, now=now)
-        except Conflict as e:
-            pending = session.exec(select(PendingReply).where(PendingReply.token == token)).one()
-            _resolve(session, pending, "conflict", now)
-            return notice_card(str(e))
-        except InvalidValue as e:
-            session.rollback()  # all or nothing: drop what this reply already wrote to its other actions
-            return notice_card(f"I could not record that: {e}")
-        done.append(action.ref)
+    try:
+        with session.begin_nested():  # all or nothing: one failing action undoes the others
+            for action_id, version in pending.versions.items():
+                action = session.get(Action, int(action_id))
+                assert action is not None
+                register.record_update(session, org=org, plan=plan, action=action,
+                                       request=replace(req, expected_version=version),
+                                       actor=actor, author=person, channel=channel, now=now)
+                done.append(action.ref)
+    except Conflict as e:
+        _resolve(session, pending, "conflict", now)
+        return notice_card(str(e))
+    except InvalidValue as e:
+        return notice_card(f"I could not record that: {e}")
     _resolve(session, pending, "confirmed", now)
     return notice_card(f"Recorded on {', '.join(done)}. Thank you!", title="Update recorded")
 

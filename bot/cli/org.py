@@ -1,0 +1,84 @@
+"""`actionbot org`: organisations and the chat workspaces linked to them.
+
+Once any organisation is linked to a Slack team or a Teams tenant, chat requests from a
+workspace that is not linked are refused (and logged); with no links at all, the embedded
+default, every verified request belongs to the organisation the server runs for.
+"""
+
+from __future__ import annotations
+
+import click
+
+from bot.cli import Ctx, emit_json, main, pass_ctx, utcnow
+from storage import repo
+from storage.tables import Organisation
+
+
+@main.group()
+def org() -> None:
+    """Organisations and their linked Slack team and Teams tenant."""
+
+
+@org.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_ctx
+def org_list(ctx: Ctx, as_json: bool) -> None:
+    """Every organisation with its links."""
+    from sqlmodel import col, select
+
+    with ctx.session() as s:
+        rows = [{"slug": o.slug, "name": o.name, "slack_team": o.slack_team_id, "teams_tenant": o.teams_tenant_id}
+                for o in s.exec(select(Organisation).order_by(col(Organisation.slug)))]
+    if as_json:
+        emit_json(rows)
+        return
+    if not rows:
+        click.echo("No organisations yet.")
+    for r in rows:
+        click.echo(f"{r['slug']}  slack team: {r['slack_team'] or '-'}  teams tenant: {r['teams_tenant'] or '-'}")
+
+
+@org.command("link")
+@click.option("--slack-team", help="The Slack team (workspace) id, T…")
+@click.option("--teams-tenant", help="The Microsoft Entra tenant id of the Teams organisation.")
+@pass_ctx
+def org_link(ctx: Ctx, slack_team: str | None, teams_tenant: str | None) -> None:
+    """Link this organisation (--org) to its Slack team and/or Teams tenant."""
+    if not slack_team and not teams_tenant:
+        raise click.UsageError("give --slack-team and/or --teams-tenant")
+    from sqlmodel import select
+
+    with ctx.session() as s:
+        o = ctx.org(s)
+        for field, value in (("slack_team_id", slack_team), ("teams_tenant_id", teams_tenant)):
+            if not value:
+                continue
+            value = value.strip()
+            other = s.exec(select(Organisation).where(getattr(Organisation, field) == value, Organisation.id != o.id)).first()
+            if other is not None:
+                raise click.ClickException(f"{value} is already linked to organisation {other.slug!r}")
+            before = getattr(o, field)
+            setattr(o, field, value)
+            repo.audit(s, org_id=o.id or 0, actor_id=None, actor_text="operator", channel="cli", entity="organisation", entity_id=o.id,
+                       op="link", before={field: before}, after={field: value}, at=utcnow())
+        s.add(o)
+        click.echo(f"{o.slug}: slack team {o.slack_team_id or '-'}, teams tenant {o.teams_tenant_id or '-'}")
+
+
+@org.command("unlink")
+@click.option("--slack", "slack", is_flag=True, help="Remove the Slack team link.")
+@click.option("--teams", "teams", is_flag=True, help="Remove the Teams tenant link.")
+@pass_ctx
+def org_unlink(ctx: Ctx, slack: bool, teams: bool) -> None:
+    """Remove this organisation's link to its Slack team and/or Teams tenant."""
+    if not slack and not teams:
+        raise click.UsageError("give --slack and/or --teams")
+    with ctx.session() as s:
+        o = ctx.org(s)
+        for field, on in (("slack_team_id", slack), ("teams_tenant_id", teams)):
+            if on and getattr(o, field):
+                repo.audit(s, org_id=o.id or 0, actor_id=None, actor_text="operator", channel="cli", entity="organisation",
+                           entity_id=o.id, op="unlink", before={field: getattr(o, field)}, after={field: None}, at=utcnow())
+                setattr(o, field, None)
+        s.add(o)
+        click.echo(f"{o.slug}: slack team {o.slack_team_id or '-'}, teams tenant {o.teams_tenant_id or '-'}")
