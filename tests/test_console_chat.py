@@ -217,7 +217,7 @@ def test_console_buttons_are_numbered_choices_and_forms_are_prompts(engine, worl
 
 
 def test_console_form_shows_errors_and_asks_again(engine, world):
-    answers = iter(["", "", "", "2020-01-01", "", ".", ])
+    answers = iter(["", "", "", "2020-01-01", "", "", "."])
     said: list[str] = []
     chat = ConsoleChat(engine, org=ORG, person="Ann Lead", clock=lambda: NOW, out=said.append, ask=lambda p: next(answers))
     chat.handle("update 2.5")

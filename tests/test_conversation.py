@@ -426,7 +426,7 @@ def test_import_of_a_plan_that_changed_between_preview_and_confirm(engine, world
     # the plan is created by someone else in between (e.g. from the CLI)
     from bot.services.imports import import_plan
     from storage import repo
-    from storage.importers import read_plan_text
+    from bot.importer import read_plan_text
 
     with Session(engine) as s:
         org = repo.get_org(s, ORG)

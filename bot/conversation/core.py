@@ -29,6 +29,7 @@ from bot.conversation.forms import read_update_form, return_form, update_form
 from bot.conversation.markup import Decoded, decode
 from bot.domain.due import needs_update, parse_snooze, zone
 from bot.domain.model import Channel, InvalidValue, Role, Status
+from bot.domain.vocabulary import ref_key
 from bot.errors import ActionbotError, Conflict, NotFound, PermissionDenied
 from bot.services import register, replies, signoff
 from bot.services import engine as eng
@@ -290,7 +291,7 @@ class Conversation:
 
     def _find_my_action(self, c: _Ctx, ref: str) -> tuple[Action, Plan]:
         mine = replies.my_actions(c.session, c.person)
-        hits = [(a, pl) for a, pl in mine if repo.normalise_ref(a.ref) == repo.normalise_ref(ref)]
+        hits = [(a, pl) for a, pl in mine if ref_key(a.ref) == ref_key(ref)]
         if not hits:
             raise _Answer(notice_card(f"{ref} is not one of your actions. Type mine to see yours."))
         if len(hits) > 1:
@@ -532,7 +533,7 @@ class Conversation:
 
     def _preview(self, c: _Ctx, name: str, data: bytes, plan_ident: str) -> dict[str, Any]:
         from bot.services.imports import import_plan
-        from storage.importers import PlanFileError, read_plan
+        from bot.importer import PlanFileError, read_plan
 
         safe = Path(name).name or "plan"
         with tempfile.TemporaryDirectory() as tmp:
@@ -544,7 +545,7 @@ class Conversation:
                 raise _Answer(notice_card(f"I could not read {safe}: {e}")) from None
         result = import_plan(c.session, org=c.org, parsed=parsed, actor=c.actor, now=c.now, plan_ident=plan_ident or None,
                              dry_run=True, channel=c.channel)
-        from storage.importers import split_leads
+        from bot.importer import split_leads
 
         leads = sorted({name for pa in parsed.actions for name in split_leads(pa.lead_text)})
         linked = {p.display_name for p in c.session.exec(select(Person).where(
@@ -557,7 +558,7 @@ class Conversation:
 
     def _confirm_import(self, c: _Ctx, token: str) -> Reply:
         from bot.services.imports import import_plan
-        from storage.importers import read_plan
+        from bot.importer import read_plan
 
         pending = c.session.exec(select(PendingImport).where(PendingImport.token == token, PendingImport.person_id == c.person.id)).first()
         if pending is None:
