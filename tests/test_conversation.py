@@ -90,7 +90,7 @@ def test_a_user_whose_platform_email_matches_is_linked_on_first_contact(engine, 
     assert "What you can do, Eve Newcomer" in text_of(reply)
     (eve,) = rows(engine, Person, Person.display_name == "Eve Newcomer")
     assert eve.slack_user_id == "UEVE"
-    audit = rows(engine, AuditLog, AuditLog.op == "link_on_first_contact")
+    audit = rows(engine, AuditLog, AuditLog.op == "link_first_contact")
     assert len(audit) == 1 and audit[0].entity_id == eve.id
 
 

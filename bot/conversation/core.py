@@ -179,7 +179,7 @@ class Conversation:
                 setattr(person, id_field, who.user_id)
                 s.add(person)
                 repo.audit(s, org_id=org.id, actor_id=person.id, actor_text=person.display_name, channel=who.platform, entity="person",
-                           entity_id=person.id, op="link_on_first_contact", after={id_field: who.user_id, "by": "e-mail match"}, at=now)
+                           entity_id=person.id, op="link_first_contact", after={id_field: who.user_id, "by": "e-mail match"}, at=now)
         if person is None:
             admins = [p.display_name for p in repo.role_holders(s, org.id, Role.ADMIN)]
             log.info("a %s user %r who is not set up wrote to the bot", who.platform, who.user_id)
