@@ -120,3 +120,20 @@ def test_ports_include_slack_only_when_configured():
     assert "slack" not in build_ports(Settings())
     s = Settings(SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", SLACK_API_URL="http://127.0.0.1:1/api/")
     assert isinstance(build_ports(s)["slack"], SlackPort)
+
+
+def test_the_manifest_points_at_the_adapters_endpoint_and_events():
+    from pathlib import Path
+
+    from handlers.slack import COMMAND, PATH
+
+    text = (Path(__file__).resolve().parents[1] / "slack" / "manifest.yml").read_text(encoding="utf-8")
+    urls = [ln.split("url:")[1].strip() for ln in text.splitlines() if ln.strip().startswith(("url:", "request_url:"))]
+    assert len(urls) == 3 and all(u.endswith(PATH) for u in urls)
+    assert f"- command: {COMMAND}" in text
+    events = text.split("bot_events:")[1].split("interactivity:")[0]
+    assert {ln.strip("- ").strip() for ln in events.splitlines() if ln.strip()} == {"app_home_opened", "message.im", "file_shared"}
+    scopes = text.split("bot:")[1].split("settings:")[0]
+    names = {ln.strip().removeprefix("- ").split()[0] for ln in scopes.splitlines() if ln.strip().startswith("- ")}
+    # least privilege: nothing that reads channels' messages or posts as people
+    assert names == {"commands", "chat:write", "im:write", "im:history", "users:read", "users:read.email", "files:read", "files:write"}

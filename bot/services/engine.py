@@ -228,7 +228,11 @@ def run_due_jobs(engine: Engine, *, now: datetime, worker: str, cfg: EngineConfi
 
 async def deliver(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetime, worker: str, limit: int = 50) -> int:
     """Send claimed outbox messages through their platform's port. Returns how many were sent.
-    Database work runs in a thread so the server's event loop keeps answering Slack and Teams."""
+
+    Messages to different targets go out concurrently (each port paces itself under its
+    platform's limits); one target's messages go in order. Database work runs in a thread so
+    the server's event loop keeps answering Slack and Teams. A permanent failure (the person or
+    channel cannot be reached) is not retried: the plan owner is told instead."""
     import asyncio
 
     if not ports:
@@ -248,9 +252,10 @@ async def deliver(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetim
                 schedule.mark_sent(s, m, now=now, platform_ref=ref)
             else:
                 schedule.mark_retry(s, m, now=now, error=error, retry_after=retry_after, permanent=permanent)
+                if m.status == "failed":
+                    report_undeliverable(s, m, now=now)
 
-    sent = 0
-    for mid, platform, target, view in await asyncio.to_thread(claim):
+    async def one(mid: int, platform: str, target: str, view: dict) -> bool:
         try:
             result = await ports[platform].send(target, Card.from_dict(view))
         except Exception as e:  # noqa: BLE001 - one failed send must not stop the others
@@ -260,10 +265,57 @@ async def deliver(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetim
                 log.exception("sending message %s through %s failed", mid, platform)
                 error, retry_after, permanent = f"{type(e).__name__}: {e}", None, False
             await asyncio.to_thread(record, mid, error=error, retry_after=retry_after, permanent=permanent)
-            continue
+            return False
         await asyncio.to_thread(record, mid, ref=result.ref)
-        sent += 1
-    return sent
+        return True
+
+    by_target: dict[tuple[str, str], list[tuple[int, str, str, dict]]] = {}
+    for row in await asyncio.to_thread(claim):
+        by_target.setdefault((row[1], row[2]), []).append(row)
+
+    async def in_order(rows: list[tuple[int, str, str, dict]]) -> int:
+        return sum([await one(*r) for r in rows])
+
+    return sum(await asyncio.gather(*(in_order(rows) for rows in by_target.values())))
+
+
+UNDELIVERABLE = "undeliverable"
+
+
+def report_undeliverable(session: Session, msg: schedule.Outbox, *, now: datetime) -> None:
+    """Tell the plan owner(s) that a message could not be delivered and will not be retried
+    (the person left, the channel was archived, the bot is not in it). A report that itself
+    fails is not reported again."""
+    from sqlmodel import col
+
+    from cards.nudge import notice_card
+    from storage.tables import Action, ActionPerson
+
+    if msg.screen == UNDELIVERABLE:
+        return
+    plan_ids: set[int] = set()
+    if msg.key.startswith("digest:"):
+        plan_ids.add(int(msg.key.split(":")[1]))
+    if msg.person_id is not None:
+        q = (select(Action.plan_id).join(ActionPerson, col(ActionPerson.action_id) == col(Action.id))
+             .where(ActionPerson.person_id == msg.person_id, col(Action.removed).is_(False)).distinct())
+        plan_ids |= set(session.exec(q))
+    owners: dict[int, Person] = {}
+    for pid in sorted(plan_ids):
+        plan = session.get(Plan, pid)
+        if plan is not None and plan.owner_id is not None and plan.owner_id != msg.person_id:
+            owner = session.get(Person, plan.owner_id)
+            if owner is not None:
+                owners[owner.id or 0] = owner
+    about = session.get(Person, msg.person_id) if msg.person_id is not None else None
+    who = about.display_name if about is not None else f"{msg.platform} {msg.target}"
+    text = (f"A {msg.screen} for {who} could not be delivered on {msg.platform} and will not be retried: "
+            f"{msg.last_error or 'refused'}. Check that they are still in the workspace (or that the bot is in the channel), "
+            "then map them again or set the plan's channel.")
+    for owner in owners.values():
+        platform, target = address_for(owner)
+        schedule.enqueue_message(session, org_id=msg.org_id, key=f"{UNDELIVERABLE}:{msg.id}:{owner.id}", platform=platform, target=target,
+                                 person_id=owner.id, screen=UNDELIVERABLE, view=notice_card(text, title="Not delivered").to_dict(), now=now)
 
 
 def take_console_messages(engine: Engine, person_id: int, *, now: datetime, limit: int = 20) -> list[Card]:

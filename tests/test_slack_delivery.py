@@ -1,0 +1,95 @@
+"""The outbox through the Slack port against the fake Web API: a target Slack cannot reach is
+given up on and reported to the plan owner; different targets go out concurrently, each
+target's messages in order."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from bot.services import engine as eng
+from cards.view import Card, Line
+from handlers.slack import SlackPort, build_client
+from storage import schedule
+from storage.db import session_scope
+from storage.tables import Outbox
+from tests.fakes.slack_api import TOKEN, FakeSlack
+from tests.fakes.slack_requests import text_of
+from tests.test_engine import MON, Reg
+
+
+def outbox(engine) -> list[Outbox]:
+    with session_scope(engine) as s:
+        return list(s.exec(select(Outbox).order_by(Outbox.id)))
+
+
+async def test_an_unreachable_lead_is_reported_to_the_plan_owner_once_and_not_retried(engine, session):
+    reg = Reg(session)
+    owner = reg.person("Olive Owner", slack_user_id="UOWNER")
+    lead = reg.person("Lee Left", slack_user_id="ULEFT")
+    plan = reg.plan("ILACS", slug="ilacs", owner_id=owner.id)
+    reg.action(plan, "2.4", owner=lead)
+    reg.commit()
+    with session_scope(engine) as s:
+        schedule.enqueue_message(s, org_id=reg.org.id, key="nudge:x", platform="slack", target="ULEFT", person_id=lead.id,
+                                 screen="nudge", view=Card(screen="nudge", title=Line.of("Hello Lee")).to_dict(), now=MON)
+    fake = FakeSlack()
+    await fake.start()
+    try:
+        fake.add_user("UOWNER", name="Olive")
+        fake.add_user("ULEFT", name="Lee", deleted=True)  # left the council: account_inactive
+        port = SlackPort(build_client(TOKEN, fake.api_url))
+        assert await eng.deliver(engine, {"slack": port}, now=MON, worker="w") == 0
+        nudge, report = outbox(engine)
+        assert nudge.status == "failed" and "account_inactive" in nudge.last_error
+        assert (report.screen, report.platform, report.target, report.status) == ("undeliverable", "slack", "UOWNER", "pending")
+        assert await eng.deliver(engine, {"slack": port}, now=MON, worker="w") == 1
+        (posted,) = fake.posts("DUOWNER")
+        assert "Lee Left" in text_of(posted["blocks"]) and "account_inactive" in text_of(posted["blocks"])
+        assert len(outbox(engine)) == 2  # the failed nudge is not retried, nor reported twice
+        assert fake.posts("DULEFT") == []
+    finally:
+        await fake.stop()
+
+
+async def test_a_failed_report_is_not_reported_again(engine, session):
+    reg = Reg(session)
+    owner = reg.person("Olive Owner", slack_user_id="UGONE")
+    plan = reg.plan("ILACS", slug="ilacs", owner_id=owner.id, digest_channels=["slack:CARCHIVED"])
+    reg.commit()
+    with session_scope(engine) as s:
+        schedule.enqueue_message(s, org_id=reg.org.id, key=f"digest:{plan.id}:2026-11-23:slack:CARCHIVED", platform="slack",
+                                 target="CARCHIVED", screen="digest", view=Card(screen="digest", title=Line.of("Digest")).to_dict(), now=MON)
+    fake = FakeSlack()
+    await fake.start()
+    try:
+        fake.channel_errors["CARCHIVED"] = "is_archived"
+        port = SlackPort(build_client(TOKEN, fake.api_url))
+        await eng.deliver(engine, {"slack": port}, now=MON, worker="w")
+        digest, report = outbox(engine)
+        assert digest.status == "failed" and report.target == "UGONE" and report.screen == "undeliverable"
+        await eng.deliver(engine, {"slack": port}, now=MON, worker="w")  # the owner is unknown to Slack too
+        assert [m.status for m in outbox(engine)] == ["failed", "failed"]
+    finally:
+        await fake.stop()
+
+
+async def test_targets_go_out_concurrently_and_each_targets_messages_in_order(engine, session):
+    reg = Reg(session)
+    reg.commit()
+    with session_scope(engine) as s:
+        for i in range(6):
+            schedule.enqueue_message(s, org_id=reg.org.id, key=f"m{i}", platform="slack", target=f"C{i % 3}", screen="notice",
+                                     view=Card(screen="notice", title=Line.of(f"message {i}")).to_dict(), now=MON)
+    fake = FakeSlack(per_channel_rate=1.0)
+    await fake.start()
+    try:
+        port = SlackPort(build_client(TOKEN, fake.api_url), per_channel=1.0, workspace=50)
+        assert await eng.deliver(engine, {"slack": port}, now=MON, worker="w") == 6
+        for c in range(3):
+            assert [m["text"] for m in fake.posts(f"C{c}")] == [f"message {c}", f"message {c + 3}"]
+        assert fake.rejected_429 == 0
+        assert {m.status for m in outbox(engine)} == {"sent"}
+        first = {c.args["channel"]: c.at for c in fake.called("chat.postMessage")[:3]}
+        assert len(first) == 3  # the first message of each channel went before any channel's second
+    finally:
+        await fake.stop()
