@@ -61,7 +61,7 @@ class ConsoleChat:
     conversation, and its ``Reply`` is printed."""
 
     def __init__(self, engine: Engine, *, org: str, person: str, clock: Callable[[], datetime], out: Callable[[str], None],
-                 cfg: eng.EngineConfig = eng.EngineConfig(), ask: Callable[[str], str] | None = None,
+                 cfg: eng.EngineConfig | None = None, ask: Callable[[str], str] | None = None,
                  files_dir: Path | None = None) -> None:
         self.engine, self.clock, self.out = engine, clock, out
         self.ask = ask or input

@@ -393,10 +393,10 @@ def test_seen_event_ids_survive_a_new_conversation_object(engine, world, tmp_pat
 
 # --- files: import --------------------------------------------------------------------------
 PLAN_CSV = (
-    "Ref,Action,Lead Officer,Target date,Progress,RAG\n"
-    "1.1,Refresh the supervision policy,Head of Service,31/01/2027,Draft written,G\n"
-    "1.2,Audit case files monthly,Practice Lead,28/02/2027,,A\n"
-).encode()
+    b"Ref,Action,Lead Officer,Target date,Progress,RAG\n"
+    b"1.1,Refresh the supervision policy,Head of Service,31/01/2027,Draft written,G\n"
+    b"1.2,Audit case files monthly,Practice Lead,28/02/2027,,A\n"
+)
 
 
 def test_only_admins_can_import(engine, world, conv):
@@ -424,9 +424,9 @@ def test_import_of_a_plan_that_changed_between_preview_and_confirm(engine, world
     card = conv.handle(slack("UADA", FileIn("Recovery plan.csv", PLAN_CSV))).cards[0]
     confirm = next(b for b in card.buttons if b.verb == Verb.CONFIRM_IMPORT)
     # the plan is created by someone else in between (e.g. from the CLI)
+    from bot.importer import read_plan_text
     from bot.services.imports import import_plan
     from storage import repo
-    from bot.importer import read_plan_text
 
     with Session(engine) as s:
         org = repo.get_org(s, ORG)

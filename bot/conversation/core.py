@@ -29,10 +29,11 @@ from bot.conversation.forms import read_update_form, return_form, update_form
 from bot.conversation.markup import Decoded, decode
 from bot.domain.due import needs_update, parse_snooze, zone
 from bot.domain.model import Channel, InvalidValue, Role, Status
+from bot.domain.permissions import Actor
 from bot.domain.vocabulary import ref_key
-from bot.errors import ActionbotError, Conflict, NotFound, PermissionDenied
-from bot.services import register, replies, signoff
+from bot.errors import ActionbotError, NotFound
 from bot.services import engine as eng
+from bot.services import register, replies, signoff
 from cards import chat
 from cards.ids import Field, Verb
 from cards.nudge import notice_card
@@ -40,7 +41,16 @@ from cards.view import Button, Card
 from storage import repo
 from storage.db import session_scope
 from storage.snapshots import load_register
-from storage.tables import Action, ActionPerson, AuditLog, Organisation, PendingImport, Person, Plan, RoleGrant, SeenEvent, Update
+from storage.tables import (
+    Action,
+    Organisation,
+    PendingImport,
+    Person,
+    Plan,
+    RoleGrant,
+    SeenEvent,
+    Update,
+)
 
 log = logging.getLogger("actionbot.conversation")
 
@@ -84,7 +94,7 @@ class _Ctx:
     where: str | None
 
     @property
-    def actor(self):  # type: ignore[no-untyped-def]
+    def actor(self) -> Actor:
         return repo.actor_for(self.session, self.person)
 
 
@@ -124,7 +134,7 @@ class Conversation:
             return Reply(cards=(notice_card("Sorry, that could not be saved; nothing was changed. Please try again."),))
         except (ActionbotError, InvalidValue) as e:
             return Reply(cards=(notice_card(_sentence(str(e))),))
-        except Exception:  # noqa: BLE001 - a person never sees a traceback; the log has it
+        except Exception:
             log.exception("conversation: unexpected failure on a %s event", event.who.platform)
             return Reply(cards=(notice_card("Sorry, something went wrong on my side; nothing was changed. Please try again."),))
 
@@ -187,7 +197,7 @@ class Conversation:
         if who.timezone and who.timezone != person.timezone:
             try:
                 zone(who.timezone)
-            except Exception:  # noqa: BLE001 - an unknown zone from the platform is ignored
+            except Exception:
                 pass
             else:
                 person.timezone = who.timezone
@@ -405,14 +415,13 @@ class Conversation:
         return chat.action_card(snap, plan=plan.slug, lead=action.lead_text, history=hist, buttons=buttons)
 
     def _cmd_digest(self, c: _Ctx, p: cmds.Parsed, d: Decoded) -> Reply:
-        from bot.domain.due import zone as _zone
         from cards.digest import build_digest_view, digest_card
 
         plan = self._plan(c, p.args[0] if p.args else None)
         mode = (p.args[1].lower() if len(p.args) > 1 else "preview")
         if mode not in ("preview", "send"):
             return _say("digest PLAN preview (to you) or digest PLAN send (to the plan's channels).")
-        as_of = c.now.astimezone(_zone(plan.timezone)).date()
+        as_of = c.now.astimezone(zone(plan.timezone)).date()
         dg = eng.digest_for(c.session, plan, as_of=as_of, cfg=self.cfg)
         chart = eng._chart(dg, self.cfg.chart_dir / f"digest-{plan.slug}-{as_of.isoformat()}-manual.png")
         if mode == "preview":
@@ -532,8 +541,8 @@ class Conversation:
         return Reply(cards=(chat.import_preview_card(body.name, preview, token=token),))
 
     def _preview(self, c: _Ctx, name: str, data: bytes, plan_ident: str) -> dict[str, Any]:
-        from bot.services.imports import import_plan
         from bot.importer import PlanFileError, read_plan
+        from bot.services.imports import import_plan
 
         safe = Path(name).name or "plan"
         with tempfile.TemporaryDirectory() as tmp:
@@ -557,8 +566,8 @@ class Conversation:
                 "unmapped_leads": [x for x in leads if x not in linked], "warnings": list(result.warnings)}
 
     def _confirm_import(self, c: _Ctx, token: str) -> Reply:
-        from bot.services.imports import import_plan
         from bot.importer import read_plan
+        from bot.services.imports import import_plan
 
         pending = c.session.exec(select(PendingImport).where(PendingImport.token == token, PendingImport.person_id == c.person.id)).first()
         if pending is None:

@@ -59,7 +59,7 @@ def decode_slack(text: str) -> Decoded:
 
 
 class _TeamsHTML(HTMLParser):
-    BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "blockquote"}
+    BLOCK = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "blockquote"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
