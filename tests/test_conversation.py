@@ -482,3 +482,9 @@ def test_the_readme_lists_every_chat_command():
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     assert markdown_table() in readme
+
+
+def test_greetings_get_a_friendly_pointer_not_a_reading(engine, world, conv):
+    out = text_of(conv.handle(slack("UANN", Said("Hello!"))))
+    assert "Hello Ann Lead. Type mine to see your actions" in out
+    assert not rows(engine, PendingReply)

@@ -64,6 +64,7 @@ EXPORT_MIME = {
 }
 PLATFORM_ID = {"slack": "slack_user_id", "teams": "teams_user_id"}
 CHANNEL = {"slack": Channel.SLACK, "teams": Channel.TEAMS, "console": Channel.CONSOLE}
+GREETINGS = {"hi", "hello", "hey", "hiya", "morning", "good morning", "good afternoon", "thanks", "thank you", "cheers", "ta"}
 YES = {"yes", "y", "yes please", "confirm", "ok", "okay", "yep", "correct", "that's right", "thats right"}
 NO = {"no", "n", "cancel", "nope", "wrong", "no thanks"}
 
@@ -240,6 +241,10 @@ class Conversation:
                 return self._yes(c)
             if low in NO:
                 return self._no(c)
+            if low in GREETINGS:
+                thanks = low in ("thanks", "thank you", "cheers", "ta")
+                return _say(("You're welcome." if thanks else f"Hello {c.person.display_name}.")
+                            + " Type mine to see your actions, help for everything else, or just tell me how an action is going.")
         parsed = cmds.parse(text)
         if parsed is not None and (body.command or parsed.command.takes_args or not parsed.args):
             cmd = parsed.command
