@@ -50,7 +50,7 @@ async def _scheduler(app: web.Application):  # type: ignore[no-untyped-def]
 
     settings, engine = app[SETTINGS], app[ENGINE]
     cfg = settings.engine_config()
-    ports = build_ports(settings, console_stream=sys.stdout) | app.get(PORTS, {})
+    ports = build_ports(settings, console_stream=sys.stdout, engine=engine) | app.get(PORTS, {})
     worker = f"{socket.gethostname()}:{os.getpid()}"
 
     async def loop() -> None:
@@ -75,12 +75,25 @@ async def _scheduler(app: web.Application):  # type: ignore[no-untyped-def]
 PORTS: web.AppKey[dict] = web.AppKey("ports", dict)
 
 
-def build_app(settings: Settings, engine: Engine, *, scheduler: bool = False) -> web.Application:
+def default_conversation(settings: Settings, engine: Engine) -> Any:
+    """The conversation every chat platform talks to."""
+    from bot.conversation.core import Conversation
+
+    return Conversation(engine, org=settings.org, cfg=settings.engine_config())
+
+
+def build_app(settings: Settings, engine: Engine, *, scheduler: bool = False, conversation: Any = None) -> web.Application:
+    """Health, Teams' /api/messages (unless ACTIONBOT_TEAMS=false) and, with ``scheduler``, the
+    scheduler. ``conversation``: what chat messages are handed to (tests give their own)."""
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[SETTINGS] = settings
     app[ENGINE] = engine
     app[PORTS] = {}
     app.router.add_get("/healthz", healthz)
+    if settings.teams:
+        from handlers import teams
+
+        teams.mount(app, settings, engine, conversation if conversation is not None else default_conversation(settings, engine))
     if scheduler:
         settings.engine_config()  # a wrong setting stops start-up here, with its message
         app.cleanup_ctx.append(_scheduler)

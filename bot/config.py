@@ -38,6 +38,15 @@ class Settings(BaseSettings):
         app-level token (Socket Mode)."""
         return bool(self.slack_bot_token and (self.slack_signing_secret or self.slack_app_token))
 
+    # "production" makes missing chat credentials an error instead of a warning (local mode)
+    env: str = Field("development", validation_alias=AliasChoices("ACTIONBOT_ENV"))
+    # Microsoft Teams (Azure Bot registration); none set: local mode for the Agents Playground
+    teams: bool = Field(True, validation_alias=AliasChoices("ACTIONBOT_TEAMS"))  # false: no /api/messages, no Teams port
+    microsoft_app_id: str = Field("", validation_alias=AliasChoices("MicrosoftAppId", "MICROSOFT_APP_ID"))
+    microsoft_app_password: str = Field("", validation_alias=AliasChoices("MicrosoftAppPassword", "MICROSOFT_APP_PASSWORD"))
+    microsoft_app_tenant_id: str = Field("", validation_alias=AliasChoices("MicrosoftAppTenantId", "MICROSOFT_APP_TENANT_ID"))
+    teams_app_rate: float = Field(30.0, validation_alias=AliasChoices("ACTIONBOT_TEAMS_APP_RATE"))  # proactive sends a second, app-wide
+
     def engine_config(self):  # type: ignore[no-untyped-def]
         """The engine's settings, checked: a wrong value stops start-up with a clear message."""
         from datetime import time

@@ -11,11 +11,14 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from sqlalchemy import Engine
+
 from bot.config import Settings
 from bot.ports import ChatPort
 
 
-def build_ports(settings: Settings, *, console_path: Path | None = None, console_stream: TextIO | None = None) -> dict[str, ChatPort]:
+def build_ports(settings: Settings, *, console_path: Path | None = None, console_stream: TextIO | None = None,
+                engine: Engine | None = None) -> dict[str, ChatPort]:
     from handlers.console import ConsolePort
 
     ports: dict[str, ChatPort] = {
@@ -25,4 +28,8 @@ def build_ports(settings: Settings, *, console_path: Path | None = None, console
         from handlers.slack import build_port
 
         ports["slack"] = build_port(settings)
+    if settings.teams and engine is not None:  # Teams sends through conversation references kept in the database
+        from handlers.teams import Pacer, TeamsPort, check_auth
+
+        ports["teams"] = TeamsPort(engine, check_auth(settings), pacer=Pacer(per_app=((max(1, int(settings.teams_app_rate)), 1.0),)))
     return ports

@@ -162,7 +162,7 @@ def worker_cmd(ctx: Ctx, once: bool, now_text: str | None, interval: float, cons
     """Run the scheduler without the HTTP server: plan jobs, run them, deliver messages."""
     from bot.wiring import build_ports
 
-    ports = build_ports(ctx.settings, console_path=console_out, console_stream=sys.stdout)
+    ports = build_ports(ctx.settings, console_path=console_out, console_stream=sys.stdout, engine=ctx.engine)
     worker = f"{socket.gethostname()}:{os.getpid()}"
     fixed = parse_cli_datetime(now_text) if now_text else None
     cfg = ctx.settings.engine_config()

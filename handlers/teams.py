@@ -1,0 +1,673 @@
+"""Microsoft Teams: Bot Framework activities in, Adaptive Cards out. Thin glue only.
+
+- ``/api/messages`` (botbuilder's ``CloudAdapter`` on the same aiohttp server) turns each
+  activity into one ``Incoming`` for the conversation and renders its ``Reply``: a message's
+  text (HTML as Teams sent it, with the bot's own @mention taken out and the other mentions
+  listed), a button or form sent with ``Action.Execute`` (an ``adaptiveCard/action`` invoke,
+  answered with the card that replaces the pressed one) or with the ``Action.Submit`` fallback
+  (a message with a ``value``), or a file sent in the 1:1 chat (the file download info
+  attachment, downloaded here). What any of it means is the conversation's business.
+- Conversation references are saved on install (``installationUpdate``, ``conversationUpdate``)
+  and refreshed on every activity, with the user's timezone from ``localTimezone``.
+- ``TeamsPort`` sends the outbox proactively through those references, paced per conversation
+  and per app, backing off on 429 (and 412, 502, 504), and reports 403/404 as permanent.
+
+Authentication is botbuilder's: with ``MicrosoftAppId``/``MicrosoftAppPassword`` (and
+``MicrosoftAppTenantId`` for a single-tenant bot) every request's JWT is checked; with none it
+runs unauthenticated for the Agents Playground (``local`` mode), which production refuses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from html import unescape
+from pathlib import Path
+from typing import Any, Protocol
+
+import aiohttp
+from aiohttp import web
+from botbuilder.core import InvokeResponse, TurnContext, serializer_helper
+from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import Activity, ActivityTypes, Attachment, ConversationAccount, ErrorResponseException
+from botframework.connector.auth import AuthenticationConstants, ClaimsIdentity
+from sqlalchemy import Engine
+
+from bot.conversation.events import FileIn, Incoming, Press, Reply, Said, Submit, Who
+from bot.ports import DeliveryError, Sent
+from cards import adaptive
+from cards.ids import Verb
+from cards.nudge import notice_card
+from cards.view import Card
+from storage import teams as refs
+from storage.db import session_scope
+
+log = logging.getLogger("actionbot.teams")
+
+FILE_DOWNLOAD_INFO = "application/vnd.microsoft.teams.file.download.info"
+MAX_FILE_BYTES = 10 * 1024 * 1024  # the importer's own limit; one byte more is read so it can say "too big"
+INVOKE_DEADLINE = 12.0  # seconds: Teams gives up on an invoke after 15
+NOT_REACHABLE = "not reachable in Teams — install the app for them"
+KNOWN_VERBS = {v.value for v in Verb}
+REFRESH_EVERY = 3600.0  # a reference unchanged this long is written again anyway (seconds)
+
+
+class Handles(Protocol):
+    """The conversation, as the adapter sees it."""
+
+    def handle(self, event: Incoming, *, now: datetime) -> Reply: ...
+
+
+@dataclass(frozen=True)
+class TeamsAuth:
+    """What botbuilder's ConfigurationBotFrameworkAuthentication reads (its attribute names)."""
+
+    APP_ID: str = ""
+    APP_PASSWORD: str = ""
+    APP_TENANTID: str = ""
+    APP_TYPE: str = "MultiTenant"
+
+    @property
+    def local(self) -> bool:
+        return not self.APP_ID
+
+
+def auth_from(settings: Any) -> TeamsAuth:
+    app_id = (settings.microsoft_app_id or "").strip()
+    tenant = (settings.microsoft_app_tenant_id or "").strip()
+    return TeamsAuth(APP_ID=app_id, APP_PASSWORD=settings.microsoft_app_password or "", APP_TENANTID=tenant,
+                     APP_TYPE="SingleTenant" if tenant else "MultiTenant")
+
+
+def make_adapter(auth: TeamsAuth) -> CloudAdapter:
+    return CloudAdapter(ConfigurationBotFrameworkAuthentication(auth))
+
+
+# --- reading activities ------------------------------------------------------------------
+class BadActivity(ValueError):
+    """An activity we cannot read (a malformed button payload, a broken attachment)."""
+
+
+def tenant_of(activity: Activity) -> str:
+    conv = activity.conversation
+    if conv is not None and conv.tenant_id:
+        return conv.tenant_id
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    return str((data.get("tenant") or {}).get("id") or "")
+
+
+def timezone_of(activity: Activity) -> str | None:
+    if activity.local_timezone:
+        return activity.local_timezone
+    for e in activity.entities or []:
+        if (e.type or "").lower() == "clientinfo":
+            tz = (e.additional_properties or {}).get("timezone")
+            if tz:
+                return str(tz)
+    return None
+
+
+def kind_of(activity: Activity) -> str:
+    conv = activity.conversation
+    return (conv.conversation_type if conv is not None and conv.conversation_type else "personal")
+
+
+def _mention_entities(activity: Activity) -> list[tuple[str, str, str]]:
+    """(text as written, e.g. '<at>Ann</at>'; the name; the user id) for each mention."""
+    out = []
+    for e in activity.entities or []:
+        if (e.type or "").lower() != "mention":
+            continue
+        props = e.additional_properties or {}
+        who = props.get("mentioned") or {}
+        if who.get("id"):
+            out.append((str(props.get("text") or f"<at>{who.get('name', '')}</at>"), str(who.get("name") or ""), str(who["id"])))
+    return out
+
+
+def said_of(activity: Activity) -> Said:
+    """The message's text as Teams sent it, minus the bot's own @mention (how a channel message
+    addresses the bot), with the other mentions listed."""
+    text = activity.text or ""
+    bot_id = activity.recipient.id if activity.recipient else ""
+    mentions = []
+    for written, name, uid in _mention_entities(activity):
+        if uid == bot_id:
+            text = text.replace(written, "", 1)
+        else:
+            mentions.append((re.sub(r"</?at>", "", unescape(written)) or name, uid))
+    return Said(text=text.strip(), mentions=tuple(mentions))
+
+
+def press_of(data: Any, *, verb: str | None = None) -> Press | Submit:
+    """A button's data (Action.Execute's ``data``, or an Action.Submit message's ``value``) as a
+    press or a form submission. Raises BadActivity when it is not one of our buttons."""
+    if not isinstance(data, dict):
+        raise BadActivity("This button carries no data I recognise.")
+    verb = str(data.get(adaptive.VERB_KEY) or verb or "")
+    if verb not in KNOWN_VERBS:
+        raise BadActivity(f"I don't know the button {verb!r}." if verb else "This button carries no data I recognise.")
+    value = data.get(adaptive.VALUE_KEY) or {}
+    if not isinstance(value, dict):
+        raise BadActivity("This button's data is malformed.")
+    if adaptive.FORM_KEY in data:
+        names = data.get(adaptive.INPUTS_KEY) or []
+        if not isinstance(names, list):
+            raise BadActivity("This form's data is malformed.")
+        inputs = {str(n): _field(data.get(str(n))) for n in names}
+        return Submit(form=str(data[adaptive.FORM_KEY]), value=value, fields=inputs)
+    return Press(verb=verb, value=value)
+
+
+def _field(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, (dict, list)):
+        raise BadActivity("A form field arrived in a shape I cannot read.")
+    return str(v)
+
+
+def file_infos(activity: Activity) -> list[tuple[str, str]]:
+    """(file name, download URL) of each file sent with a message (1:1 chats)."""
+    out = []
+    for a in activity.attachments or []:
+        if a.content_type == FILE_DOWNLOAD_INFO:
+            content = a.content if isinstance(a.content, dict) else {}
+            url = content.get("downloadUrl")
+            if not url:
+                raise BadActivity(f"The file {a.name or ''} came without a download link; please send it again.")
+            out.append((a.name or "file", str(url)))
+    return out
+
+
+# --- the bot -------------------------------------------------------------------------------
+@dataclass
+class _Seen:
+    key: tuple[Any, ...]
+    at: float
+
+
+@dataclass
+class TeamsBot:
+    """One turn per activity: save the reference, translate, ask the conversation, render."""
+
+    engine: Engine
+    conversation: Handles
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    http: Callable[[], aiohttp.ClientSession] | None = None  # for file downloads (tests give their own)
+    chart_images: bool = True
+    _refs: dict[str, _Seen] = field(default_factory=dict)
+    _emails: dict[str, str | None] = field(default_factory=dict)
+
+    async def on_turn(self, turn: TurnContext) -> None:
+        a = turn.activity
+        try:
+            await self._remember(a)
+        except Exception:  # noqa: BLE001 - a reference we failed to save must not lose the message
+            log.exception("saving the Teams conversation reference failed")
+        if a.type == ActivityTypes.invoke:
+            await self._on_invoke(turn)
+        elif a.type == ActivityTypes.message:
+            await self._on_message(turn)
+        elif a.type == ActivityTypes.conversation_update:
+            await self._on_conversation_update(turn)
+        elif a.type == ActivityTypes.installation_update:
+            await self._on_installation_update(turn)
+
+    # references -------------------------------------------------------------------------------
+    async def _remember(self, a: Activity, *, installed: bool = True) -> None:
+        conv = a.conversation
+        if conv is None or not conv.id or not a.service_url:
+            return
+        kind = kind_of(a)
+        user = a.from_property
+        data = a.channel_data if isinstance(a.channel_data, dict) else {}
+        values = {
+            "kind": kind, "service_url": a.service_url, "tenant_id": tenant_of(a),
+            "bot_id": a.recipient.id if a.recipient else "",
+            "team_id": (data.get("team") or {}).get("id") if kind == "channel" else None,
+            "channel_name": str((data.get("channel") or {}).get("name") or "") if kind == "channel" else "",
+        }
+        if kind == "personal" and user is not None and user.id and user.id != values["bot_id"]:
+            values |= {"user_id": user.id, "aad_object_id": user.aad_object_id, "user_name": user.name or "", "timezone": timezone_of(a)}
+        key = (tuple(sorted((k, str(v)) for k, v in values.items() if v)), installed)
+        seen = self._refs.get(conv.id)
+        if seen is not None and seen.key == key and time.monotonic() - seen.at < REFRESH_EVERY:
+            return  # nothing changed since this process last wrote it
+
+        def save() -> None:
+            with session_scope(self.engine) as s:
+                refs.save_reference(s, conversation_id=conv.id, now=self.clock(), installed=installed, **values)
+
+        await asyncio.to_thread(save)
+        self._refs[conv.id] = _Seen(key, time.monotonic())
+
+    async def _forget(self, a: Activity) -> None:
+        conv_id = a.conversation.id if a.conversation else None
+        if not conv_id:
+            return
+
+        def save() -> None:
+            with session_scope(self.engine) as s:
+                refs.mark_uninstalled(s, conversation_id=conv_id, now=self.clock())
+
+        await asyncio.to_thread(save)
+        self._refs.pop(conv_id, None)
+
+    # who ------------------------------------------------------------------------------------
+    async def _who(self, turn: TurnContext) -> Who:
+        a = turn.activity
+        user = a.from_property
+        uid = user.id if user else ""
+        return Who(platform="teams", user_id=uid, workspace=tenant_of(a) or None, email=await self._email(turn, uid),
+                   name=(user.name if user else None) or None, timezone=timezone_of(a))
+
+    async def _email(self, turn: TurnContext, user_id: str) -> str | None:
+        """The user's e-mail from the roster (once per user per process): the conversation links
+        an unmapped user whose e-mail matches a person's."""
+        if not user_id:
+            return None
+        if user_id in self._emails:
+            return self._emails[user_id]
+        email = None
+        try:
+            client = turn.turn_state.get(turn.adapter.BOT_CONNECTOR_CLIENT_KEY)
+            conv_id = turn.activity.conversation.id
+            member = await client.conversations.get_conversation_member(conv_id, user_id)
+            props = member.additional_properties or {}
+            email = props.get("email") or props.get("userPrincipalName") or None
+        except Exception as e:  # noqa: BLE001 - no roster answer: the person is known by their id alone
+            log.info("no Teams roster entry for %s: %s", user_id, e)
+        self._emails[user_id] = email
+        return email
+
+    def _incoming(self, who: Who, body: Any, a: Activity, *, event_id: str | None = None) -> Incoming:
+        extra = {}
+        if "where" in {f.name for f in fields(Incoming)} and a.conversation is not None:
+            extra["where"] = a.conversation.id  # "set PLAN channel here" names this conversation
+        return Incoming(who=who, body=body, event_id=event_id or a.id or None, **extra)
+
+    async def _ask(self, event: Incoming) -> Reply:
+        return await asyncio.to_thread(self.conversation.handle, event, now=self.clock())
+
+    # messages --------------------------------------------------------------------------------
+    async def _on_message(self, turn: TurnContext) -> None:
+        a = turn.activity
+        who = await self._who(turn)
+        try:
+            if isinstance(a.value, dict) and a.value:
+                body: Any = press_of(a.value)  # an Action.Submit fallback from an older client
+            elif files := file_infos(a):
+                name, url = files[0]
+                data = await self._download(url)
+                body = FileIn(name=name, data=data, text=said_of(a).text)
+            else:
+                body = said_of(a)
+        except BadActivity as e:
+            await self._send_cards(turn, [notice_card(str(e))])
+            return
+        except DownloadFailed as e:
+            await self._send_cards(turn, [notice_card(str(e))])
+            return
+        reply = await self._ask(self._incoming(who, body, a))
+        if reply.replace is not None and a.reply_to_id:  # the Submit fallback: update the card it came from
+            await self._update_card(turn, a.reply_to_id, reply.replace)
+        await self._send_reply(turn, reply, with_replace=not a.reply_to_id)
+
+    async def _send_reply(self, turn: TurnContext, reply: Reply, *, with_replace: bool) -> None:
+        cards = ([reply.replace] if with_replace and reply.replace is not None else []) + list(reply.cards)
+        await self._send_cards(turn, cards)
+        if reply.form is not None:
+            await turn.send_activity(_message([adaptive.attachment(adaptive.render_form(reply.form, errors=reply.errors))], summary=reply.form.title))
+        for f in reply.files:
+            await self._send_file(turn, f.name, f.data, f.mime)
+
+    async def _send_cards(self, turn: TurnContext, cards: list[Card]) -> None:
+        for card in cards:
+            await turn.send_activity(card_activity(card, chart_images=self.chart_images))
+
+    async def _update_card(self, turn: TurnContext, activity_id: str, card: Card) -> None:
+        act = card_activity(card, chart_images=False)
+        act.id = activity_id
+        try:
+            await turn.update_activity(act)
+        except Exception as e:  # noqa: BLE001 - the old card stays; the reply still comes
+            log.warning("could not update Teams message %s: %s", activity_id, e)
+
+    async def _send_file(self, turn: TurnContext, name: str, data: bytes, mime: str) -> None:
+        """Files for the sender (exports). Teams bots hand files over through OneDrive consent;
+        until that is set up the file comes as a data link the Teams client downloads."""
+        b64 = base64.b64encode(data).decode("ascii")
+        att = Attachment(content_type=mime, content_url=f"data:{mime};base64,{b64}", name=name)
+        if len(b64) > 3 * 1024 * 1024:
+            await self._send_cards(turn, [notice_card(f"{name} is too large to send in Teams; use `actionbot export` instead.")])
+            return
+        await turn.send_activity(Activity(type=ActivityTypes.message, attachments=[att], summary=name))
+
+    async def _download(self, url: str) -> bytes:
+        own = self.http is None
+        session = aiohttp.ClientSession() if own else self.http()  # type: ignore[misc]
+        try:
+            async with session.get(url, timeout=aiohttp.ClientTimeout(total=60)) as r:
+                if r.status != 200:
+                    raise DownloadFailed(f"Teams would not give me the file (HTTP {r.status}); please send it again.")
+                data = await r.content.read(MAX_FILE_BYTES + 1)
+                return data
+        except aiohttp.ClientError as e:
+            raise DownloadFailed(f"I could not download the file from Teams ({type(e).__name__}); please send it again.") from e
+        finally:
+            if own:
+                await session.close()
+
+    # invokes -------------------------------------------------------------------------------
+    async def _on_invoke(self, turn: TurnContext) -> None:
+        a = turn.activity
+        if a.name != "adaptiveCard/action":
+            await _invoke_reply(turn, 200, {})  # other invokes (e.g. a sign-in check): nothing to do
+            return
+        value = a.value if isinstance(a.value, dict) else None
+        action = (value or {}).get("action")
+        if not isinstance(action, dict) or action.get("type") != "Action.Execute":
+            await _invoke_reply(turn, 200, adaptive.invoke_error_response(400, "BadRequest", "This card action is malformed."))
+            return
+        try:
+            body = press_of(action.get("data"), verb=str(action.get("verb") or ""))
+        except BadActivity as e:
+            await _invoke_reply(turn, 200, adaptive.invoke_error_response(400, "BadRequest", str(e)))
+            return
+        who = await self._who(turn)
+        try:
+            reply = await asyncio.wait_for(self._ask(self._incoming(who, body, a)), INVOKE_DEADLINE)
+        except TimeoutError:
+            await _invoke_reply(turn, 200, adaptive.invoke_error_response(503, "Timeout", "That took too long; please try again in a moment."))
+            return
+        if reply.form is not None:
+            card_json = adaptive.render_form(reply.form, errors=reply.errors)
+            await _invoke_reply(turn, 200, adaptive.invoke_card_response(card_json))
+            await self._send_cards(turn, list(reply.cards))
+        elif reply.replace is not None:
+            card_json = adaptive.render_card(reply.replace)
+            await _invoke_reply(turn, 200, adaptive.invoke_card_response(card_json))
+            if kind_of(a) != "personal" and a.reply_to_id:  # everyone else in a group or channel sees it too
+                await self._update_card(turn, a.reply_to_id, reply.replace)
+            await self._send_cards(turn, list(reply.cards))
+        else:
+            first = reply.cards[0].title.plain if reply.cards else "Done."
+            await _invoke_reply(turn, 200, adaptive.invoke_message_response(first))
+            await self._send_cards(turn, list(reply.cards))
+        for f in reply.files:
+            await self._send_file(turn, f.name, f.data, f.mime)
+
+    # installs ------------------------------------------------------------------------------
+    async def _on_installation_update(self, turn: TurnContext) -> None:
+        a = turn.activity
+        if (a.action or "").startswith("remove"):
+            await self._forget(a)
+            return
+        await self._welcome(turn)
+
+    async def _on_conversation_update(self, turn: TurnContext) -> None:
+        a = turn.activity
+        bot_id = a.recipient.id if a.recipient else None
+        if any(m.id == bot_id for m in a.members_removed or []):
+            await self._forget(a)
+        elif any(m.id == bot_id for m in a.members_added or []):
+            await self._welcome(turn)
+
+    async def _welcome(self, turn: TurnContext) -> None:
+        """Installed: in a 1:1 chat the person gets what they may do (the conversation's help);
+        in a channel, how to send a plan's digest here."""
+        a = turn.activity
+        if kind_of(a) == "personal":
+            if a.from_property is None or a.from_property.id == (a.recipient.id if a.recipient else None):
+                return
+            who = await self._who(turn)
+            event = self._incoming(who, Said(text="help", command=True), a, event_id=f"install:{a.conversation.id}")
+            reply = await self._ask(event)
+            if not reply.replayed:
+                await self._send_reply(turn, reply, with_replace=True)
+        else:
+            conv_id = a.conversation.id if a.conversation else ""
+            await self._send_cards(turn, [notice_card(
+                f"Hello. To post a plan's weekly digest here, an administrator types "
+                f"\"set PLAN channel here\" in this channel (or sets the channel teams:{conv_id}).", title="actionbot")])
+
+
+class DownloadFailed(Exception):
+    pass
+
+
+async def _invoke_reply(turn: TurnContext, status: int, body: Any) -> None:
+    await turn.send_activity(Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=status, body=body)))
+
+
+def _message(attachments: list[dict[str, Any]], *, summary: str = "", text: str | None = None) -> Activity:
+    return Activity(type=ActivityTypes.message, attachment_layout="list", summary=summary[:200] or None, text=text,
+                    attachments=[Attachment(content_type=x["contentType"], content=x["content"]) for x in attachments])
+
+
+def card_activity(card: Card, *, chart_images: bool = True) -> Activity:
+    """One message carrying the card; the chart rides along as an inline PNG when it is small
+    enough to keep the message under Teams' size limit."""
+    attachments = [adaptive.attachment(adaptive.render_card(card))]
+    act = _message(attachments, summary=card.title.plain)
+    if chart_images and card.chart_path:
+        path = Path(card.chart_path)
+        if path.is_file() and path.stat().st_size <= 45 * 1024:
+            b64 = base64.b64encode(path.read_bytes()).decode("ascii")
+            act.attachments.append(Attachment(content_type="image/png", content_url=f"data:image/png;base64,{b64}", name=path.name))
+    return act
+
+
+# --- the HTTP endpoint ---------------------------------------------------------------------
+def messages_handler(adapter: CloudAdapter, bot: TeamsBot) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        if "application/json" not in request.headers.get("Content-Type", ""):
+            return web.json_response({"error": "expected application/json"}, status=415)
+        try:
+            body = json.loads(await request.read())
+        except (ValueError, UnicodeDecodeError):
+            return web.json_response({"error": "the body is not JSON"}, status=400)
+        if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body.get("type"):
+            return web.json_response({"error": "not a Bot Framework activity"}, status=400)
+        try:
+            activity = Activity().deserialize(body)
+        except Exception:  # noqa: BLE001 - msrest raises several kinds for a malformed activity
+            return web.json_response({"error": "not a Bot Framework activity"}, status=400)
+        try:
+            invoke = await adapter.process_activity(request.headers.get("Authorization", ""), activity, bot.on_turn)
+        except PermissionError:
+            return web.json_response({"error": "unauthorized"}, status=401)
+        if invoke is None:
+            return web.Response(status=201)
+        body_out = invoke.body
+        if body_out is not None and not isinstance(body_out, (dict, list, str, int, float)):
+            body_out = serializer_helper(body_out)
+        return web.json_response(body_out, status=invoke.status or 200)
+
+    return handle
+
+
+# --- proactive sends ------------------------------------------------------------------------
+class Pacer:
+    """Sliding-window limits: every key has its own windows (a conversation: 7 a second and 60
+    in 30 seconds), and one shared app-wide window. ``wait(key)`` returns once a send may go."""
+
+    def __init__(self, *, per_conversation: tuple[tuple[int, float], ...] = ((7, 1.0), (60, 30.0)),
+                 per_app: tuple[tuple[int, float], ...] = ((30, 1.0),), clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.per_conversation, self.per_app, self.clock, self.sleep = per_conversation, per_app, clock, sleep
+        self._sent: dict[str, deque[float]] = {}
+        self._app: deque[float] = deque()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._app_lock = asyncio.Lock()
+        self._paused_until = 0.0
+
+    @staticmethod
+    def _delay(history: deque[float], limits: tuple[tuple[int, float], ...], now: float) -> float:
+        """How long until one more send fits every window: when the count-th latest send is
+        still inside a window, wait until it leaves it."""
+        longest = max((w for _, w in limits), default=0.0)
+        while history and history[0] <= now - longest:
+            history.popleft()
+        delay = 0.0
+        for count, window in limits:
+            if len(history) >= count and history[-count] > now - window:
+                delay = max(delay, history[-count] + window - now)
+        return delay
+
+    def pause(self, seconds: float) -> None:
+        """The platform said 429: nobody sends for a while."""
+        self._paused_until = max(self._paused_until, self.clock() + seconds)
+
+    async def wait(self, key: str) -> None:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            history = self._sent.setdefault(key, deque())
+            while (d := self._delay(history, self.per_conversation, self.clock())) > 0:
+                await self.sleep(d)
+            async with self._app_lock:
+                while True:
+                    now = self.clock()
+                    d = max(self._delay(self._app, self.per_app, now), self._paused_until - now)
+                    if d <= 0:
+                        break
+                    await self.sleep(d)
+                now = self.clock()
+                self._app.append(now)
+                history.append(now)
+
+
+RETRY_STATUSES = {429, 412, 502, 503, 504}
+PERMANENT_STATUSES = {403, 404}
+
+
+class TeamsPort:
+    """The ChatPort for Teams: proactive messages through stored conversation references."""
+
+    platform = "teams"
+
+    def __init__(self, engine: Engine, auth: TeamsAuth, *, pacer: Pacer | None = None, tries: int = 4,
+                 backoff: Callable[[int], float] = lambda n: min(0.5 * 2 ** n, 8.0), max_wait: float = 10.0,
+                 chart_images: bool = True) -> None:
+        self.engine, self.auth, self.pacer, self.tries, self.backoff, self.max_wait = engine, auth, pacer or Pacer(), tries, backoff, max_wait
+        self.chart_images = chart_images
+        self._bfa = ConfigurationBotFrameworkAuthentication(auth)
+        self._clients: dict[str, Any] = {}
+
+    async def _client(self, service_url: str) -> Any:
+        client = self._clients.get(service_url)
+        if client is None:
+            claims = ClaimsIdentity({AuthenticationConstants.AUDIENCE_CLAIM: self.auth.APP_ID,
+                                     AuthenticationConstants.APP_ID_CLAIM: self.auth.APP_ID}, True)
+            client = await self._bfa.create_connector_factory(claims).create(service_url, None)
+            client.config.retry_policy.retries = 0  # retries are ours, paced
+            self._clients[service_url] = client
+        return client
+
+    def _reference(self, target: str) -> tuple[str, str, str]:
+        with session_scope(self.engine) as s:
+            row = refs.find_reference(s, target)
+            if row is None or not row.installed:
+                raise DeliveryError(f"{target} is {NOT_REACHABLE}", permanent=True)
+            return row.conversation_id, row.service_url, row.tenant_id
+
+    async def _call(self, conversation_id: str, send: Callable[[], Awaitable[Any]]) -> Any:
+        last: Exception | None = None
+        for attempt in range(self.tries):
+            await self.pacer.wait(conversation_id)
+            try:
+                return await send()
+            except ErrorResponseException as e:
+                status = getattr(e.response, "status_code", 0)
+                if status in PERMANENT_STATUSES:
+                    raise DeliveryError(f"{conversation_id}: HTTP {status}: {NOT_REACHABLE}", permanent=True) from e
+                if status not in RETRY_STATUSES:
+                    raise DeliveryError(f"{conversation_id}: HTTP {status}: {e}", permanent=400 <= status < 500) from e
+                wait = _retry_after(e.response) or self.backoff(attempt)
+                if status == 429:
+                    self.pacer.pause(min(wait, self.max_wait))
+                last = DeliveryError(f"{conversation_id}: HTTP {status}", retry_after=wait)
+                if wait > self.max_wait:
+                    break
+                if status != 429:
+                    await asyncio.sleep(wait)
+            except (aiohttp.ClientError, OSError) as e:
+                last = DeliveryError(f"{conversation_id}: {type(e).__name__}: {e}")
+                await asyncio.sleep(self.backoff(attempt))
+        raise last if last is not None else DeliveryError(f"{conversation_id}: not sent")
+
+    async def send(self, target: str, card: Card) -> Sent:
+        conversation_id, service_url, tenant = await asyncio.to_thread(self._reference, target)
+        client = await self._client(service_url)
+        act = card_activity(card, chart_images=self.chart_images)
+        act.conversation = ConversationAccount(id=conversation_id, tenant_id=tenant or None)
+        act.channel_data = {"tenant": {"id": tenant}} if tenant else None
+        result = await self._call(conversation_id, lambda: client.conversations.send_to_conversation(conversation_id, act))
+        return Sent(ref=getattr(result, "id", "") or "")
+
+    async def update(self, target: str, ref: str, card: Card) -> Sent:
+        conversation_id, service_url, tenant = await asyncio.to_thread(self._reference, target)
+        client = await self._client(service_url)
+        act = card_activity(card, chart_images=False)
+        act.id = ref
+        act.conversation = ConversationAccount(id=conversation_id, tenant_id=tenant or None)
+        await self._call(conversation_id, lambda: client.conversations.update_activity(conversation_id, ref, act))
+        return Sent(ref=ref)
+
+
+def _retry_after(response: Any) -> float | None:
+    headers = getattr(response, "headers", None) or {}
+    value = headers.get("Retry-After") if hasattr(headers, "get") else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+# --- wiring ---------------------------------------------------------------------------------
+def check_auth(settings: Any) -> TeamsAuth:
+    """The Teams credentials, checked: production refuses to run Teams unauthenticated."""
+    from bot.domain.model import InvalidValue
+
+    auth = auth_from(settings)
+    if auth.local:
+        if (settings.env or "").strip().lower() == "production":
+            raise InvalidValue("ACTIONBOT_ENV=production needs MicrosoftAppId and MicrosoftAppPassword: "
+                               "Teams requests would otherwise be accepted without checking who sent them")
+        log.warning("Teams runs in local mode (no MicrosoftAppId): requests are NOT authenticated — for the Agents Playground only")
+    elif not auth.APP_PASSWORD:
+        raise InvalidValue("MicrosoftAppId is set but MicrosoftAppPassword is not")
+    return auth
+
+
+def mount(app: web.Application, settings: Any, engine: Engine, conversation: Handles, *, path: str = "/api/messages") -> TeamsBot:
+    auth = check_auth(settings)
+    adapter = make_adapter(auth)
+    bot = TeamsBot(engine=engine, conversation=conversation)
+
+    async def on_error(turn: TurnContext, error: Exception) -> None:
+        log.exception("Teams turn failed", exc_info=error)
+        if turn.activity.type == ActivityTypes.invoke:
+            await _invoke_reply(turn, 200, adaptive.invoke_error_response(500, "InternalError", "Something went wrong on our side; nothing was changed."))
+        else:
+            try:
+                await turn.send_activity(card_activity(notice_card("Something went wrong on our side; nothing was changed. Please try again."),
+                                                       chart_images=False))
+            except Exception:  # noqa: BLE001 - the connector itself may be what failed
+                pass
+
+    adapter.on_turn_error = on_error
+    app.router.add_post(path, messages_handler(adapter, bot))
+    return bot
+
+
+__all__ = ["Pacer", "TeamsBot", "TeamsPort", "card_activity", "check_auth", "mount", "press_of", "said_of"]

@@ -1,0 +1,174 @@
+"""A local fake Bot Connector (the service a Teams bot posts its replies and proactive messages
+to) and builders for the Bot Framework activities Teams sends. Used by the Teams tests and the
+Teams benchmark; only loopback addresses."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+TENANT = "tenant-kent"
+BOT = {"id": "28:actionbot", "name": "actionbot"}
+
+
+@dataclass
+class Sent:
+    method: str
+    conversation: str
+    activity: dict[str, Any]
+    activity_id: str | None = None  # the replied-to or updated activity
+
+
+@dataclass
+class FakeConnector:
+    """Records what the bot sends. ``fail[conversation]`` is a list of HTTP statuses to answer
+    the next sends with (429 comes with Retry-After); ``limits`` (count, seconds) per
+    conversation and ``app_limit`` per second make it answer 429 like Teams when exceeded."""
+
+    members: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+    fail: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    retry_after: float = 0.05
+    limits: tuple[tuple[int, float], ...] = ()
+    app_limit: int = 0
+    sent: list[Sent] = field(default_factory=list)
+    throttled: int = 0
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+    _times: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    _app_times: deque[float] = field(default_factory=deque)
+    server: TestServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return str(self.server.make_url("/")).rstrip("/") + "/"
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v3/conversations/{cid}/activities", self._post)
+        app.router.add_post("/v3/conversations/{cid}/activities/{aid}", self._post)
+        app.router.add_put("/v3/conversations/{cid}/activities/{aid}", self._put)
+        app.router.add_get("/v3/conversations/{cid}/members/{uid}", self._member)
+        app.router.add_get("/files/{name}", self._file)
+        return app
+
+    async def start(self) -> FakeConnector:
+        self.server = TestServer(self.app(), host="127.0.0.1")
+        await self.server.start_server()
+        return self
+
+    async def close(self) -> None:
+        if self.server is not None:
+            await self.server.close()
+
+    def _refuse(self, cid: str) -> web.Response | None:
+        if self.fail.get(cid):
+            status = self.fail[cid].pop(0)
+            headers = {"Retry-After": str(self.retry_after)} if status == 429 else {}
+            return web.json_response({"error": {"code": str(status), "message": "as scripted"}}, status=status, headers=headers)
+        now = time.monotonic()
+        times = self._times[cid]
+        for count, window in self.limits:
+            recent = sum(1 for t in times if t > now - window)
+            if recent >= count:
+                self.throttled += 1
+                return web.json_response({"error": {"code": "429"}}, status=429, headers={"Retry-After": "0.2"})
+        if self.app_limit:
+            while self._app_times and self._app_times[0] <= now - 1.0:
+                self._app_times.popleft()
+            if len(self._app_times) >= self.app_limit:
+                self.throttled += 1
+                return web.json_response({"error": {"code": "429"}}, status=429, headers={"Retry-After": "0.2"})
+            self._app_times.append(now)
+        times.append(now)
+        while len(times) > 200:
+            times.popleft()
+        return None
+
+    async def _post(self, request: web.Request) -> web.Response:
+        cid = request.match_info["cid"]
+        refused = self._refuse(cid)
+        if refused is not None:
+            return refused
+        self.sent.append(Sent("post", cid, await request.json(), request.match_info.get("aid")))
+        return web.json_response({"id": f"act-{next(self._ids)}"})
+
+    async def _put(self, request: web.Request) -> web.Response:
+        cid = request.match_info["cid"]
+        refused = self._refuse(cid)
+        if refused is not None:
+            return refused
+        self.sent.append(Sent("put", cid, await request.json(), request.match_info["aid"]))
+        return web.json_response({"id": request.match_info["aid"]})
+
+    async def _member(self, request: web.Request) -> web.Response:
+        m = self.members.get(request.match_info["uid"])
+        if m is None:
+            return web.json_response({"error": {"code": "MemberNotFoundInConversation"}}, status=404)
+        return web.json_response(m)
+
+    async def _file(self, request: web.Request) -> web.Response:
+        data = self.files.get(request.match_info["name"])
+        return web.Response(body=data) if data is not None else web.Response(status=404)
+
+    # what was sent ---------------------------------------------------------------------------
+    def cards(self, conversation: str | None = None) -> list[dict[str, Any]]:
+        """The Adaptive Cards posted (not updates), oldest first."""
+        out = []
+        for s in self.sent:
+            if s.method == "post" and (conversation is None or s.conversation == conversation):
+                out += [a["content"] for a in s.activity.get("attachments") or [] if a.get("contentType") == "application/vnd.microsoft.card.adaptive"]
+        return out
+
+
+_ids = itertools.count(1)
+
+
+def activity(kind: str, service_url: str, *, user: str = "29:ann", aad: str = "aad-ann", name: str = "Ann Lead",
+             conversation: str = "a:ann", conversation_type: str = "personal", **extra: Any) -> dict[str, Any]:
+    act = {
+        "type": kind, "id": f"f:{next(_ids)}", "channelId": "msteams", "serviceUrl": service_url,
+        "timestamp": "2026-11-23T10:00:00.000Z", "localTimezone": "Europe/London",
+        "from": {"id": user, "name": name, "aadObjectId": aad},
+        "recipient": dict(BOT),
+        "conversation": {"id": conversation, "conversationType": conversation_type, "tenantId": TENANT},
+        "channelData": {"tenant": {"id": TENANT}},
+        "entities": [{"type": "clientInfo", "locale": "en-GB", "country": "GB", "platform": "Web", "timezone": "Europe/London"}],
+    }
+    act.update(extra)
+    return act
+
+
+def message(service_url: str, text: str, **kw: Any) -> dict[str, Any]:
+    return activity("message", service_url, text=text, textFormat="plain", **kw)
+
+
+def execute(service_url: str, data: dict[str, Any], *, verb: str | None = None, reply_to: str = "act-1", **kw: Any) -> dict[str, Any]:
+    action = {"type": "Action.Execute", "verb": verb if verb is not None else data.get("ab_verb", ""), "data": data}
+    act = activity("invoke", service_url, replyToId=reply_to, value={"action": action, "trigger": "manual"}, **kw)
+    act["name"] = "adaptiveCard/action"
+    return act
+
+
+def installation(service_url: str, action: str = "add", **kw: Any) -> dict[str, Any]:
+    return activity("installationUpdate", service_url, action=action, **kw)
+
+
+def members_added(service_url: str, *, conversation: str = "19:leaders@thread.tacv2", **kw: Any) -> dict[str, Any]:
+    kw.setdefault("conversation_type", "channel")
+    act = activity("conversationUpdate", service_url, conversation=conversation, membersAdded=[dict(BOT)], **kw)
+    act["channelData"] |= {"team": {"id": "19:team@thread.tacv2", "name": "Leadership"}, "channel": {"id": conversation, "name": "General"},
+                           "eventType": "teamMemberAdded"}
+    return act
+
+
+def file_message(service_url: str, name: str, download_url: str, **kw: Any) -> dict[str, Any]:
+    return activity("message", service_url, text="", attachments=[{
+        "contentType": "application/vnd.microsoft.teams.file.download.info", "name": name,
+        "content": {"downloadUrl": download_url, "uniqueId": "u1", "fileType": name.rsplit(".", 1)[-1]}}], **kw)

@@ -1,0 +1,322 @@
+"""The Teams adapter through the real /api/messages: Bot Framework activities in, the
+conversation's inputs out, its replies rendered as Adaptive Cards and posted to a local fake
+Bot Connector; conversation references saved; the TeamsPort's pacing, backoff and permanent
+failures. The conversation here is a stand-in that records what it was given."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlmodel import Session, select
+
+from bot.app import build_app
+from bot.config import Settings
+from bot.conversation.events import FileIn, Incoming, OutFile, Press, Reply, Said, Submit
+from bot.domain.model import InvalidValue
+from bot.ports import DeliveryError
+from cards.adaptive import form_submit_data
+from cards.form import Form, Input
+from cards.ids import Verb
+from cards.nudge import notice_card
+from handlers.teams import Pacer, TeamsPort, auth_from, check_auth
+from storage import teams as refs
+from storage.db import session_scope
+from storage.tables import TeamsConversation
+from tests import teams_fakes as tf
+
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+FORM = Form(id=Verb.SUBMIT_UPDATE, title="Update 2.4", value={"action_id": 1, "version": 2},
+            inputs=(Input("progress", "multiline", "Progress", required=True), Input("revised_target", "date", "Revised target")))
+
+
+class FakeConversation:
+    def __init__(self) -> None:
+        self.events: list[Incoming] = []
+        self.answer: Callable[[Incoming], Reply] = lambda e: Reply(cards=(notice_card(f"got {type(e.body).__name__}"),))
+
+    def handle(self, event: Incoming, *, now: datetime) -> Reply:
+        self.events.append(event)
+        return self.answer(event)
+
+
+@pytest.fixture
+async def connector() -> AsyncIterator[tf.FakeConnector]:
+    c = await tf.FakeConnector(members={"29:ann": {"id": "29:ann", "name": "Ann Lead", "email": "ann@kent.example"}}).start()
+    yield c
+    await c.close()
+
+
+@pytest.fixture
+def conv() -> FakeConversation:
+    return FakeConversation()
+
+
+@pytest.fixture
+async def client(engine, conv, monkeypatch) -> AsyncIterator[TestClient]:  # type: ignore[no-untyped-def]
+    for var in ("MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppTenantId", "ACTIONBOT_ENV"):
+        monkeypatch.delenv(var, raising=False)
+    async with TestClient(TestServer(build_app(Settings(), engine, conversation=conv))) as c:
+        yield c
+
+
+async def post(client: TestClient, body: Any, *, status: int | None = None) -> Any:
+    resp = await client.post("/api/messages", json=body)
+    if status is not None:
+        assert resp.status == status, await resp.text()
+    return (await resp.json()) if resp.content_type == "application/json" else None
+
+
+async def test_a_message_reaches_the_conversation_and_the_reply_comes_back_as_a_card(client, connector, conv, engine):  # type: ignore[no-untyped-def]
+    await post(client, tf.message(connector.url, "<p>2.4 done, evidence at <a href=\"https://intranet.example/ev/1\">the intranet</a></p>"), status=201)
+    (event,) = conv.events
+    assert isinstance(event.body, Said) and 'href="https://intranet.example/ev/1"' in event.body.text
+    assert (event.who.platform, event.who.user_id, event.who.workspace) == ("teams", "29:ann", tf.TENANT)
+    assert (event.who.email, event.who.name, event.who.timezone) == ("ann@kent.example", "Ann Lead", "Europe/London")
+    assert event.event_id and event.event_id.startswith("f:")
+    (sent,) = connector.sent
+    assert sent.conversation == "a:ann" and sent.activity_id == event.event_id  # a reply to the message
+    (card,) = connector.cards()
+    assert card["type"] == "AdaptiveCard" and card["version"] == "1.5" and "got Said" in card["fallbackText"]
+    with Session(engine) as s:
+        ref = s.exec(select(TeamsConversation)).one()
+    assert (ref.conversation_id, ref.kind, ref.service_url, ref.tenant_id) == ("a:ann", "personal", connector.url, tf.TENANT)
+    assert (ref.user_id, ref.aad_object_id, ref.timezone) == ("29:ann", "aad-ann", "Europe/London")
+
+
+async def test_the_bots_own_mention_is_dropped_and_other_mentions_listed(client, connector, conv):  # type: ignore[no-untyped-def]
+    act = tf.message(connector.url, "<at>actionbot</at> map \"HoS First Response\" <at>Priya Shah</at>", conversation="19:c@thread.tacv2",
+                     conversation_type="channel")
+    act["entities"] = [
+        {"type": "mention", "text": "<at>actionbot</at>", "mentioned": dict(tf.BOT)},
+        {"type": "mention", "text": "<at>Priya Shah</at>", "mentioned": {"id": "29:priya", "name": "Priya Shah"}},
+    ]
+    await post(client, act, status=201)
+    said = conv.events[0].body
+    assert isinstance(said, Said)
+    assert said.text == "map \"HoS First Response\" <at>Priya Shah</at>"
+    assert said.mentions == (("Priya Shah", "29:priya"),)
+
+
+async def test_an_execute_press_is_answered_with_the_replacement_card(client, connector, conv):  # type: ignore[no-untyped-def]
+    conv.answer = lambda e: Reply(replace=notice_card("2.4 recorded as on track by Ann Lead"))
+    body = await post(client, tf.execute(connector.url, {"ab_verb": "on_track", "ab_value": {"action_id": 1, "version": 2}}), status=200)
+    (event,) = conv.events
+    assert event.body == Press(verb="on_track", value={"action_id": 1, "version": 2})
+    assert body["statusCode"] == 200 and body["type"] == "application/vnd.microsoft.card.adaptive"
+    assert "recorded as on track" in body["value"]["fallbackText"]
+    assert connector.sent == []  # in a 1:1 chat the invoke answer replaces the card; nothing else is posted
+
+
+async def test_update_opens_the_form_in_place_and_a_refused_submit_shows_the_errors(client, connector, conv):  # type: ignore[no-untyped-def]
+    conv.answer = lambda e: Reply(form=FORM)
+    body = await post(client, tf.execute(connector.url, {"ab_verb": "open_update", "ab_value": {"action_id": 1}}), status=200)
+    inputs = [b for b in body["value"]["body"] if b.get("id")]
+    assert [i["id"] for i in inputs] == ["progress", "revised_target"]
+    submit = body["value"]["actions"][0]
+
+    conv.answer = lambda e: Reply(form=FORM, errors={"revised_target": "A date in the past cannot be a target."})
+    data = submit["data"] | {"progress": "Sessions delivered", "revised_target": "2020-01-01"}
+    body = await post(client, tf.execute(connector.url, data, verb=submit["verb"]), status=200)
+    assert conv.events[-1].body == Submit(form="submit_update", value={"action_id": 1, "version": 2},
+                                          fields={"progress": "Sessions delivered", "revised_target": "2020-01-01"})
+    warnings = [b["text"] for b in body["value"]["body"] if b.get("color") == "attention"]
+    assert warnings == ["A date in the past cannot be a target\\."]
+
+
+async def test_a_submitted_input_left_empty_arrives_as_empty(client, connector, conv):  # type: ignore[no-untyped-def]
+    await post(client, tf.execute(connector.url, form_submit_data(FORM) | {"progress": "x"}), status=200)
+    assert conv.events[0].body.fields == {"progress": "x", "revised_target": ""}  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("data", [
+    {"ab_verb": "launch_missiles", "ab_value": {}},
+    {"something": "else"},
+    "not even an object",
+    {"ab_verb": "on_track", "ab_value": "a string"},
+    {"ab_verb": "submit_update", "ab_form": "submit_update", "ab_value": {}, "ab_inputs": "progress"},
+    {"ab_verb": "submit_update", "ab_form": "submit_update", "ab_value": {}, "ab_inputs": ["progress"], "progress": {"nested": 1}},
+])
+async def test_unknown_or_malformed_button_data_gets_a_4xx_invoke_answer_not_a_500(client, connector, conv, data):  # type: ignore[no-untyped-def]
+    body = await post(client, tf.execute(connector.url, data, verb="x"), status=200)
+    assert body["statusCode"] == 400 and body["type"] == "application/vnd.microsoft.error" and body["value"]["message"]
+    assert conv.events == []
+
+
+async def test_an_invoke_without_an_action_is_refused_politely(client, connector, conv):  # type: ignore[no-untyped-def]
+    act = tf.activity("invoke", connector.url, value={"nothing": True})
+    act["name"] = "adaptiveCard/action"
+    body = await post(client, act, status=200)
+    assert body["statusCode"] == 400 and conv.events == []
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"{\"text\": \"no type\"}", b"\xff\xfe"])
+async def test_a_malformed_request_body_gets_400(client, raw):  # type: ignore[no-untyped-def]
+    resp = await client.post("/api/messages", data=raw, headers={"Content-Type": "application/json"})
+    assert resp.status == 400
+
+
+async def test_the_submit_fallback_updates_the_card_it_came_from(client, connector, conv):  # type: ignore[no-untyped-def]
+    conv.answer = lambda e: Reply(replace=notice_card("2.4 recorded"), cards=(notice_card("Anything else?"),))
+    act = tf.message(connector.url, "", value={"ab_verb": "mark_done", "ab_value": {"action_id": 1}}, replyToId="act-77")
+    await post(client, act, status=201)
+    assert conv.events[0].body == Press(verb="mark_done", value={"action_id": 1})
+    put = [s for s in connector.sent if s.method == "put"]
+    assert len(put) == 1 and put[0].activity_id == "act-77" and "2.4 recorded" in str(put[0].activity)
+    assert ["Anything else?" in c["fallbackText"] for c in connector.cards()] == [True]
+
+
+async def test_a_file_is_downloaded_and_handed_over(client, connector, conv):  # type: ignore[no-untyped-def]
+    connector.files["plan.xlsx"] = b"PK\x03\x04 spreadsheet bytes"
+    await post(client, tf.file_message(connector.url, "ILACS plan.xlsx", connector.url + "files/plan.xlsx"), status=201)
+    body = conv.events[0].body
+    assert isinstance(body, FileIn) and body.name == "ILACS plan.xlsx" and body.data == b"PK\x03\x04 spreadsheet bytes"
+
+
+async def test_a_file_that_cannot_be_downloaded_gets_a_clear_message(client, connector, conv):  # type: ignore[no-untyped-def]
+    await post(client, tf.file_message(connector.url, "plan.xlsx", connector.url + "files/gone.xlsx"), status=201)
+    assert conv.events == []
+    assert "would not give me the file" in connector.cards()[0]["fallbackText"]
+
+
+async def test_exports_come_back_as_a_file(client, connector, conv):  # type: ignore[no-untyped-def]
+    conv.answer = lambda e: Reply(cards=(notice_card("Here is cs as csv."),), files=(OutFile("cs.csv", b"ref,action\n", "text/csv"),))
+    await post(client, tf.message(connector.url, "export cs csv"), status=201)
+    files = [a for s in connector.sent for a in s.activity.get("attachments") or [] if a.get("name") == "cs.csv"]
+    assert files and files[0]["contentUrl"].startswith("data:text/csv;base64,")
+
+
+async def test_installing_saves_the_reference_and_greets_with_help(client, connector, conv, engine):  # type: ignore[no-untyped-def]
+    await post(client, tf.installation(connector.url, conversation="a:bo", user="29:bo", aad="aad-bo", name="Bo"), status=201)
+    (event,) = conv.events
+    assert event.body == Said("help", command=True) and event.event_id == "install:a:bo"
+    with session_scope(engine) as s:
+        assert refs.find_reference(s, "29:bo").conversation_id == "a:bo"  # type: ignore[union-attr]
+    await post(client, tf.installation(connector.url, action="remove", conversation="a:bo", user="29:bo"), status=201)
+    with session_scope(engine) as s:
+        assert refs.find_reference(s, "29:bo").installed is False  # type: ignore[union-attr]
+
+
+async def test_added_to_a_channel_it_says_how_to_send_a_digest_there(client, connector, conv, engine):  # type: ignore[no-untyped-def]
+    await post(client, tf.members_added(connector.url), status=201)
+    assert conv.events == []
+    assert "teams:19:leaders@thread.tacv2" in connector.cards("19:leaders@thread.tacv2")[0]["fallbackText"]
+    with session_scope(engine) as s:
+        ref = refs.find_reference(s, "19:leaders@thread.tacv2")
+        assert ref is not None and ref.kind == "channel" and ref.team_id == "19:team@thread.tacv2" and ref.user_id is None
+
+
+async def test_a_conversation_failure_is_answered_not_crashed(client, connector, conv):  # type: ignore[no-untyped-def]
+    def boom(e: Incoming) -> Reply:
+        raise RuntimeError("bug")
+    conv.answer = boom
+    body = await post(client, tf.execute(connector.url, {"ab_verb": "on_track", "ab_value": {}}), status=200)
+    assert body["statusCode"] == 500 and "nothing was changed" in body["value"]["message"]
+    await post(client, tf.message(connector.url, "mine"))
+    assert "nothing was changed" in connector.cards()[-1]["fallbackText"]
+
+
+async def test_with_an_app_id_unsigned_requests_are_refused(engine, conv, connector, monkeypatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("MicrosoftAppId", "00000000-0000-0000-0000-000000000001")
+    monkeypatch.setenv("MicrosoftAppPassword", "secret")
+    async with TestClient(TestServer(build_app(Settings(), engine, conversation=conv))) as c:
+        resp = await c.post("/api/messages", json=tf.message(connector.url, "mine"))
+        assert resp.status == 401
+    assert conv.events == []
+
+
+def test_production_refuses_to_run_teams_without_credentials(monkeypatch):
+    for var in ("MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppTenantId"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("ACTIONBOT_ENV", "production")
+    with pytest.raises(InvalidValue, match="production needs MicrosoftAppId"):
+        check_auth(Settings())
+    monkeypatch.setenv("MicrosoftAppId", "app")
+    with pytest.raises(InvalidValue, match="MicrosoftAppPassword is not"):
+        check_auth(Settings())
+    monkeypatch.setenv("MicrosoftAppPassword", "pw")
+    monkeypatch.setenv("MicrosoftAppTenantId", "t1")
+    auth = check_auth(Settings())
+    assert (auth.APP_ID, auth.APP_TYPE, auth.APP_TENANTID) == ("app", "SingleTenant", "t1")
+    monkeypatch.setenv("ACTIONBOT_TEAMS", "false")
+    from bot.wiring import build_ports
+    assert "teams" not in build_ports(Settings())
+
+
+# --- the port ----------------------------------------------------------------------------------
+def save_ref(engine, connector, conversation: str = "a:ann", user: str = "29:ann") -> None:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as s:
+        refs.save_reference(s, conversation_id=conversation, kind="personal", service_url=connector.url, tenant_id=tf.TENANT,
+                            user_id=user, now=NOW)
+
+
+def port(engine, **kw: Any) -> TeamsPort:  # type: ignore[no-untyped-def]
+    return TeamsPort(engine, auth_from(Settings()), backoff=lambda n: 0.01, **kw)
+
+
+async def test_the_port_sends_proactively_through_the_reference_and_updates(engine, connector):  # type: ignore[no-untyped-def]
+    save_ref(engine, connector)
+    p = port(engine)
+    sent = await p.send("29:ann", notice_card("You have 2 actions due"))
+    assert sent.ref.startswith("act-")
+    (s,) = connector.sent
+    assert s.conversation == "a:ann" and s.activity_id is None and s.activity["channelData"]["tenant"]["id"] == tf.TENANT
+    await p.update("29:ann", sent.ref, notice_card("Thanks"))
+    assert connector.sent[-1].method == "put" and connector.sent[-1].activity_id == sent.ref
+
+
+async def test_429_and_flaky_gateways_are_retried(engine, connector):  # type: ignore[no-untyped-def]
+    save_ref(engine, connector)
+    connector.fail["a:ann"] = [429, 502, 412, 504]
+    p = port(engine, tries=5)
+    await p.send("29:ann", notice_card("hi"))
+    assert len(connector.sent) == 1 and connector.fail["a:ann"] == []
+
+
+async def test_too_many_429s_leave_it_to_the_outbox_with_a_retry_after(engine, connector):  # type: ignore[no-untyped-def]
+    save_ref(engine, connector)
+    connector.fail["a:ann"] = [429] * 3
+    with pytest.raises(DeliveryError) as e:
+        await port(engine, tries=3).send("29:ann", notice_card("hi"))
+    assert e.value.retry_after is not None and not e.value.permanent and connector.sent == []
+
+
+@pytest.mark.parametrize("status", [403, 404])
+async def test_403_and_404_are_permanent_and_say_install_the_app(engine, connector, status):  # type: ignore[no-untyped-def]
+    save_ref(engine, connector)
+    connector.fail["a:ann"] = [status, status]
+    with pytest.raises(DeliveryError) as e:
+        await port(engine).send("29:ann", notice_card("hi"))
+    assert e.value.permanent and "install the app for them" in str(e.value)
+    assert connector.fail["a:ann"] == [status]  # tried once, not retried
+
+
+async def test_a_person_with_no_conversation_is_not_reachable(engine, connector):  # type: ignore[no-untyped-def]
+    with pytest.raises(DeliveryError) as e:
+        await port(engine).send("29:stranger", notice_card("hi"))
+    assert e.value.permanent and "install the app for them" in str(e.value)
+
+
+async def test_the_pacer_keeps_every_window():
+    clock = [0.0]
+    slept: list[float] = []
+
+    async def sleep(d: float) -> None:
+        slept.append(d)
+        clock[0] += d
+
+    pacer = Pacer(per_conversation=((7, 1.0), (60, 30.0)), per_app=((100, 1.0),), clock=lambda: clock[0], sleep=sleep)
+    times = []
+    for _ in range(70):
+        await pacer.wait("a:ann")
+        times.append(clock[0])
+    for i in range(len(times)):
+        assert sum(1 for t in times if times[i] <= t < times[i] + 1.0) <= 7
+        assert sum(1 for t in times if times[i] <= t < times[i] + 30.0) <= 60
+    assert times[60] >= 30.0  # the 61st waited for the 30-second window
+    other = clock[0]
+    await pacer.wait("a:bo")
+    assert clock[0] == other  # another conversation is not held up by Ann's windows
