@@ -90,6 +90,7 @@ def plan_snapshot(plan: Plan) -> PlanSnapshot:
         owner_id=plan.owner_id,
         signoff_stages=tuple(plan.signoff_stages),
         created_at=plan.created_at,
+        chase_from=plan.chase_from,
     )
 
 

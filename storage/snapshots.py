@@ -150,7 +150,7 @@ def _actions(session: Session, plan_ids: list[int], *, person_id: int | None = N
     rows = session.execute(
         select(_A.id, _A.plan_id, _A.ref, _A.text, _A.status, _A.rag, _PR.ref, _A.lead_text, _A.original_target,
                _A.original_target_raw, _A.revised_target, text(session, _A.last_update_at),
-               text(session, _A.returned_at), text(session, _A.created_at), _A.version)
+               text(session, _A.returned_at), text(session, _A.created_at), _A.version, text(session, _last_answer()))
         # an action's priority is one of its own plan's
         .outerjoin(Priority.__table__, and_(_PR.id == _A.priority_id, _PR.plan_id == _A.plan_id))  # type: ignore[attr-defined]
         .where(live)
@@ -159,9 +159,15 @@ def _actions(session: Session, plan_ids: list[int], *, person_id: int | None = N
     status, rag, utc, no = _STATUS, _RAG, _utc, ()
     return [
         ActionSnapshot(i, p, ref, txt, status[st], rag[rg], pr, lead, owners.get(i, no), delegates.get(i, no),
-                       ot, otr, rt, lu and utc(lu), ra and utc(ra), ca and utc(ca), v)
-        for i, p, ref, txt, st, rg, pr, lead, ot, otr, rt, lu, ra, ca, v in rows
+                       ot, otr, rt, lu and utc(lu), ra and utc(ra), ca and utc(ca), v, la and utc(la))
+        for i, p, ref, txt, st, rg, pr, lead, ot, otr, rt, lu, ra, ca, v, la in rows
     ]
+
+
+def _last_answer() -> Any:
+    """The action's latest update that is not an import (ix_update_action_at serves it)."""
+    return (select(func.max(_U.at)).where(_U.action_id == _A.id, _U.channel != Channel.IMPORT.value)
+            .correlate(Action.__table__).scalar_subquery())  # type: ignore[attr-defined]
 
 
 def _updates(session: Session, where: Any, *, join: bool, with_text: bool = True) -> list[UpdateSnapshot]:

@@ -105,6 +105,7 @@ class Plan(SQLModel, table=True):
     signoff_stages: list[str] = _json(list)  # e.g. ["Evidence Challenge Panel", "Directorate Leadership Team"]
     owner_id: int | None = Field(default=None, foreign_key="person.id")
     archived: bool = False
+    chase_from: date | None = None  # lead officers are chased from this day (plan timezone); None: from the start
     created_at: datetime = _created()
 
 

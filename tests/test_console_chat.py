@@ -148,7 +148,7 @@ def test_actionbot_due_json(db_url, engine, world):
     result = CliRunner().invoke(main, ["--db", db_url, "--org", ORG, "due", "--as-of", "2026-11-23T10:00", "--json"], catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {"as_of", "people", "actions", "nudges"}
+    assert set(data) == {"as_of", "people", "actions", "nudges", "not_chased_yet"}
     assert data["as_of"] == "2026-11-23T10:00:00+00:00" and data["people"] == 3 and data["actions"] == 4
     by_name = {n["name"]: n for n in data["nudges"]}
     assert list(by_name) == ["Ann Lead", "Nia York", "Olive Owner"]  # Mo has nothing due

@@ -123,3 +123,54 @@ def test_a_digest_before_the_plan_was_loaded_says_so(cli, plan):
     assert "Actions: 0" not in out
     data = _json(cli("digest", plan, "--as-of", "2020-01-01", "--json"))
     assert data["plan_held"] is False and data["trend"] == []
+
+
+# --- chasing after an import ----------------------------------------------------------------------
+
+
+def test_an_import_is_not_the_lead_officers_answer(cli, plan):
+    chase_from = _json(cli("plan", "show", plan, "--json"))["chase_from"]
+    assert chase_from is not None  # by default the next working day after the import
+    right_after = cli("due").stdout
+    assert f"{plan} is not chased before" in right_after and "2 of its actions will be asked about then" in right_after
+    assert _json(cli("due", "--json"))["not_chased_yet"][0]["due_then"] == 2
+
+    # on the chase day every overdue action is asked at once, though the import brought progress for 1.1
+    data = _json(cli("due", "--as-of", f"{chase_from}T10:00", "--json"))
+    asked = {a["ref"]: a["reason"] for n in data["nudges"] for a in n["actions"] + n["unassigned"]}
+    assert asked == {"1.1": "overdue", "1.3": "overdue"}
+    assert all(n["send_now"] for n in data["nudges"])
+
+    # an answer in the register (not a file) stops the chasing for that action
+    cli("update", plan, "1.1", "-m", "sampling weekly now", "--revised-target", "31/12/2099", "--reason", "re-planned")
+    data = _json(cli("due", "--as-of", f"{chase_from}T10:00", "--json"))
+    assert {a["ref"] for n in data["nudges"] for a in n["actions"] + n["unassigned"]} == {"1.3"}
+
+
+def test_the_chase_start_can_be_moved(cli, plan):
+    cli("plan", "set", plan, "--chase-from", "start")
+    assert _json(cli("plan", "show", plan, "--json"))["chase_from"] is None
+    assert _json(cli("due", "--json"))["not_chased_yet"] == []
+    cli("plan", "set", plan, "--chase-from", "2099-01-04")
+    assert _json(cli("due", "--as-of", "2098-12-30T10:00", "--json"))["nudges"] == []
+    assert _json(cli("due", "--as-of", "2099-01-05T10:00", "--json"))["actions"] == 3  # 1.2's cadence is due by then too
+    bad = cli("plan", "set", plan, "--chase-from", "soon", ok=False)
+    assert bad.exit_code == 1 and "chase-from date 'soon' is not a date" in bad.stderr
+
+
+def test_due_rules_count_answers_not_imports_and_wait_for_the_chase_start():
+    from datetime import UTC, date, datetime
+
+    from bot.domain.due import needs_update
+    from bot.domain.model import ActionSnapshot, PlanSnapshot, Status
+
+    imported = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
+    action = ActionSnapshot(1, 1, "2.4", "Deliver sessions", Status.IN_PROGRESS, original_target=date(2022, 11, 30),
+                            last_update_at=imported, last_answer_at=None, created_at=imported)
+    monday = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
+    plan = PlanSnapshot(1, "ILACS", chase_from=date(2026, 11, 30))
+    assert needs_update(action, plan=plan, now=monday).code == "overdue"
+    assert needs_update(action, plan=PlanSnapshot(1, "ILACS", chase_from=date(2026, 12, 1)), now=monday) is None
+    answered = ActionSnapshot(1, 1, "2.4", "Deliver sessions", Status.IN_PROGRESS, original_target=date(2022, 11, 30),
+                              last_update_at=imported, created_at=imported)  # left out: an answer at last_update_at
+    assert needs_update(answered, plan=plan, now=monday) is None

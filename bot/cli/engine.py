@@ -26,12 +26,20 @@ def due_cmd(ctx: Ctx, as_of: str | None, as_json: bool) -> None:
     from bot.domain.due import nudges_to_json
 
     now = parse_cli_datetime(as_of) if as_of else utcnow()
+    from bot.domain.rag import fmt_date
+
+    cfg = ctx.settings.engine_config()
     with ctx.session() as s:
-        nudges, _ = eng.due(s, ctx.org(s).id or 0, now=now, cfg=ctx.settings.engine_config())
+        nudges, reg = eng.due(s, ctx.org(s).id or 0, now=now, cfg=cfg)
+        waiting = eng.waiting_to_chase(reg, now=now, cfg=cfg)
     data = nudges_to_json(nudges, now=now)
+    data["not_chased_yet"] = [w.to_json() for w in waiting]
     if as_json:
         emit_json(data)
         return
+    for w in waiting:
+        click.echo(f"{w.slug} is not chased before {fmt_date(w.chase_from)}; {w.due_then} of its actions will be asked about then "
+                   f"(`actionbot plan set {w.slug} --chase-from DATE` to change).")
     if not data["nudges"]:
         click.echo("Nobody needs a nudge.")
     for n in data["nudges"]:

@@ -10,6 +10,7 @@ import click
 
 from bot.cli import Ctx, emit_json, main, parse_cli_date, pass_ctx, utcnow
 from bot.domain.model import InvalidValue
+from bot.domain.rag import fmt_date
 
 
 def _mapping(pairs: tuple[str, ...]) -> dict[str, str] | None:
@@ -52,9 +53,11 @@ def import_cmd(ctx: Ctx, path: Path, plan_name: str | None, plan_ident: str | No
         raise InvalidValue(f"{path.name}: {e}") from None
     if not parsed.actions:
         raise InvalidValue(f"{path.name}: no actions found; nothing was stored" + (f" ({parsed.warnings[0]})" if parsed.warnings else ""))
+    cfg = ctx.settings.engine_config()
     with ctx.session() as s:
         result = import_plan(s, org=ctx.org(s), parsed=parsed, actor=repo.actor_for(s, None, operator=True), now=utcnow(),
-                             plan_ident=plan_ident, plan_name=plan_name, dry_run=dry_run)
+                             plan_ident=plan_ident, plan_name=plan_name, dry_run=dry_run,
+                             holiday_country=cfg.holiday_country, holiday_subdiv=cfg.holiday_subdiv)
     data = parsed.to_json()
     data["warnings"] = result.warnings
     data["result"] = result.to_json()
@@ -65,6 +68,9 @@ def import_cmd(ctx: Ctx, path: Path, plan_name: str | None, plan_ident: str | No
     click.echo(f"{verb} {len(parsed.actions)} actions in {len(parsed.priorities)} priorities into plan {result.plan_slug}"
                f"{' (new)' if result.created_plan else ''}: {len(result.added)} added, {len(result.changed)} changed, "
                f"{len(result.removed)} removed, {result.unchanged} unchanged; {len(result.people_created)} people created")
+    if result.chase_from:
+        click.echo(f"  lead officers are chased from {fmt_date(result.chase_from)}: every overdue action is asked about then "
+                   f"(map people to Slack or Teams first; change the day with `actionbot plan set {result.plan_slug} --chase-from DATE`)")
     for w in result.warnings:
         click.echo(f"  warning: {w}")
     if parsed.extra_columns:

@@ -74,6 +74,7 @@ def plan_show(ctx: Ctx, plan_ident: str, as_json: bool) -> None:
     click.echo(f"{data['title']}  [{data['slug']}]")
     for k in ("organisation", "plan_date", "rag_scheme", "cadence", "timezone", "due_soon_days", "signoff_stages", "digest_channels"):
         click.echo(f"  {k.replace('_', ' ')}: {data[k]}")
+    click.echo(f"  chase from: {data['chase_from'] or 'the start'}")
     click.echo(f"  actions: {data['actions']}  by status: {data['by_status']}  by rating: {data['by_rating']}"
                + (f" (suggested by the rules: {data['by_rating_suggested']})" if data["by_rating_suggested"] else ""))
     for q in data["priorities"]:
@@ -104,12 +105,14 @@ def plan_create(ctx: Ctx, title: str, slug: str | None, scheme: str, cadence: st
 @click.option("--scheme", type=click.Choice(["RAG", "BRAG"], case_sensitive=False))
 @click.option("--due-soon-days", type=int, help="Nudge when the target is this near (default 14).")
 @click.option("--plan-date", help="The plan's own date; relative timescales count from it.")
+@click.option("--chase-from", help="Day from which lead officers are chased (an import sets the next working day); 'start' for at once.")
 @click.option("--owner", help="Person who owns the plan (gets private escalations and names).")
 @click.option("--channel", "channels", multiple=True, help="Digest channel, e.g. slack:C0123 or teams:<conversation id>. Repeat; replaces the list.")
 @click.option("--stage", "stages", multiple=True, help="Sign-off stage in order, e.g. 'Evidence Challenge Panel'. Repeat; replaces the list.")
 @pass_ctx
 def plan_set(ctx: Ctx, plan_ident: str, title: str | None, cadence: str | None, timezone: str | None, scheme: str | None,
-             due_soon_days: int | None, plan_date: str | None, owner: str | None, channels: tuple[str, ...], stages: tuple[str, ...]) -> None:
+             due_soon_days: int | None, plan_date: str | None, chase_from: str | None, owner: str | None, channels: tuple[str, ...],
+             stages: tuple[str, ...]) -> None:
     """Change a plan's settings."""
     changes: dict[str, object] = {}
     for key, value in (("title", title), ("cadence", cadence), ("timezone", timezone), ("rag_scheme", scheme), ("due_soon_days", due_soon_days)):
@@ -117,6 +120,8 @@ def plan_set(ctx: Ctx, plan_ident: str, title: str | None, cadence: str | None, 
             changes[key] = value
     if plan_date:
         changes["plan_date"] = parse_cli_date(plan_date, "plan date")
+    if chase_from:
+        changes["chase_from"] = None if chase_from.strip().lower() == "start" else parse_cli_date(chase_from, "chase-from date")
     if channels:
         for c in channels:
             if not c.startswith(("slack:", "teams:")):

@@ -12,6 +12,12 @@ When an action needs an update (first match wins; only open actions, plus return
 
 Signed-off, on-hold and cancelled actions never need one; complete ones only when returned.
 
+Only a person's update counts as an answer (`ActionSnapshot.last_answer_at`): an imported file
+is not the lead officer's answer, so an action whose target passed before it was imported is
+asked about at once. A plan may start being chased later than that (`PlanSnapshot.chase_from`,
+by default the next working day after its import, so its administrator can map people first):
+before that day (plan timezone) none of its actions is asked about.
+
 Cadence: each plan has update days (every Monday; every other Thursday; the 15th or the last
 day of each month). An update counts for the period that ends on the next update day, so an
 action needs one on an update day when it has had none since the previous update day. A new
@@ -129,19 +135,22 @@ def needs_update(action: ActionSnapshot, *, plan: PlanSnapshot, now: datetime) -
         return None
     tz = zone(plan.timezone)
     today = now.astimezone(tz).date()
+    if plan.chase_from is not None and today < plan.chase_from:
+        return None
     if action.returned_at is not None:
         when = fmt_date(action.returned_at.astimezone(tz).date())
         return DueReason("returned", f"Returned by the sign-off panel on {when}: it needs an update before it goes back.")
     if action.status is Status.COMPLETE:
         return None
 
-    last = action.last_update_at or action.created_at
+    answered = action.last_answer_at
+    last = answered or action.created_at
     last_day = last.astimezone(tz).date() if last is not None else None
     _, previous_point = cadence_points(plan.cadence, today)  # cached: one computation per plan and day
     cadence_due = last_day is None or last_day <= previous_point
 
-    # Target checks count real updates only: an action created inside the window is still asked.
-    updated = action.last_update_at.astimezone(tz).date() if action.last_update_at is not None else None
+    # Target checks count real answers only: an action created (or imported) inside the window is still asked.
+    updated = answered.astimezone(tz).date() if answered is not None else None
     target = action.target
     if target is not None and target < today:
         if updated is None or updated <= target or cadence_due:
@@ -158,9 +167,9 @@ def needs_update(action: ActionSnapshot, *, plan: PlanSnapshot, now: datetime) -
             return DueReason("target_near", f"The target date {fmt_date(target)} is {when}: is it on track?")
     if cadence_due:
         rhythm = describe_cadence(plan.cadence)
-        if action.last_update_at is None:
+        if answered is None:
             return DueReason("cadence", f"No progress update yet; this plan asks for one {rhythm}.")
-        since = fmt_date(action.last_update_at.astimezone(tz).date())
+        since = fmt_date(answered.astimezone(tz).date())
         return DueReason("cadence", f"No update since {since}; this plan asks for one {rhythm}.")
     return None
 
@@ -184,6 +193,14 @@ def is_working_day(day: date, *, holiday_country: str | None = "GB", holiday_sub
     if holiday_country is None:
         return True
     return day not in _holiday_calendar(holiday_country, holiday_subdiv, day.year)
+
+
+def next_working_day(day: date, *, holiday_country: str | None = "GB", holiday_subdiv: str | None = "ENG") -> date:
+    """The first working day after `day`."""
+    nxt = day + timedelta(days=1)
+    while not is_working_day(nxt, holiday_country=holiday_country, holiday_subdiv=holiday_subdiv):
+        nxt += timedelta(days=1)
+    return nxt
 
 
 def _local_start(day: date, at: time, tz: tzinfo) -> datetime:

@@ -10,11 +10,15 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import cast
 
 
 class InvalidValue(ValueError):
     """A value typed by a person (CLI, chat, import) that is not one we know. The message says
     what was given and what is accepted, so it can be shown as it is."""
+
+
+_SAME = object()  # a default meaning "the same as another field"
 
 
 def _norm(text: str) -> str:
@@ -206,6 +210,13 @@ class ActionSnapshot:
     returned_at: datetime | None = None  # a sign-off panel returned it and nobody has updated since
     created_at: datetime | None = None
     version: int = 0  # the register's version of the action: a card that carries it can detect a stale save
+    # The latest update a person gave (in chat, on the command line…), not counting imports: an
+    # imported file is not the lead officer's answer. Left out: the same as last_update_at.
+    last_answer_at: datetime | None = field(default=cast(datetime, _SAME))
+
+    def __post_init__(self) -> None:
+        if self.last_answer_at is _SAME:
+            object.__setattr__(self, "last_answer_at", self.last_update_at)
 
     @property
     def target(self) -> date | None:
@@ -254,3 +265,4 @@ class PlanSnapshot:
     owner_id: int | None = None
     signoff_stages: tuple[str, ...] = ()
     created_at: datetime | None = None  # when the plan entered the register
+    chase_from: date | None = None  # no nudges about its actions before this day (plan timezone); None: from the start

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from bot.domain.digest import Digest, build_digest
-from bot.domain.due import NudgePlan, NudgeState, is_nudge_time, next_nudge_time, plan_nudges, zone
+from bot.domain.due import NudgePlan, NudgeState, is_nudge_time, needs_update, next_nudge_time, plan_nudges, zone
 from bot.ports import ChatPort, DeliveryError
 from bot.services.signoff import awaiting
 from cards.digest import build_digest_view, digest_card
@@ -58,6 +58,33 @@ def due(
             working_hours=cfg.working_hours, holiday_country=cfg.holiday_country, holiday_subdiv=cfg.holiday_subdiv,
         )
     return nudges, reg
+
+
+@dataclass(frozen=True)
+class ChaseWaiting:
+    """A plan whose lead officers are not chased yet (`Plan.chase_from` is ahead)."""
+
+    slug: str
+    title: str
+    chase_from: date
+    due_then: int  # how many of its actions will need an update on that morning
+
+    def to_json(self) -> dict:
+        return {"plan": self.slug, "title": self.title, "chase_from": self.chase_from.isoformat(), "due_then": self.due_then}
+
+
+def waiting_to_chase(reg: RegisterView, *, now: datetime, cfg: EngineConfig = EngineConfig()) -> list[ChaseWaiting]:
+    """The plans in `reg` not chased yet at `now`, with how many actions will be asked about
+    on their first chasing morning."""
+    out = []
+    for pid, plan in reg.plans.items():
+        tz = zone(plan.timezone)
+        if plan.chase_from is None or plan.chase_from <= now.astimezone(tz).date():
+            continue
+        morning = datetime.combine(plan.chase_from, cfg.working_hours[0], tzinfo=tz).astimezone(UTC)
+        due_then = sum(1 for a in reg.actions if a.plan_id == pid and needs_update(a, plan=plan, now=morning) is not None)
+        out.append(ChaseWaiting(reg.plan_rows[pid].slug, plan.title, plan.chase_from, due_then))
+    return out
 
 
 def address_for(person: Person) -> tuple[str, str]:

@@ -18,13 +18,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from bot.domain.vocabulary import ref_key
+from bot.domain.due import next_working_day, zone
 from bot.domain.model import Channel, RagScheme, Status
 from bot.domain.names import name_key
 from bot.domain.permissions import Actor, Permission, allowed, denial
@@ -49,6 +50,7 @@ class ImportResult:
     people_created: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
+    chase_from: date | None = None  # the plan's chase start (set when the import created the plan)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +63,7 @@ class ImportResult:
             "unchanged": self.unchanged,
             "people_created": self.people_created,
             "dry_run": self.dry_run,
+            "chase_from": self.chase_from.isoformat() if self.chase_from else None,
         }
 
 
@@ -78,26 +81,33 @@ def find_target_plan(session: Session, org: Organisation, parsed: ParsedPlan, *,
 
 def import_plan(
     session: Session, *, org: Organisation, parsed: ParsedPlan, actor: Actor, now: datetime, plan_ident: str | None = None,
-    plan_name: str | None = None, dry_run: bool = False, channel: Channel = Channel.CLI,
+    plan_name: str | None = None, dry_run: bool = False, channel: Channel = Channel.CLI, chase_from: date | None = None,
+    holiday_country: str | None = "GB", holiday_subdiv: str | None = "ENG",
 ) -> ImportResult:
     """Write `parsed` to the register (or, with dry_run, work out what would be written and
-    write nothing). The caller's transaction is all-or-nothing."""
+    write nothing). The caller's transaction is all-or-nothing.
+
+    A new plan is chased from `chase_from`, by default the next working day after the import
+    (the file is not the lead officers' answer: from then every overdue action is asked about;
+    the day between lets an administrator map people first). A re-import leaves it alone."""
     assert org.id is not None
     if dry_run:
         # Work it all out inside a savepoint and roll back just that: the caller's transaction
         # (and whatever it did before) is theirs to commit.
         with _rolled_back(session):
             result = _write(session, org=org, parsed=parsed, actor=actor, now=now, plan_ident=plan_ident, plan_name=plan_name,
-                            channel=channel)
+                            channel=channel, chase=(chase_from, holiday_country, holiday_subdiv))
         result.dry_run = True
         return result
-    return _write(session, org=org, parsed=parsed, actor=actor, now=now, plan_ident=plan_ident, plan_name=plan_name, channel=channel)
+    return _write(session, org=org, parsed=parsed, actor=actor, now=now, plan_ident=plan_ident, plan_name=plan_name, channel=channel,
+                  chase=(chase_from, holiday_country, holiday_subdiv))
 
 
 def _write(
     session: Session, *, org: Organisation, parsed: ParsedPlan, actor: Actor, now: datetime, plan_ident: str | None,
-    plan_name: str | None, channel: Channel,
+    plan_name: str | None, channel: Channel, chase: tuple[date | None, str | None, str | None],
 ) -> ImportResult:
+    chase_from, holiday_country, holiday_subdiv = chase
     assert org.id is not None
     plan = find_target_plan(session, org, parsed, plan_ident=plan_ident, plan_name=plan_name)
     if not allowed(actor, Permission.MANAGE_PLAN, plan_id=plan.id if plan else None):
@@ -106,6 +116,8 @@ def _write(
     if plan is None:
         title = plan_name or parsed.title or Path(parsed.source_file).stem
         plan = Plan(org_id=org.id, slug=repo.unique_plan_slug(session, org.id, title), title=title, created_at=now)
+        plan.chase_from = chase_from or next_working_day(now.astimezone(zone(plan.timezone)).date(),
+                                                         holiday_country=holiday_country, holiday_subdiv=holiday_subdiv)
     plan.organisation_name = parsed.organisation or plan.organisation_name
     plan.plan_date = parsed.plan_date or plan.plan_date
     plan.source_file = Path(parsed.source_file).name if parsed.source_file else plan.source_file
@@ -113,7 +125,8 @@ def _write(
         plan.rag_scheme = parsed.rag_scheme.value  # a file showing Blue upgrades a plan to BRAG
     session.add(plan)
     session.flush()
-    result = ImportResult(plan_slug=plan.slug, created_plan=created, warnings=list(parsed.warnings))
+    result = ImportResult(plan_slug=plan.slug, created_plan=created, warnings=list(parsed.warnings),
+                          chase_from=plan.chase_from if created else None)
     source = Path(parsed.source_file).name or "pasted text"
 
     if not created and session.get_bind().dialect.name == "postgresql":

@@ -207,7 +207,7 @@ def create_plan(
     return plan
 
 
-PLAN_SETTINGS = ("cadence", "timezone", "due_soon_days", "rag_scheme", "digest_channels", "signoff_stages", "owner_id", "title", "plan_date")
+PLAN_SETTINGS = ("cadence", "timezone", "due_soon_days", "rag_scheme", "digest_channels", "signoff_stages", "owner_id", "title", "plan_date", "chase_from")
 
 
 def configure_plan(
