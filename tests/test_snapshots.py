@@ -4,6 +4,8 @@ suite runs on (SQLite, or PostgreSQL with ACTIONBOT_TEST_DATABASE_URL)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -32,7 +34,8 @@ def orm_register(session: Session, org_id: int, plan_id: int | None = None) -> s
         prios = {q.id: q.ref for q in repo.priorities(session, p.id or 0)}
         rows = repo.list_actions(session, p.id or 0)
         links = repo.people_by_action(session, [a.id for a in rows if a.id is not None])
-        actions += [repo.action_snapshot(a, *links[a.id], priority_ref=prios.get(a.priority_id)) for a in rows if a.id is not None]
+        actions += [replace(repo.action_snapshot(a, *links[a.id], priority_ref=prios.get(a.priority_id)),
+                            last_answer_at=_last_answer(session, a.id)) for a in rows if a.id is not None]
     people_rows = {p.id: p for p in repo.list_people(session, org_id) if p.id is not None}
     state = {
         r.person_id: NudgeState(r.last_nudged_at, r.snoozed_until, r.unanswered_count, r.escalated_at)
@@ -42,6 +45,12 @@ def orm_register(session: Session, org_id: int, plan_id: int | None = None) -> s
         plans={i: repo.plan_snapshot(p) for i, p in plan_rows.items()}, plan_rows=plan_rows, actions=actions,
         people={i: repo.person_snapshot(p) for i, p in people_rows.items()}, people_rows=people_rows, state=state,
     )
+
+
+def _last_answer(session: Session, action_id: int):
+    """The latest update that is not an import (an imported file is not the lead officer's answer)."""
+    times = [u.at for u in session.exec(select(Update).where(Update.action_id == action_id)) if u.channel != Channel.IMPORT.value]
+    return max(times, default=None)
 
 
 def orm_updates(session: Session, action_ids: list[int]) -> list[UpdateSnapshot]:
