@@ -9,10 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, or_
-from sqlmodel import Session, col, select
+from pydantic_core import PydanticUndefined
+from sqlalchemy import func, insert, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, SQLModel, col, select
 
 from bot.domain.model import ActionSnapshot, Cadence, PersonSnapshot, PlanSnapshot, Rag, RagScheme, Role, Status
 from bot.domain.names import name_key
@@ -127,6 +129,68 @@ def people_by_action(session: Session, action_ids: Sequence[int]) -> dict[int, t
         for r in session.exec(select(ActionPerson).where(col(ActionPerson.action_id).in_(list(action_ids)))):
             out[r.action_id][0 if r.kind == "owner" else 1].append(r.person_id)
     return {a: (tuple(sorted(o)), tuple(sorted(d))) for a, (o, d) in out.items()}
+
+
+def owner_ids(session: Session, action_ids: Sequence[int]) -> dict[int, set[int]]:
+    """The owners of each of the given actions (actions with none are left out), in one query
+    per thousand ids."""
+    out: dict[int, set[int]] = {}
+    ids = list(action_ids)
+    for i in range(0, len(ids), 1000):
+        rows = session.execute(select(ActionPerson.action_id, ActionPerson.person_id).where(
+            col(ActionPerson.action_id).in_(ids[i : i + 1000]), ActionPerson.kind == "owner"))
+        for action_id, person_id in rows:
+            out.setdefault(action_id, set()).add(person_id)
+    return out
+
+
+class LatestUpdate(NamedTuple):
+    channel: str
+    at: datetime
+    text: str
+
+
+def latest_updates(session: Session, plan_id: int) -> dict[int, LatestUpdate]:
+    """Each action of the plan's latest history entry (by time, then id), in one query."""
+    u = Update.__table__.c  # type: ignore[attr-defined]
+    a = Action.__table__.c  # type: ignore[attr-defined]
+    ranked = (
+        sa_select(u.action_id, u.channel, u.at, u.text,
+                  func.row_number().over(partition_by=u.action_id, order_by=(u.at.desc(), u.id.desc())).label("n"))
+        .join(Action.__table__, a.id == u.action_id)  # type: ignore[attr-defined]
+        .where(a.plan_id == plan_id)
+        .subquery()
+    )
+    rows = session.execute(sa_select(ranked.c.action_id, ranked.c.channel, ranked.c.at, ranked.c.text).where(ranked.c.n == 1))
+    return {action_id: LatestUpdate(channel, at, text) for action_id, channel, at, text in rows}
+
+
+def insert_rows(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any]], *, return_ids: bool = False) -> list[int]:
+    """Insert many rows of one table in the session's transaction with executemany, without
+    building an ORM object per row. Columns a row leaves out get the model's defaults (a fresh
+    value from a default factory per row); the id is the database's. With `return_ids`, the
+    new ids in the order of `rows`."""
+    if not rows:
+        return []
+    defaults: dict[str, Any] = {}
+    factories: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name == "id":
+            continue
+        if info.default_factory is not None:
+            factories[name] = info.default_factory
+        elif info.default is not PydanticUndefined:
+            defaults[name] = info.default
+    full = []
+    for r in rows:
+        row = defaults | {k: f() for k, f in factories.items() if k not in r} | r
+        full.append(row)
+    table = model.__table__  # type: ignore[attr-defined]
+    if not return_ids:
+        session.execute(insert(table), full)
+        return []
+    got = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), full)
+    return [i for (i,) in got]
 
 
 def history(session: Session, action_id: int) -> list[Update]:

@@ -22,7 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot.domain.vocabulary import ref_key
 from bot.domain.due import next_working_day, zone
@@ -136,6 +136,15 @@ def _write(
     prio_ids = _priorities(session, plan, parsed)
     people = _people(session, org, parsed, result, now)
     existing = {ref_key(a.ref): a for a in repo.list_actions(session, plan.id or 0, include_removed=True)}
+    # Read once for the whole file, not per action: who owns each existing action, and each
+    # one's latest history entry. What is written is gathered and stored in bulk at the end.
+    owners = repo.owner_ids(session, [a.id for a in existing.values() if a.id is not None])
+    latest = repo.latest_updates(session, plan.id or 0) if existing else {}
+    new_actions: list[dict[str, Any]] = []
+    new_histories: list[list[dict[str, Any]]] = []
+    new_owners: list[set[int]] = []
+    updates: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
     seen: set[str] = set()
     for position, pa in enumerate(parsed.actions):
         key = ref_key(pa.ref)
@@ -146,24 +155,35 @@ def _write(
         prio_id = prio_ids.get(pa.priority_ref) if pa.priority_ref else None
         action = existing.get(key)
         if action is None:
-            action = _new_action(session, plan, pa, prio_id, position, now, source)
+            row, history = _new_action(plan, pa, prio_id, position, now, source)
+            new_actions.append(row)
+            new_histories.append(history)
+            new_owners.append(_owner_ids(pa, people, set()))
             result.added.append(pa.ref)
         else:
             if action.removed:
                 action.removed = False
                 result.restored.append(pa.ref)
-            changes = _update_action(session, plan, action, pa, prio_id, position, now, source, result)
+            changes = _update_action(action, pa, prio_id, position, now, source, result, latest.get(action.id or 0), updates)
             if changes:
                 result.changed[pa.ref] = changes
             else:
                 result.unchanged += 1
-        _link_owners(session, action, pa, people)
+            current = owners.get(action.id or 0, set())
+            links += [dict(action_id=action.id, person_id=pid, kind="owner") for pid in _owner_ids(pa, people, current) - current]
     for key, action in existing.items():
         if key not in seen and not action.removed:
             action.removed = True
             action.updated_at = now
             session.add(action)
             result.removed.append(action.ref)
+    session.flush()  # the changed existing actions, in one go
+    ids = repo.insert_rows(session, Action, new_actions, return_ids=True)
+    for action_id, history, owned in zip(ids, new_histories, new_owners, strict=True):
+        updates += [h | {"action_id": action_id} for h in history]
+        links += [dict(action_id=action_id, person_id=pid, kind="owner") for pid in sorted(owned)]
+    repo.insert_rows(session, Update, updates)
+    repo.insert_rows(session, ActionPerson, links)
     session.flush()
     repo.audit(session, org_id=org.id, actor_id=actor.person_id, actor_text="operator" if actor.operator else f"person:{actor.person_id}",
                channel=channel.value, entity="import", entity_id=plan.id, op="reimport" if not created else "import",
@@ -224,13 +244,14 @@ def _people(session: Session, org: Organisation, parsed: ParsedPlan, result: Imp
     return known
 
 
-def _link_owners(session: Session, action: Action, pa: ParsedAction, people: dict[str, Person | None]) -> None:
-    current = {r.person_id for r in session.exec(select(ActionPerson).where(ActionPerson.action_id == action.id, ActionPerson.kind == "owner"))}
+def _owner_ids(pa: ParsedAction, people: dict[str, Person | None], current: set[int]) -> set[int]:
+    """The people the file names as the action's lead officers, added to those it has."""
+    out = set(current)
     for name in split_leads(pa.lead_text):
         person = people.get(name_key(name))
-        if person is not None and person.id not in current:
-            session.add(ActionPerson(action_id=action.id or 0, person_id=person.id or 0, kind="owner"))
-            current.add(person.id)
+        if person is not None and person.id is not None:
+            out.add(person.id)
+    return out
 
 
 def _status_of(pa: ParsedAction) -> Status:
@@ -242,30 +263,30 @@ def _status_of(pa: ParsedAction) -> Status:
     return Status.IN_PROGRESS if pa.progress.strip() else Status.NOT_STARTED
 
 
-def _new_action(session: Session, plan: Plan, pa: ParsedAction, prio_id: int | None, position: int, now: datetime, source: str) -> Action:
+def _history_row(now: datetime, source: str, **values: Any) -> dict[str, Any]:
+    return dict(at=now, author_text=f"import: {source}", channel=Channel.IMPORT.value, **values)
+
+
+def _new_action(plan: Plan, pa: ParsedAction, prio_id: int | None, position: int, now: datetime, source: str
+                ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A new action's row and its history's rows (without the action id it does not have yet)."""
     status = _status_of(pa)
-    a = Action(
+    rag = pa.rag.value if pa.rag else None
+    entries = list(pa.history)
+    history = [_history_row(now, source, text=h.text, rag=h.rag.value if h.rag else None, period_label=h.label) for h in entries]
+    latest_text = entries[-1].text if entries else ""
+    if (pa.progress and pa.progress != latest_text) or (not entries and (pa.status or pa.rag)):
+        history.append(_history_row(now, source, text=pa.progress, status=status.value, rag=rag, period_label="As imported"))
+    row = dict(
         plan_id=plan.id or 0, priority_id=prio_id, ref=pa.ref, text=pa.text, outputs=pa.outputs, outcome_required=pa.outcome_required,
         evidence_required=pa.evidence_required, links=pa.links, lead_text=pa.lead_text[:500], original_target=pa.target_date,
         original_target_raw=pa.target_raw[:300], revised_target=pa.revised_target_date,
-        revised_reason=(pa.revision_reason or f"revised in {source}") if pa.revised_target_date else "", status=status.value, rag=pa.rag.value if pa.rag else None,
+        revised_reason=(pa.revision_reason or f"revised in {source}") if pa.revised_target_date else "", status=status.value, rag=rag,
         extra=_extra(pa), position=position, created_at=now, updated_at=now,
         signoff_stage=len(plan.signoff_stages) if status is Status.SIGNED_OFF else 0,
+        last_update_at=now if (entries or pa.progress or pa.status or pa.rag) else None,
     )
-    session.add(a)
-    session.flush()
-    entries = list(pa.history)
-    for h in entries:
-        session.add(Update(action_id=a.id or 0, at=now, author_text=f"import: {source}", channel=Channel.IMPORT.value, text=h.text,
-                           rag=h.rag.value if h.rag else None, period_label=h.label))
-    latest_text = entries[-1].text if entries else ""
-    if (pa.progress and pa.progress != latest_text) or (not entries and (pa.status or pa.rag)):
-        session.add(Update(action_id=a.id or 0, at=now, author_text=f"import: {source}", channel=Channel.IMPORT.value, text=pa.progress,
-                           status=status.value, rag=pa.rag.value if pa.rag else None, period_label="As imported"))
-    if entries or pa.progress or pa.status or pa.rag:
-        a.last_update_at = now
-        session.add(a)
-    return a
+    return row, history
 
 
 def _extra(pa: ParsedAction) -> dict[str, str]:
@@ -278,9 +299,10 @@ def _extra(pa: ParsedAction) -> dict[str, str]:
 
 
 def _update_action(
-    session: Session, plan: Plan, a: Action, pa: ParsedAction, prio_id: int | None, position: int, now: datetime, source: str,
-    result: ImportResult,
+    a: Action, pa: ParsedAction, prio_id: int | None, position: int, now: datetime, source: str, result: ImportResult,
+    latest: repo.LatestUpdate | None, updates: list[dict[str, Any]],
 ) -> list[str]:
+    """Bring an existing action to what the file says; a new history entry joins `updates`."""
     changes: list[str] = []
     wanted = {"text": pa.text, "lead_text": pa.lead_text[:500], "outputs": pa.outputs, "outcome_required": pa.outcome_required,
               "evidence_required": pa.evidence_required, "links": pa.links, "original_target_raw": pa.target_raw[:300]}
@@ -313,19 +335,17 @@ def _update_action(
             changes.append("revised_target")
     # Progress: the file's state joins the history unless chat is newer than the last import.
     status = _status_of(pa)
-    latest = session.exec(select(Update).where(Update.action_id == a.id).order_by(col(Update.at).desc(), col(Update.id).desc())).first()
     chat_newer = latest is not None and latest.channel != Channel.IMPORT.value
     file_differs = status.value != a.status or (pa.rag.value if pa.rag else None) != a.rag or (pa.progress and (latest is None or latest.text != pa.progress))
     if file_differs and chat_newer:
         result.warnings.append(f"{a.ref}: updated via {latest.channel} on {latest.at:%d %b %Y} since its last import; kept that update "  # type: ignore[union-attr]
                                f"(the file says {status.value}{', RAG ' + pa.rag.value if pa.rag else ''})")
     elif file_differs:
-        session.add(Update(action_id=a.id or 0, at=now, author_text=f"import: {source}", channel=Channel.IMPORT.value, text=pa.progress,
-                           status=status.value, rag=pa.rag.value if pa.rag else None, period_label="As imported"))
+        updates.append(_history_row(now, source, action_id=a.id, text=pa.progress, status=status.value,
+                                    rag=pa.rag.value if pa.rag else None, period_label="As imported"))
         a.status, a.rag, a.last_update_at = status.value, pa.rag.value if pa.rag else a.rag, now
         changes.append("progress")
     if changes:
         a.version += 1
         a.updated_at = now
-    session.add(a)
     return changes
