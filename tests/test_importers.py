@@ -838,3 +838,53 @@ def test_blocks_are_streamed_not_buffered(tmp_path: Path) -> None:
     source = read_xlsx(path, head)
     assert iter(source.blocks) is source.blocks
     assert [b.kind for b in source.blocks] == ["table", "row", "row"]
+
+
+# ============================================================================================
+# issue 12: tracked moves, headings among many unknown ones, long headings
+
+
+def test_tracked_move_reads_the_moved_words_once(tmp_path: Path) -> None:
+    """A sentence moved with track changes on is in the file twice (w:moveFrom where it was,
+    w:moveTo where it went); a reader sees it once, where it went."""
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    document = docx.Document()
+    document.add_paragraph("Eastvale Council Improvement Plan")
+    table = document.add_table(rows=2, cols=4)
+    for c, value in enumerate(["Ref", "Action", "Lead", "Target"]):
+        table.cell(0, c).text = value
+    table.cell(1, 0).text = "1.1"
+    table.cell(1, 2).text = "Ann Lee"
+    table.cell(1, 3).text = "May 2025"
+    p = table.cell(1, 1).paragraphs[0]._p
+    w = nsdecls("w")
+    p.append(parse_xml(f'<w:moveFrom {w} w:id="1" w:author="A"><w:r><w:t xml:space="preserve">Audit ten plans. </w:t></w:r></w:moveFrom>'))
+    p.append(parse_xml(f'<w:r {w}><w:t xml:space="preserve">Rewrite the template.</w:t></w:r>'))
+    p.append(parse_xml(f'<w:moveTo {w} w:id="2" w:author="A"><w:r><w:t xml:space="preserve"> Audit ten plans.</w:t></w:r></w:moveTo>'))
+    path = tmp_path / "moved.docx"
+    document.save(path)
+    assert [a.text for a in read_plan(path).actions] == ["Rewrite the template. Audit ten plans."]
+
+
+def test_csv_headings_among_many_unknown_ones(tmp_path: Path) -> None:
+    """An export from a case-management system: 4 headings we know among 196 we do not."""
+    unknown = [f"Field {n}" for n in range(196)]
+    header = ["Ref", *unknown[:100], "Action", "Lead officer", *unknown[100:], "Target date"]
+    row = ["1.1", *["x"] * 100, "Publish the audit", "Ann Lee", *["y"] * 96, "31/03/2026"]
+    path = tmp_path / "export.csv"
+    path.write_text(",".join(header) + "\n" + ",".join(row) + "\n")
+    plan = read_plan(path)
+    (a,) = plan.actions
+    assert (a.ref, a.text, a.lead_text, a.target_date) == ("1.1", "Publish the audit", "Ann Lee", date(2026, 3, 31))
+    assert len(a.extra) == 196
+
+
+def test_a_heading_over_80_characters(tmp_path: Path) -> None:
+    long_heading = "Actions required to address the recommendation, including the improvements Ofsted identified"
+    assert len(long_heading) > 80
+    path = tmp_path / "long.csv"
+    path.write_text(f'Ref,"{long_heading}",Lead officer,Target date\n1,Publish the audit,Ann Lee,March 2026\n')
+    (a,) = read_plan(path).actions
+    assert (a.ref, a.text, a.lead_text) == ("1", "Publish the audit", "Ann Lee")

@@ -65,10 +65,19 @@ def classify(text: str) -> str | None:
     """The field a heading means, or None when we do not know it."""
     key = norm_header(text)
     bare = _PAREN_RE.sub(" ", key).strip() or key  # "Progress (End of September)" -> "progress"
+    if len(bare) <= 40:
+        for name, rx in _RULES:
+            if rx.search(bare):
+                return name
+        return None
+    # A long heading names several things ("Actions required to address the recommendation"):
+    # what it opens with is what the column holds.
+    best: tuple[int, str | None] | None = None
     for name, rx in _RULES:
-        if rx.search(bare):
-            return name
-    return None
+        m = rx.search(bare)
+        if m and (best is None or m.start() < best[0]):
+            best = (m.start(), name)
+    return best[1] if best else None
 
 
 def history_label(text: str) -> str:
@@ -130,6 +139,8 @@ def normalise_mapping(mapping: dict[str, str] | None) -> dict[str, str]:
 
 
 def cell_field(text: str, overrides: dict[str, str]) -> str | None:
+    if text[:1].isdigit() and not overrides:
+        return None  # "1.2", "31/03/2026": data, never a heading
     if overrides:
         hit = overrides.get(norm_header(text))
         if hit is not None:

@@ -60,13 +60,25 @@ HEAD_WORDS = frozenset(
     amended""".split()
 )
 
+_SENTENCE_BREAK_RE = re.compile(r"[.!?;]\s+[A-Z]|\d{4}")
+
+
 def looks_like_header(cells: list[str], overrides: dict[str, str], is_ref) -> bool:
-    """Cheap test first (two cells starting with a heading word, none long, none a ref), then
-    the full one: at least two cells we know, one of them the action or recommendation (or a
-    ref with a lead / target / progress), and most non-empty cells known."""
+    """Cheap test first (two cells starting with a heading word, none a paragraph), then the
+    full one: at least two cells we know, one of them the action or recommendation (or a ref
+    with a lead / target / progress), and most non-empty cells known -- or, in a wide export,
+    at least three different fields known and the rest short labels rather than data (no
+    refs, no dates).
+
+    A heading may run past 80 characters ("Actions required to address the recommendation,
+    including…"), but not past 200, and it is one phrase: a cell with a sentence break or a
+    year in it is data."""
     filled = [c for c in cells if c]
-    if len(filled) < 2 or any(len(c) > 80 for c in filled):
+    if len(filled) < 2:
         return False
+    for c in filled:
+        if len(c) > 80 and (len(c) > 200 or _SENTENCE_BREAK_RE.search(c)):
+            return False
     if not overrides:
         hits = 0
         for c in filled:
@@ -75,19 +87,23 @@ def looks_like_header(cells: list[str], overrides: dict[str, str], is_ref) -> bo
                 hits += 1
         if hits < 2:
             return False
+    ref_like = sum(1 for c in filled if is_ref(c) and cell_field(c, overrides) is None)
+    if ref_like and not (ref_like >= 5 and ref_like * 2 >= len(filled)):
+        return False  # "1.2" or "CP3": a data row ("Field 1" … "Field 196" are labels, not refs)
     known: list[str] = []
+    unknown: list[str] = []
     for c in filled:
         name = cell_field(c, overrides)
-        if name is None and is_ref(c):
-            return False  # "1.2" or "CP3": a data row
         if name and name != "ignore":
             known.append(name)
-    if len(known) < 2 or len(known) * 5 < len(filled) * 3:
-        return False
+        elif name is None:
+            unknown.append(c)
     kinds = set(known)
-    return bool(kinds & {"action", "priority"}) or ("ref" in kinds and bool(kinds & {"lead", "target", "progress"}))
-
-
+    if len(known) < 2 or not (kinds & {"action", "priority"} or ("ref" in kinds and kinds & {"lead", "target", "progress"})):
+        return False
+    if len(known) * 5 >= len(filled) * 3:
+        return True
+    return len(filled) >= 10 and len(kinds) >= 3 and all(len(c) <= 40 and not _SENTENCE_BREAK_RE.search(c) for c in unknown)
 
 
 def is_structural(text: str) -> bool:

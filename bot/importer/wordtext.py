@@ -13,16 +13,26 @@ from docx.oxml.ns import qn
 _T, _TAB, _BR, _CR = qn("w:t"), qn("w:tab"), qn("w:br"), qn("w:cr")
 _PPR, _NUMPR, _NUMID, _ILVL, _PSTYLE = qn("w:pPr"), qn("w:numPr"), qn("w:numId"), qn("w:ilvl"), qn("w:pStyle")
 _VAL = qn("w:val")
+_MOVE_FROM, _TABS = qn("w:moveFrom"), qn("w:tabs")
 
 
 def paragraph_text(p) -> str:
     """Every w:t of the paragraph in order (tracked insertions included, deletions are
-    w:delText and so left out); tabs and breaks as spaces."""
+    w:delText and so left out; text moved with track changes on is read where it went, w:moveTo,
+    not also where it came from, w:moveFrom); tabs and breaks as spaces."""
     parts: list[str] = []
     for node in p.iter(_T, _TAB, _BR, _CR):
+        parent = node.getparent()
+        if parent is None:
+            continue
+        run_holder = parent.getparent()  # w:r's parent: the paragraph, a hyperlink, w:ins, w:moveFrom…
+        if run_holder is not None and (run_holder.tag == _MOVE_FROM or (
+            run_holder.getparent() is not None and run_holder.getparent().tag == _MOVE_FROM
+        )):
+            continue
         if node.tag == _T:
             parts.append(node.text or "")
-        elif node.getparent() is not None and node.getparent().tag != qn("w:tabs"):
+        elif parent.tag != _TABS:
             parts.append(" ")
     return "".join(parts)
 
