@@ -17,7 +17,15 @@ from datetime import date
 from bot.domain.dates import TargetReading, read_target
 from bot.domain.model import Rag, RagScheme, Status
 from bot.domain.vocabulary import cell_status, is_ref, tidy_ref
-from bot.importer.columns import HeaderMap, build_header, norm_header, normalise_mapping
+from bot.importer.columns import (
+    Guess,
+    HeaderMap,
+    build_header,
+    guess_unknown_columns,
+    header_from_contents,
+    norm_header,
+    normalise_mapping,
+)
 from bot.importer.check import check_plan, snippet as _snippet, list_some as _list
 from bot.importer.find import (
     BRAG_WORD_RE,
@@ -46,6 +54,7 @@ from bot.importer.read import Block
 
 
 _MAX_PRIORITY_TEXT = 5000
+_HOLD_ROWS = 30  # data rows read before deciding what an unknown column holds
 _KEY_FIELDS = ("target", "lead", "rag", "status", "achievement")
 
 
@@ -159,20 +168,86 @@ class Assembler:
         self.footnotes = 0
         self.odd_refs: list[str] = []
         self._capped: set[tuple[str, str]] = set()
+        self._held_header: HeaderMap | None = None  # a header whose unknown columns wait for rows
+        self._held: list[Block] = []
+        self._pre: list[Block] | None = None  # blocks before any header row, held
+        self._replaying = False
+        self.header_from_contents = False
+        self.guesses: list[Guess] = []
+        self.seen_columns: list[str] = []
 
     # ---------------------------------------------------------------- feeding blocks
 
     def feed(self, blocks: Iterable[Block]) -> None:
         for block in blocks:
-            kind = block.kind
-            if kind == "row":
-                self._row(block.cells, block.where)
-            elif kind == "para":
-                self._text(block.cells[0], block.where, from_row=False)
+            if self._held_header is not None:  # rows under a header with unknown columns: read them first
+                self._held.append(block)
+                if block.kind != "row" or len(self._held) >= _HOLD_ROWS:
+                    self._settle_header()
+            elif self._pre is not None:  # rows before any header: a header may come, or none
+                if block.kind == "row" and self._header_like(block.cells):
+                    self._replay_pre(headerless=False)
+                    self._dispatch(block)
+                else:
+                    self._pre.append(block)
             else:
-                self._table(block)
+                self._dispatch(block)
+        if self._held_header is not None:
+            self._settle_header()
+        if self._pre is not None:
+            self._replay_pre(headerless=True)
         self._close_fragment()
         self._end_sheet()
+
+    def _dispatch(self, block: Block) -> None:
+        kind = block.kind
+        if kind == "row":
+            self._row(block.cells, block.where)
+        elif kind == "para":
+            self._text(block.cells[0], block.where, from_row=False)
+        else:
+            self._table(block)
+
+    def _header_like(self, cells: list[str]) -> bool:
+        return sum(1 for c in cells if c) >= 2 and looks_like_header(cells, self.overrides, is_ref)
+
+    def _replay_pre(self, *, headerless: bool) -> None:
+        """Play back the blocks held before any header row: as they were (a header row came),
+        or under a header read from the columns' contents (none came)."""
+        held, self._pre = self._pre or [], None
+        if headerless:
+            rows = [b.cells for b in held if b.kind == "row" and sum(1 for c in b.cells if c) >= 2]
+            header, guesses, profiles = header_from_contents(rows, held[0].where if held else "")
+            if header is None:
+                self.seen_columns = [p.describe() for p in profiles if p.filled]
+            else:
+                self.header_from_contents = True
+                self.guesses.extend(guesses)
+                self.warnings.append(
+                    f"{self.source_name} has no header row; its columns were read from their contents: "
+                    + "; ".join(g.describe() for g in guesses) + ". If that is wrong, add a header row (Ref, Action, Lead, Target…) and import again."
+                )
+                self._install_header(header, header.where)
+                self.sheet_header = True
+        self._replaying = True
+        try:
+            for block in held:
+                self._dispatch(block)
+        finally:
+            self._replaying = False
+
+    def _settle_header(self) -> None:
+        header, self._held_header = self._held_header, None
+        held, self._held = self._held, []
+        assert header is not None
+        rows = [b.cells for b in held if b.kind == "row" and sum(1 for c in b.cells if c) >= 2 and not self._header_like(b.cells)]
+        guesses = guess_unknown_columns(header, rows, self.overrides)
+        for g in guesses:
+            self.guesses.append(g)
+            self.warnings.append(f"{header.where}: column {g.describe()}. Use --map '{g.header}=...' if that is wrong.")
+        self._install_header(header, header.where)
+        for block in held:
+            self._dispatch(block)
 
     def _table(self, block: Block) -> None:
         self._close_fragment()
@@ -214,6 +289,10 @@ class Assembler:
                 self._text(cells[filled[0]], where, from_row=True)
             elif LEGEND_RE.match(" - ".join(cells[i] for i in filled)):
                 self.legend_blue |= cells[filled[0]].lower().startswith("blue")
+            elif not self.any_header and not self._replaying:
+                self.table_rows -= 1  # counted again when it is played back
+                self.sheet_rows -= 1
+                self._pre = [Block("row", cells, where)]  # hold it: a header row may follow, or none at all
             else:
                 self.warnings.append(
                     f"{where}: row before any column headings, not imported: "
@@ -253,6 +332,13 @@ class Assembler:
         if self.header is not None and self.header.signature == sig:
             return  # the same heading repeated at a page break
         header = build_header(cells, where, self.overrides)
+        if any(c.key.startswith("extra:") for c in header.columns) and not self._replaying:
+            self.header = header  # rows are held until the unknown columns are read from their contents
+            self._held_header = header
+            return
+        self._install_header(header, where)
+
+    def _install_header(self, header: HeaderMap, where: str) -> None:
         self.header = header
         self.any_header = True
         self.has_priority_column |= header.has("priority")
@@ -535,7 +621,7 @@ class Assembler:
             self.fragment.add([(0, text)], where)
             return
         self._close_fragment()
-        if not self.any_header and not self.priorities:
+        if (not self.any_header or (self.header_from_contents and not self.drafts)) and not self.priorities:
             self.preamble.append(text)
             return
         self.notes.append(text)
@@ -577,7 +663,12 @@ class Assembler:
 
     def finish(self) -> ParsedPlan:
         if not self.any_header:
-            raise PlanFileError(f"{self.source_name}: {NO_HEADER_MESSAGE}.")
+            seen = f" The columns seen: {'; '.join(self.seen_columns)}." if self.seen_columns else ""
+            raise PlanFileError(
+                f"{self.source_name}: {NO_HEADER_MESSAGE}; nor could the columns be told apart by their contents "
+                f"(a column of sentences for the actions and one of names, dates or ratings).{seen} "
+                "Add a header row, or name the columns with --map."
+            )
         if not self.drafts:
             raise PlanFileError(
                 f"{self.source_name}: column headings were found but no actions under them "
@@ -594,6 +685,7 @@ class Assembler:
             mapping=self.mapping,
             notes=self.notes,
             preamble=self.preamble,
+            guesses=[g.to_json() for g in self.guesses],
         )
         refs = self._assign_refs()
         targets: dict[str, TargetReading] = {}

@@ -69,7 +69,7 @@ def classify(text: str) -> str | None:
         for name, rx in _RULES:
             if rx.search(bare):
                 return name
-        return None
+        return classify_truncated(bare)
     # A long heading names several things ("Actions required to address the recommendation"):
     # what it opens with is what the column holds.
     best: tuple[int, str | None] | None = None
@@ -108,6 +108,10 @@ class HeaderMap:
     is_priority_table: bool = False  # recommendations (timescales, accountable officers), no actions
 
     def __post_init__(self) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute what the columns hold after a column's key was changed."""
         self.keys = frozenset(c.key for c in self.columns)
         self.is_priority_table = "priority" in self.keys and "action" not in self.keys
 
@@ -187,3 +191,249 @@ def build_header(cells: list[str], where: str, overrides: dict[str, str]) -> Hea
                 col.key = "ref"
     signature = tuple(norm_header(c) for c in cells if c)
     return HeaderMap(columns, len(cells), where, signature, labels, duplicates)
+
+
+# --------------------------------------------------------------------------------------------
+# reading a column by what is in it
+#
+# A heading can be cut off ("Deadl"), unknown ("Milestone") or missing altogether; the cells
+# under it still say what the column is: a column of dates is a target, of R/A/G words a
+# rating, of short role titles or names repeated down the rows a lead, of short codes a ref;
+# the longest imperative text is the action. Each field gets a score (the share of the
+# column's non-empty cells that fit it); a column is read by its contents only when one field
+# clearly wins.
+
+CONTENT_FIELDS = ("ref", "target", "rag", "status", "lead", "action", "progress")
+_NEVER_GUESSED = re.compile(r"\bpage\b|\bnotes?\b|\bpara(?:graph)?\b|\bsource\b")  # known to be something else
+_SURE = 0.9  # at or above: said as a plain fact in the preview; below: "unsure"
+_ENOUGH = 0.7  # below this a column's contents decide nothing
+_PAST_RE = re.compile(
+    r"\b(?:has|have|had)\s+been\b|\b(?:was|were|is\s+now|are\s+now)\b|\b(?:held|agreed|completed|delivered|launched|"
+    r"appointed|published|presented|reviewed|received|approved)\b|\b\d{1,2}[/.]\d{1,2}[/.]\d{2,4}\b",
+    re.I,
+)
+# Truncated or abbreviated single-word headings: "Deadl", "Respons", "Progr", "Recomm".
+_PREFIX_WORDS = {
+    "deadline": "target", "responsible": "lead", "responsibility": "lead", "progress": "progress",
+    "recommendation": "priority", "completion": "target", "officer": "lead", "timescale": "target",
+    "commentary": "progress", "comments": "progress", "actions": "action", "outcome": "outcome_required",
+    "status": "status", "owner": "lead", "manager": "lead", "target": "target",
+}  # fmt: skip
+_ABBREVIATIONS = {"mgr": "lead", "mgrs": "lead", "resp": "lead", "tgt": "target", "deadl": "target", "recs": "priority", "rec": "priority"}
+
+
+def classify_truncated(text: str) -> str | None:
+    """A heading cut off at its column's width or abbreviated: "Deadl" -> target, "Resp" ->
+    lead, "Progr" -> progress. Only single words of four letters or more (or known
+    abbreviations), so "No" and "Area" are not guessed at."""
+    word = norm_header(text).strip("(). ")
+    if word in _ABBREVIATIONS:
+        return _ABBREVIATIONS[word]
+    if " " in word or len(word) < 4 or not word.isalpha():
+        return None
+    hits = {name for full, name in _PREFIX_WORDS.items() if full.startswith(word)}
+    return hits.pop() if len(hits) == 1 else None
+
+
+@dataclass
+class Guess:
+    """A column read by its contents rather than by its heading."""
+
+    index: int
+    header: str  # as written ("" when the table has no header row)
+    field: str
+    confidence: float
+    why: str
+
+    @property
+    def name(self) -> str:
+        return f"'{self.header}'" if self.header else f"column {column_letter(self.index)}"
+
+    def describe(self) -> str:
+        sure = "sure" if self.confidence >= _SURE else "unsure"
+        return f"{self.name} read as {FIELD_NAMES.get(self.field, self.field)} from its contents ({self.why}; {sure}, {round(self.confidence * 100)}%)"
+
+    def to_json(self) -> dict[str, object]:
+        return {"column": self.header or column_letter(self.index), "field": self.field,
+                "confidence": round(self.confidence, 2), "why": self.why}  # fmt: skip
+
+
+FIELD_NAMES = {
+    "ref": "the ref", "target": "the target date", "rag": "the RAG rating", "status": "the status",
+    "lead": "the lead officer", "action": "the action", "progress": "the progress update",
+}  # fmt: skip
+
+
+def column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _fits(value: str) -> set[str]:
+    """The fields one cell's text could belong to."""
+    from bot.domain.dates import read_target
+    from bot.domain.model import Rag
+    from bot.domain.vocabulary import cell_status, exact_status, is_ref
+    from bot.importer.leads import is_person_or_role
+
+    out: set[str] = set()
+    n = len(value)
+    if n <= 15 and is_ref(value) and not value.isalpha():
+        out.add("ref")
+    if n <= 15 and Rag.find(value) is not None:
+        out.add("rag")
+    if n <= 40 and (exact_status(value) or cell_status(value)):
+        out.add("status")
+    if n <= 45 and read_target(value).kind in ("date", "month", "quarter", "relative", "ongoing", "immediate"):
+        out.add("target")
+        out.discard("ref")  # "March 2026" and "30/09/2025" have the shape of a ref, but are dates
+    if not out and n <= 90 and is_person_or_role(value):
+        out.add("lead")
+    if n >= 20 and not out - {"status"}:
+        out.add("progress" if (cell_status(value) or _PAST_RE.search(value)) else "action")
+    return out
+
+
+@dataclass
+class ColumnProfile:
+    index: int
+    filled: int
+    scores: dict[str, float]
+    distinct: float  # distinct values / filled
+    mean_length: float
+    sample: str
+
+    def best(self) -> tuple[str | None, float]:
+        if not self.scores:
+            return None, 0.0
+        field_, score = max(self.scores.items(), key=lambda kv: (kv[1], -CONTENT_FIELDS.index(kv[0])))
+        return field_, score
+
+    def describe(self) -> str:
+        field_, score = self.best()
+        what = {
+            "ref": "short codes", "target": "dates", "rag": "RAG ratings", "status": "status words",
+            "lead": "names or role titles", "action": "sentences", "progress": "progress notes",
+        }.get(field_ or "", "text")  # fmt: skip
+        if score < _ENOUGH:
+            what = "mixed text"
+        return f"{column_letter(self.index)} ({what}, e.g. '{self.sample[:40]}')"
+
+
+def profile_columns(rows: list[list[str]], width: int) -> list[ColumnProfile]:
+    """Score each column of these data rows for each field it could be."""
+    profiles = []
+    for index in range(width):
+        values = [r[index] for r in rows if index < len(r) and r[index]]
+        counts: dict[str, int] = {}
+        for v in values:
+            for f in _fits(v):
+                counts[f] = counts.get(f, 0) + 1
+        filled = len(values)
+        scores = {f: c / filled for f, c in counts.items()} if filled else {}
+        if "action" in scores or "progress" in scores:  # long text: action and progress share it
+            text = scores.get("action", 0) + scores.get("progress", 0)
+            if scores.get("progress", 0) >= 0.5 * text:
+                scores["progress"] = text
+                scores.pop("action", None)
+            else:
+                scores["action"] = text
+                scores.pop("progress", None)
+        profiles.append(ColumnProfile(
+            index, filled, scores, len(set(values)) / filled if filled else 1.0,
+            sum(map(len, values)) / filled if filled else 0.0, values[0] if values else "",
+        ))  # fmt: skip
+    return profiles
+
+
+def _why(field_: str, profile: ColumnProfile) -> str:
+    hits = round(profile.scores.get(field_, 0) * profile.filled)
+    noun = {"ref": "short codes", "target": "dates", "rag": "RAG ratings", "status": "status words",
+            "lead": "names or role titles", "action": "sentences", "progress": "progress notes"}[field_]  # fmt: skip
+    return f"{hits} of {profile.filled} cells are {noun}"
+
+
+def guess_unknown_columns(
+    header: HeaderMap, rows: list[list[str]], overrides: dict[str, str]
+) -> list[Guess]:
+    """Map the header's unknown columns ("Deadl", "Milestone", "Officer in charge") by their
+    contents, when one field clearly wins and no other column has it. Changes `header` in
+    place and returns what it guessed. Headings the administrator mapped are left alone."""
+    unknown = [c for c in header.columns if c.key.startswith("extra:") and norm_header(c.header) not in overrides
+               and c.header not in header.duplicates and not _NEVER_GUESSED.search(norm_header(c.header))]  # fmt: skip
+    if not unknown or not rows:
+        return []
+    taken = {c.key.split("@")[0] for c in header.columns if not c.key.startswith("extra:")}
+    if any(k.startswith("progress@") for k in header.keys):
+        taken.add("progress")
+    profiles = {p.index: p for p in profile_columns(rows, header.width)}
+    guesses: list[Guess] = []
+    candidates = []
+    for col in unknown:
+        p = profiles.get(col.index)
+        if p is None or p.filled < 2:
+            continue
+        field_, score = p.best()
+        if field_ is None or score < _ENOUGH:
+            continue
+        if field_ == "lead" and p.distinct > 0.9 and p.filled >= 5:
+            score *= 0.8  # a lead repeats down a plan; all-different short text is likelier notes
+        candidates.append((score, col, field_, p))
+    for score, col, field_, p in sorted(candidates, key=lambda t: -t[0]):
+        if field_ in taken or score < _ENOUGH:
+            continue
+        taken.add(field_)
+        col.key = field_
+        why = _why(field_, p)
+        guesses.append(Guess(col.index, col.header, field_, score, why))
+    if guesses:
+        header.refresh()
+    return sorted(guesses, key=lambda g: g.index)
+
+
+def header_from_contents(rows: list[list[str]], where: str) -> tuple[HeaderMap | None, list[Guess], list[ColumnProfile]]:
+    """A header for a table that has none, from its contents alone: it needs an action column
+    (the longest imperative text) and at least one of lead, target, rating or status read with
+    confidence; each other column is mapped only when its field clearly wins. None when the
+    contents do not settle it (the profiles say what was seen)."""
+    width = max((len(r) for r in rows), default=0)
+    profiles = profile_columns(rows, width)
+    chosen: dict[str, tuple[float, ColumnProfile]] = {}
+    for p in profiles:
+        if p.filled < max(2, len(rows) // 3):
+            continue
+        field_, score = p.best()
+        if field_ is None or score < _ENOUGH:
+            continue
+        if field_ == "lead" and p.distinct > 0.9 and p.filled >= 5:
+            score *= 0.8
+        if field_ in ("action", "progress"):
+            score *= min(1.0, p.mean_length / 30)
+        if field_ not in chosen or score > chosen[field_][0]:
+            chosen[field_] = (score, p)
+    text_cols = sorted((p for p in profiles if p.scores.get("action") or p.scores.get("progress")), key=lambda p: p.index)
+    if "action" not in chosen and text_cols:  # the first long-text column is the action, the next the progress
+        first = text_cols[0]
+        score = first.scores.get("action") or first.scores.get("progress") or 0.0
+        if score >= _ENOUGH:
+            chosen["action"] = (score * 0.9, first)
+            if chosen.get("progress", (0, None))[1] is first:
+                chosen.pop("progress")
+    if "action" not in chosen or not ({"lead", "target", "rag", "status"} & set(chosen)):
+        return None, [], profiles
+    columns = []
+    guesses = []
+    for field_, (score, p) in sorted(chosen.items(), key=lambda kv: kv[1][1].index):
+        columns.append(Column(p.index, f"Column {column_letter(p.index)}", field_))
+        guesses.append(Guess(p.index, "", field_, score, _why(field_, p) if field_ in p.scores else "the first column of sentences"))
+    used = {c.index for c in columns}
+    for p in profiles:
+        if p.index not in used and p.filled:
+            columns.append(Column(p.index, f"Column {column_letter(p.index)}", f"extra:Column {column_letter(p.index)}"))
+    columns.sort(key=lambda c: c.index)
+    header = HeaderMap(columns, width, where, ("(no header row)", *(c.key for c in columns)))
+    return header, guesses, profiles

@@ -79,17 +79,16 @@ def looks_like_header(cells: list[str], overrides: dict[str, str], is_ref) -> bo
     for c in filled:
         if len(c) > 80 and (len(c) > 200 or _SENTENCE_BREAK_RE.search(c)):
             return False
-    if not overrides:
-        hits = 0
-        for c in filled:
-            first = c.split(None, 1)[0].lower().strip(".:*")
-            if first in HEAD_WORDS:
-                hits += 1
-        if hits < 2:
-            return False
+    hits = 0
+    for c in filled:
+        first = c.split(None, 1)[0].lower().strip(".:*")
+        if first in HEAD_WORDS:
+            hits += 1
+    if hits < 2 and not overrides:
+        return False
     ref_like = sum(1 for c in filled if is_ref(c) and cell_field(c, overrides) is None)
-    if ref_like and not (ref_like >= 5 and ref_like * 2 >= len(filled)):
-        return False  # "1.2" or "CP3": a data row ("Field 1" … "Field 196" are labels, not refs)
+    if ref_like and hits < 4 and not (ref_like >= 5 and ref_like * 2 >= len(filled)):
+        return False  # "1.2" or "CP3": a data row ("Field 1" … "Field 196", or "Col7" among four headings, are labels)
     known: list[str] = []
     unknown: list[str] = []
     for c in filled:
@@ -103,7 +102,7 @@ def looks_like_header(cells: list[str], overrides: dict[str, str], is_ref) -> bo
         return False
     if len(known) * 5 >= len(filled) * 3:
         return True
-    return len(filled) >= 10 and len(kinds) >= 3 and all(len(c) <= 40 and not _SENTENCE_BREAK_RE.search(c) for c in unknown)
+    return len(filled) >= 10 and len(kinds) >= 3 and bool(kinds & {"ref", "lead", "target"}) and all(len(c) <= 40 and not _SENTENCE_BREAK_RE.search(c) for c in unknown)
 
 
 def is_structural(text: str) -> bool:

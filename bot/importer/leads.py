@@ -84,3 +84,35 @@ def is_role(text: str) -> bool:
     return any(w.lower().strip("'’") in _ROLE_WORDS for w in text.split())
 
 
+
+
+_JOINING = frozenset("of and & for in the a to with".split())
+_INITIALISM = re.compile(r"^[A-Z][A-Za-z]{0,1}[A-Z]{1,4}s?$")  # DCS, HoS, AD, SENCOs
+_NOT_A_LEAD = re.compile(r"\d|[.!?;:]\s|\b(?:the|will|to|be|is|are|was|has|have)\b", re.I)
+
+
+def is_person_or_role(text: str) -> bool:
+    """Does a short cell read as a lead: people's names, role titles or teams, one or several
+    ("Head of Service / Nina Martin", "DCS and AD Early Help")? Sentences, dates and numbers
+    are not."""
+    if not text or _NOT_A_LEAD.search(text) or len(text.split()) > 14:
+        return False
+    parts = split_leads(text)
+    if not parts:
+        return False
+    for part in parts:
+        words = part.split()
+        if len(words) > 8:
+            return False
+        if _is_name(part):
+            continue
+        if is_role(part) and words[0][:1].isupper() and sum(
+            1 for w in words if w[:1].islower() and w.lower() not in _JOINING
+        ) <= 2:  # "Director of children's services", not "Introduce a practice week for managers"
+            continue
+        if all(_INITIALISM.match(w) or w.lower() in ("of", "and", "&", "for") for w in words):
+            continue
+        if all(w[:1].isupper() or w.lower() in ("of", "and", "&", "for", "in") for w in words) and len(words) >= 2:
+            continue  # "Early Help Partnership", "Virtual School"
+        return False
+    return True

@@ -136,6 +136,7 @@ class ParsedPlan:
     notes: list[str] = field(default_factory=list)  # footnotes and text kept but not imported
     preamble: list[str] = field(default_factory=list)  # the lines above the first table (title, purpose…)
     encoding: str = ""  # text files only: how the bytes were read
+    guesses: list[dict[str, Any]] = field(default_factory=list)  # columns read by their contents: column, field, confidence, why
 
     def to_json(self) -> dict[str, Any]:
         """The shape of `actionbot import --json`."""
@@ -153,6 +154,7 @@ class ParsedPlan:
             "warnings": list(self.warnings),
             "extra_columns": list(self.extra_columns),
             "mapping": dict(self.mapping),
+            "guesses": list(self.guesses),
             "notes": list(self.notes),
             "preamble": list(self.preamble),
         }

@@ -1,0 +1,70 @@
+"""Plans in layouts the importer was not built around: columns read by heading and contents
+together, plans with no header row, and what the preview says when it guessed."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from bot.domain.model import Rag
+from bot.importer import PlanFileError, read_plan_text
+
+HEADERLESS = """Northmoor Borough Council
+Children's Services Improvement Plan, June 2025
+
+1.1\tRefresh the threshold document and publish it to partners\tHead of Early Help\t30/09/2025\tGreen
+1.2\tAudit 20 front door contacts each month\tService Manager MASH\t31/10/2025\tAmber
+2.1\tRecruit four permanent social workers to the assessment team\tHR Business Partner\t31/12/2025\tRed
+2.2\tIntroduce a practice week for managers\tPrincipal Social Worker\tMarch 2026\tGreen
+"""
+
+
+def test_a_plan_with_no_header_row_is_read_by_its_contents() -> None:
+    plan = read_plan_text(HEADERLESS)
+    assert [(a.ref, a.lead_text, a.target_date, a.rag) for a in plan.actions] == [
+        ("1.1", "Head of Early Help", date(2025, 9, 30), Rag.GREEN),
+        ("1.2", "Service Manager MASH", date(2025, 10, 31), Rag.AMBER),
+        ("2.1", "HR Business Partner", date(2025, 12, 31), Rag.RED),
+        ("2.2", "Principal Social Worker", date(2026, 3, 31), Rag.GREEN),
+    ]  # fmt: skip
+    assert plan.actions[3].text == "Introduce a practice week for managers"
+    assert plan.title == "Children's Services Improvement Plan, June 2025"
+    assert plan.organisation == "Northmoor Borough Council"
+    said = next(w for w in plan.warnings if "no header row" in w)
+    assert "column D read as the target date" in said and "column C read as the lead officer" in said
+    assert {g["column"]: g["field"] for g in plan.guesses} == {"A": "ref", "B": "action", "C": "lead", "D": "target", "E": "rag"}
+
+
+def test_a_table_it_cannot_read_is_refused_naming_the_columns_it_saw() -> None:
+    text = "Minutes\nItem one\twas discussed at length\nItem two\tagreed\n"
+    with pytest.raises(PlanFileError, match="no header row found") as info:
+        read_plan_text(text)
+    assert "The columns seen: A (" in str(info.value) and "B (" in str(info.value)
+
+
+CUT_OFF = """Westford City Council action plan
+Ref\tWhat we will do\tResp. Mgr\tDeadl\tMilestone\tOfficer in charge of it\tCol7
+1\tRefresh the threshold document\tHead of Early Help\t30/09/2025\tDraft to board in July\tAnn Lee\tG
+2\tAudit contacts each month\tService Manager MASH\t31/10/2025\tFirst audit in August\tBob Roy\tA
+3\tRecruit social workers\tHR Business Partner\tMarch 2026\tAdverts out in May\tAnn Lee\tR
+"""
+
+
+def test_cut_off_and_unknown_headings_are_read_by_heading_and_contents() -> None:
+    plan = read_plan_text(CUT_OFF)
+    assert plan.mapping["Resp. Mgr"] == "lead" and plan.mapping["Deadl"] == "target"
+    assert plan.mapping["Col7"] == "rag"  # a column of R/A/G letters is the rating, whatever it is called
+    assert plan.mapping["Milestone"] == "extra"  # sentences, but the action column is taken: kept aside
+    assert [(a.target_date, a.rag) for a in plan.actions] == [
+        (date(2025, 9, 30), Rag.GREEN), (date(2025, 10, 31), Rag.AMBER), (date(2026, 3, 31), Rag.RED),
+    ]  # fmt: skip
+    guessed = [w for w in plan.warnings if "from its contents" in w]
+    assert len(guessed) == 1 and "'Col7' read as the RAG rating" in guessed[0] and "%" in guessed[0]
+    assert plan.guesses == [{"column": "Col7", "field": "rag", "confidence": 1.0, "why": "3 of 3 cells are RAG ratings"}]
+
+
+def test_map_overrides_what_the_contents_suggest() -> None:
+    plan = read_plan_text(CUT_OFF, mapping={"Col7": "extra"})
+    assert all(a.rag is None for a in plan.actions) and plan.guesses == []
+    assert plan.actions[0].extra["Col7"] == "G"
