@@ -59,7 +59,7 @@ def main() -> None:
     wanted = sizes(args)
     for size in wanted:
         with scratch_database(args.database_url) as engine:
-            took, info = timed(lambda: build_register(  # noqa: B023
+            took, info = timed(lambda: build_register(
                 engine, plans=1, actions_per_plan=size, people=max(size // 50, 100), updates=size * 2))  # noqa: B023
             plan_id, org = info["plan_ids"][0], info["org_id"]
             print(f"== one plan of {info['actions']:,} actions, {info['updates']:,} updates, {info['people']:,} people "
@@ -69,21 +69,21 @@ def main() -> None:
                 return fair_read(engine, FLOOR, {"plan": plan_id, "org": org})  # noqa: B023
 
             def subject() -> object:
-                with Session(engine) as s:  # noqa: B023
+                with Session(engine) as s:
                     plan = s.get(Plan, plan_id)  # noqa: B023
                     assert plan is not None
                     return digest_for(s, plan, as_of=AS_OF, cfg=cfg)
 
             def load_register() -> object:
-                with Session(engine) as s:  # noqa: B023
+                with Session(engine) as s:
                     return snapshots.load_register(s, org, plan_id=plan_id)  # noqa: B023
 
             def load_updates() -> object:
-                with Session(engine) as s:  # noqa: B023
+                with Session(engine) as s:
                     return snapshots.load_updates_for_plan(s, plan_id, with_text=False)  # noqa: B023
 
             def load_awaiting() -> object:
-                with Session(engine) as s:  # noqa: B023
+                with Session(engine) as s:
                     p = s.get(Plan, plan_id)  # noqa: B023
                     assert p is not None
                     return awaiting(s, p)

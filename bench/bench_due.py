@@ -18,8 +18,19 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from common import (build_register, compare, describe, fair_read, median, parser, repeats, run_process, scratch_database,
-                    sizes, timed)
+from common import (
+    build_register,
+    compare,
+    describe,
+    fair_read,
+    median,
+    parser,
+    repeats,
+    run_process,
+    scratch_database,
+    sizes,
+    timed,
+)
 
 NOW = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)  # a Monday in working hours
 
@@ -91,11 +102,11 @@ def main() -> None:
                 return fair_read(engine, FLOOR, {"org": org})  # noqa: B023
 
             def subject() -> tuple:
-                with Session(engine) as s:  # noqa: B023
+                with Session(engine) as s:
                     return due(s, org, now=NOW, cfg=cfg)  # noqa: B023
 
             def load_only() -> object:
-                with Session(engine) as s:  # noqa: B023
+                with Session(engine) as s:
                     return load_register(s, org)  # noqa: B023
 
             with Session(engine) as s:

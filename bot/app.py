@@ -31,13 +31,13 @@ async def healthz(request: web.Request) -> web.Response:
 
     try:
         body = await asyncio.to_thread(probe)
-    except Exception as e:  # noqa: BLE001 - any database failure makes us unhealthy
+    except Exception as e:
         log.warning("health check failed: %s", e)
         return web.json_response({"status": "unhealthy", "error": type(e).__name__}, status=503)
     return web.json_response(body)
 
 
-async def _scheduler(app: web.Application):  # type: ignore[no-untyped-def]
+async def _scheduler(app: web.Application):
     """The scheduler on the server's event loop: a timer that wakes the claimer. Several
     servers on one database share the work through row claims, never sending twice."""
     import os
@@ -59,7 +59,7 @@ async def _scheduler(app: web.Application):  # type: ignore[no-untyped-def]
                 result = await eng.tick(engine, ports, now=datetime.now(UTC), worker=worker, cfg=cfg)
                 if any(result.values()):
                     log.info("scheduler: %s", result)
-            except Exception:  # noqa: BLE001 - keep the loop alive; the failure is logged
+            except Exception:
                 log.exception("scheduler round failed")
             await asyncio.sleep(settings.tick_seconds)
 

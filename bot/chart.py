@@ -13,11 +13,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from bot.domain.digest import Digest  # noqa: E402
-from bot.domain.model import RagScheme  # noqa: E402
-from bot.domain.rag import fmt_date  # noqa: E402
+from bot.domain.digest import Digest
+from bot.domain.model import RagScheme
+from bot.domain.rag import fmt_date
 
 # Colours chosen to read on white and to stay apart for the commonest colour blindness:
 # a true blue, a darker green, an orange-amber and a deep red; grey for unrated.
@@ -64,15 +64,15 @@ def render_digest_chart(digest: Digest, path: str | Path) -> Path:
     for k in keys:
         values = [p.totals.by_rating[k] for p in groups] or [0]
         guessed = [p.totals.by_rating_suggested[k] for p in groups] or [0]
-        reported = [v - g for v, g in zip(values, guessed)]
+        reported = [v - g for v, g in zip(values, guessed, strict=True)]
         bars.barh(y, reported, left=left, color=COLOURS[k], label=NAMES[k], edgecolor="white", height=0.62)
-        bars.barh(y, guessed, left=[a + r for a, r in zip(left, reported)], color=COLOURS[k], hatch="///",
+        bars.barh(y, guessed, left=[a + r for a, r in zip(left, reported, strict=True)], color=COLOURS[k], hatch="///",
                   edgecolor="white", height=0.62)
-        for yi, v, lft in zip(y, values, left):
+        for yi, v, lft in zip(y, values, left, strict=True):
             if v:
                 colour = "black" if k in ("A", "none") else "white"
                 bars.text(lft + v / 2, yi, str(v), ha="center", va="center", fontsize=9, color=colour)
-        left = [a + b for a, b in zip(left, values)]
+        left = [a + b for a, b in zip(left, values, strict=True)]
     bars.set_yticks(y, labels, fontsize=9)
     bars.set_xlabel("actions")
     bars.set_title("By priority", fontsize=11)
@@ -88,11 +88,11 @@ def render_digest_chart(digest: Digest, path: str | Path) -> Path:
     for k in keys:
         series = [t.counts[k] for t in digest.trend]
         trend.bar(x, series, bottom=bottom, color=COLOURS[k], edgecolor="white", width=0.7)
-        for xi, v, b in zip(x, series, bottom):
+        for xi, v, b in zip(x, series, bottom, strict=True):
             if v and v / tallest >= 0.06:
                 colour = "black" if k in ("A", "none") else "white"
                 trend.text(xi, b + v / 2, str(v), ha="center", va="center", fontsize=8, color=colour)
-        bottom = [a + b for a, b in zip(bottom, series)]
+        bottom = [a + b for a, b in zip(bottom, series, strict=True)]
     trend.set_xticks(x, [f"{d.day} {d:%b}" for d in weeks], fontsize=8, rotation=45 if len(x) > 8 else 0)
     trend.set_xlabel("week ending")
     trend.set_ylabel("actions")

@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     microsoft_app_tenant_id: str = Field("", validation_alias=AliasChoices("MicrosoftAppTenantId", "MICROSOFT_APP_TENANT_ID"))
     teams_app_rate: float = Field(30.0, validation_alias=AliasChoices("ACTIONBOT_TEAMS_APP_RATE"))  # proactive sends a second, app-wide
 
-    def engine_config(self):  # type: ignore[no-untyped-def]
+    def engine_config(self):
         """The engine's settings, checked: a wrong value stops start-up with a clear message."""
         from datetime import time
         from pathlib import Path

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 
 from bot.domain.model import Channel, Role
+from bot.importer import read_plan
 from bot.services import engine as eng
 from bot.services import register, replies
 from bot.services.imports import import_plan
@@ -22,7 +23,6 @@ from cards.view import render_text
 from handlers.console import ConsolePort
 from storage import repo
 from storage.db import session_scope
-from bot.importer import read_plan
 
 SAMPLE = Path(__file__).with_name("samples") / "sample_plan.md"
 LONDON = ZoneInfo("Europe/London")
@@ -132,7 +132,7 @@ class _PrintingPort(ConsolePort):
         super().__init__()
         self._out, self._label = out, name
 
-    async def send(self, target, card):  # type: ignore[no-untyped-def]
+    async def send(self, target, card):
         label = f"{self._label(target)}{' (private)' if card.private else ''}"
         if card.screen == "digest" and card.private:
             self._out(f"\n--- message to {label} ---\n(the same digest, plus the names of anyone who has not updated)")

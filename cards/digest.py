@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.domain.digest import Digest, DUE_SOON_DAYS
+from bot.domain.digest import DUE_SOON_DAYS, Digest
 from bot.domain.model import Rag, RagScheme
 from bot.domain.rag import RAG_KEYS, fmt_date
 from cards.view import Card, Fact, Line, Section, Text

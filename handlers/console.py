@@ -66,10 +66,11 @@ class ConsoleChat:
         self.engine, self.clock, self.out = engine, clock, out
         self.ask = ask or input
         self.files_dir = files_dir or Path.cwd()
+        self.cfg = cfg if cfg is not None else eng.EngineConfig()
         with session_scope(engine) as s:
             org_row = repo.get_org(s, org)
             self.person: Person = repo.find_person(s, org_row.id or 0, person)
-        self.conversation = Conversation(engine, org=org, cfg=cfg, clock=clock)
+        self.conversation = Conversation(engine, org=org, cfg=self.cfg, clock=clock)
         self.who = Who("console", str(self.person.id))
         self.buttons: list[Button] = []
 

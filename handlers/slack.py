@@ -93,7 +93,7 @@ class SlackUsers:
                 prof = u.get("profile") or {}
                 p = _Profile(prof.get("email") or None, prof.get("real_name") or u.get("real_name") or u.get("name"), u.get("tz"), self.clock())
                 self._cache[user_id] = p
-            except (SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as e:
+            except (TimeoutError, SlackApiError, aiohttp.ClientError) as e:
                 log.warning("users.info %s failed: %s", user_id, e)  # an old profile beats none
                 if p is None:
                     p = _Profile(None, None, None, 0.0)
@@ -203,7 +203,7 @@ class SlackAdapter:
         except SlackApiError as e:
             log.warning("slack: %s failed: %s", what, e.response.get("error"))
             return None
-        except (aiohttp.ClientError, asyncio.TimeoutError) as e:
+        except (TimeoutError, aiohttp.ClientError) as e:
             log.warning("slack: %s failed: %s", what, e)
             return None
 
@@ -270,7 +270,7 @@ class SlackAdapter:
             async with aiohttp.ClientSession() as http, http.post(url, json=body, timeout=aiohttp.ClientTimeout(total=10)) as r:
                 if r.status >= 300:
                     log.warning("slack: response_url answered %s", r.status)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as e:
+        except (TimeoutError, aiohttp.ClientError) as e:
             log.warning("slack: response_url failed: %s", e)
 
     async def publish_home(self, user: str, team: str | None, event_id: str | None = None) -> None:
@@ -302,7 +302,7 @@ class SlackAdapter:
     async def file_in(self, who: Who, origin: Origin, file: dict[str, Any], text: str, event_id: str) -> None:
         try:
             name, data = await self.download(file)
-        except (DownloadError, SlackApiError, aiohttp.ClientError, asyncio.TimeoutError) as e:
+        except (TimeoutError, DownloadError, SlackApiError, aiohttp.ClientError) as e:
             msg = str(e) if isinstance(e, DownloadError) else "I could not download that file from Slack; please send it again."
             await self.answer(origin, Reply(cards=(Card(screen="notice", title=Line.of(msg)),)), in_dm=True)
             return
@@ -545,7 +545,7 @@ class SlackPort:
                     raise DeliveryError(f"Slack rate limit on {what}", retry_after=retry_after) from e
                 error = str(resp.get("error") or f"HTTP {resp.status_code}")
                 raise DeliveryError(f"Slack {what}: {error}", permanent=error in PERMANENT) from e
-            except (aiohttp.ClientError, asyncio.TimeoutError) as e:
+            except (TimeoutError, aiohttp.ClientError) as e:
                 raise DeliveryError(f"Slack {what}: {type(e).__name__}: {e}") from e
         raise DeliveryError(f"Slack {what}: still rate limited")  # not reached: the loop raises or returns
 

@@ -38,7 +38,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_conn, _record):
             # We issue BEGIN ourselves (below), so the driver must not.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
@@ -48,7 +48,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
+        def _sqlite_begin(conn):
             # Take the write lock when a transaction starts: two writers then queue instead of
             # one failing half-way with "database is locked" after it has read stale rows.
             conn.exec_driver_sql("BEGIN IMMEDIATE")

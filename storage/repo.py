@@ -257,7 +257,7 @@ def find_person(session: Session, org_id: int, ident: str) -> Person:
         session.exec(
             select(Person.id).where(
                 Person.org_id == org_id,
-                or_(func.lower(Person.email) == low, Person.slack_user_id == ident, Person.teams_user_id == ident),
+                or_(func.lower(Person.email) == low, col(Person.slack_user_id) == ident, col(Person.teams_user_id) == ident),
             )
         )
     )

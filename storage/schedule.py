@@ -60,7 +60,7 @@ def claim_jobs(session: Session, *, worker: str, now: datetime, limit: int = 20,
     transaction: commit to make the claim visible)."""
     q = (
         select(Job)
-        .where(or_(and_(Job.status == "pending", col(Job.due_at) <= now), and_(Job.status == "running", col(Job.lease_until) < now)))
+        .where(or_(and_(col(Job.status) == "pending", col(Job.due_at) <= now), and_(col(Job.status) == "running", col(Job.lease_until) < now)))
         .order_by(col(Job.due_at), col(Job.id))
         .limit(limit)
     )
@@ -98,8 +98,8 @@ def claim_messages(
     q = select(Outbox).where(
         col(Outbox.platform).in_(platforms),
         or_(
-            and_(Outbox.status == "pending", col(Outbox.next_attempt_at) <= now),
-            and_(Outbox.status == "sending", col(Outbox.lease_until) < now),
+            and_(col(Outbox.status) == "pending", col(Outbox.next_attempt_at) <= now),
+            and_(col(Outbox.status) == "sending", col(Outbox.lease_until) < now),
         ),
     )
     if person_id is not None:

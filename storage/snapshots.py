@@ -34,6 +34,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, and_, func, literal, or_, type_coerce
+from sqlalchemy import select as columns  # typed for any number of columns, unlike sqlmodel.select
 from sqlmodel import Session, col, select
 
 from bot.domain.due import NudgeState
@@ -42,10 +43,11 @@ from storage import repo
 from storage.tables import Action, ActionPerson, NudgeStateRow, Person, Plan, Priority, Update
 
 _STATUS: dict[str | None, Status | None] = {None: None, "": None, **{s.value: s for s in Status}}
+_ACTION_STATUS: dict[str, Status] = {s.value: s for s in Status}  # an action always has one
 _RAG: dict[str | None, Rag | None] = {None: None, "": None, **{r.value: r for r in Rag}}
 _CHANNEL: dict[str, Channel] = {c.value: c for c in Channel}
 _IDS_PER_QUERY = 1000  # load_updates(ids): keeps every IN list well under the drivers' limits
-_A, _AP, _PR, _U, _N, _PE = (t.__table__.c for t in (Action, ActionPerson, Priority, Update, NudgeStateRow, Person))  # type: ignore[attr-defined]
+_A, _AP, _PR, _U, _N, _PE = (t.__table__.c for t in (Action, ActionPerson, Priority, Update, NudgeStateRow, Person))  # type: ignore[union-attr]
 
 
 @dataclass
@@ -148,7 +150,7 @@ def _actions(session: Session, plan_ids: list[int], *, person_id: int | None = N
 
     text = _utc_text
     rows = session.execute(
-        select(_A.id, _A.plan_id, _A.ref, _A.text, _A.status, _A.rag, _PR.ref, _A.lead_text, _A.original_target,
+        columns(_A.id, _A.plan_id, _A.ref, _A.text, _A.status, _A.rag, _PR.ref, _A.lead_text, _A.original_target,
                _A.original_target_raw, _A.revised_target, text(session, _A.last_update_at),
                text(session, _A.returned_at), text(session, _A.created_at), _A.version, text(session, _last_answer()))
         # an action's priority is one of its own plan's
@@ -156,7 +158,7 @@ def _actions(session: Session, plan_ids: list[int], *, person_id: int | None = N
         .where(live)
         .order_by(_A.plan_id, _A.position, _A.id)
     ).all()
-    status, rag, utc, no = _STATUS, _RAG, _utc, ()
+    status, rag, utc, no = _ACTION_STATUS, _RAG, _utc, ()
     return [
         ActionSnapshot(i, p, ref, txt, status[st], rag[rg], pr, lead, owners.get(i, no), delegates.get(i, no),
                        ot, otr, rt, lu and utc(lu), ra and utc(ra), ca and utc(ca), v, la and utc(la))
@@ -172,7 +174,7 @@ def _last_answer() -> Any:
 
 def _updates(session: Session, where: Any, *, join: bool, with_text: bool = True) -> list[UpdateSnapshot]:
     text, label = (_U.text, _U.period_label) if with_text else (literal("", String), literal("", String))
-    q = select(_U.action_id, _utc_text(session, _U.at), _U.channel, _U.status, _U.rag, text, _U.revised_target,
+    q = columns(_U.action_id, _utc_text(session, _U.at), _U.channel, _U.status, _U.rag, text, _U.revised_target,
                _U.author_id, label)
     if join:
         q = q.join(Action.__table__, _A.id == _U.action_id)  # type: ignore[attr-defined]
@@ -188,7 +190,7 @@ def _updates(session: Session, where: Any, *, join: bool, with_text: bool = True
 def _nudge_state(session: Session, org_id: int) -> dict[int, NudgeState]:
     text = _utc_text
     rows = session.execute(
-        select(_N.person_id, text(session, _N.last_nudged_at), text(session, _N.snoozed_until), _N.unanswered_count,
+        columns(_N.person_id, text(session, _N.last_nudged_at), text(session, _N.snoozed_until), _N.unanswered_count,
                text(session, _N.escalated_at))
         .join(Person.__table__, _PE.id == _N.person_id).where(_PE.org_id == org_id)  # type: ignore[attr-defined]
     ).all()

@@ -179,7 +179,7 @@ def test_two_workers_planning_at_once_insert_each_job_once(db_url, engine, three
             gate.wait(timeout=10)
             with session_scope(e) as s:
                 created.append(eng.plan_jobs(s, now=MON, cfg=cfg))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=planner, args=(e,)) for e in engines]
@@ -256,7 +256,7 @@ def test_concurrent_runs_of_two_jobs_for_one_person_send_one_nudge(db_url, engin
                 with session_scope(other) as s2:
                     job2 = s2.get(Job, claimed[1])
                     eng.run_job(s2, job2, now=tue, cfg=cfg)
-            except BaseException as exc:  # noqa: BLE001 - a refused duplicate is fine; counted below
+            except BaseException as exc:
                 errors.append(exc)
 
         t = threading.Thread(target=second)
@@ -623,7 +623,7 @@ def test_two_concurrent_deliveries_never_send_a_message_twice(db_url, engine):
         try:
             gate.wait(timeout=10)
             asyncio.run(loop())
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(e, f"w{i}")) for i, e in enumerate(engines)]

@@ -455,7 +455,7 @@ def test_csv_in_windows_1252(tmp_path: Path) -> None:
 
 def test_csv_in_utf8_with_bom_and_commas(tmp_path: Path) -> None:
     path = tmp_path / "plan.csv"
-    path.write_bytes(codecs.BOM_UTF8 + 'Ref,Action,Lead,Target\n1,"Audit, then report",Kim Long,Dec 2025\n'.encode())
+    path.write_bytes(codecs.BOM_UTF8 + b'Ref,Action,Lead,Target\n1,"Audit, then report",Kim Long,Dec 2025\n')
     plan = read_plan(path)
     assert plan.encoding == "utf-8-sig"
     assert plan.actions[0].text == "Audit, then report" and plan.actions[0].target_date == date(2025, 12, 31)

@@ -22,7 +22,6 @@ from storage.tables import Action, AuditLog, Signoff, Update
 from tests.conftest import PG_URL
 
 
-
 @pytest.fixture
 def setup(session: Session, now):
     org = repo.get_or_create_org(session, "rotherham")

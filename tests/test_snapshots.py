@@ -4,9 +4,8 @@ suite runs on (SQLite, or PostgreSQL with ACTIONBOT_TEST_DATABASE_URL)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 

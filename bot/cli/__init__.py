@@ -46,7 +46,7 @@ class Ctx:
         with session_scope(self.engine) as s:
             yield s
 
-    def org(self, session: Session):  # type: ignore[no-untyped-def]
+    def org(self, session: Session):
         from storage import repo
 
         return repo.get_or_create_org(session, self.settings.org)
@@ -76,10 +76,15 @@ def parse_cli_date(text: str, what: str = "date") -> date:
     t = text.strip()
     for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d %b %Y", "%d %B %Y", "%d %b %y"):
         try:
-            return datetime.strptime(t, fmt).date()
+            return datetime.strptime(t, fmt).date()  # noqa: DTZ007 - only the calendar date is kept
         except ValueError:
             continue
     raise InvalidValue(f"{what} {text!r} is not a date; write it as 2026-11-30 or 30/11/2026")
+
+
+def local_today() -> date:
+    """Today on this machine's clock, the default day of a command given no date."""
+    return datetime.now().astimezone().date()
 
 
 def parse_cli_datetime(text: str, tz: str = "Europe/London") -> datetime:
@@ -95,7 +100,7 @@ def parse_cli_datetime(text: str, tz: str = "Europe/London") -> datetime:
             d = parse_cli_date(text)
         except InvalidValue:
             raise InvalidValue(f"{text!r} is not a date and time; write it as 2026-11-23T10:00") from None
-        dt = datetime(d.year, d.month, d.day, 9, 0)
+        dt = datetime(d.year, d.month, d.day, 9, 0, tzinfo=ZoneInfo(tz))
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=ZoneInfo(tz))
     return dt.astimezone(UTC)

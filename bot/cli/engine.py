@@ -6,12 +6,11 @@ import asyncio
 import os
 import socket
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
 
-from bot.cli import Ctx, emit_json, main, parse_cli_date, parse_cli_datetime, pass_ctx, utcnow
+from bot.cli import Ctx, emit_json, local_today, main, parse_cli_date, parse_cli_datetime, pass_ctx, utcnow
 from bot.domain.model import Channel
 from bot.services import engine as eng
 from storage import repo
@@ -61,7 +60,7 @@ def parse_cmd(text: str, today: str | None, known: tuple[str, ...], context_ref:
     """Show what the free-text reader makes of TEXT (changes nothing)."""
     from bot.domain.reading import read_reply
 
-    day = parse_cli_date(today, "today") if today else date.today()
+    day = parse_cli_date(today, "today") if today else local_today()
     r = read_reply(text, today=day, known_refs=known, context_ref=context_ref)
     if as_json:
         emit_json(r.to_json())

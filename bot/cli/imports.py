@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
 
-from bot.cli import Ctx, emit_json, main, parse_cli_date, pass_ctx, utcnow
+from bot.cli import Ctx, emit_json, local_today, main, parse_cli_date, pass_ctx, utcnow
 from bot.domain.model import InvalidValue
 from bot.domain.rag import fmt_date
 
@@ -38,9 +37,9 @@ def import_cmd(ctx: Ctx, path: Path, plan_name: str | None, plan_ident: str | No
 
     Re-importing updates actions by ref (no duplicates) and reports what was added, changed
     and removed; history is kept. One transaction: a file that fails changes nothing."""
+    from bot.importer import PlanFileError, read_plan, read_plan_text
     from bot.services.imports import import_plan
     from storage import repo
-    from bot.importer import PlanFileError, read_plan, read_plan_text
 
     try:
         if str(path) == "-":
@@ -90,7 +89,7 @@ def export_cmd(ctx: Ctx, plan_ident: str, dest: Path, as_of: str | None) -> None
 
     if dest.suffix.lower() not in EXPORT_FORMATS:
         raise InvalidValue(f"cannot export to {dest.name!r}: use one of {', '.join(EXPORT_FORMATS)}")
-    day = parse_cli_date(as_of, "as-of date") if as_of else date.today()
+    day = parse_cli_date(as_of, "as-of date") if as_of else local_today()
     with ctx.session() as s:
         report = plan_report(s, repo.get_plan(s, ctx.org(s).id or 0, plan_ident), as_of=day)
     out = export_plan(report, dest)

@@ -6,6 +6,8 @@ names a person: then that person's permissions apply and the change is recorded 
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from sqlmodel import Session
 
@@ -300,8 +302,8 @@ def person() -> None:
 
 
 def _person_fields(s: Session, org: Organisation, role_title: str | None, email: str | None, slack: str | None, teams: str | None,
-                   timezone: str | None, manager: str | None, away_until: str | None) -> dict[str, object]:
-    fields: dict[str, object] = {}
+                   timezone: str | None, manager: str | None, away_until: str | None) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
     for k, v in (("role_title", role_title), ("email", email), ("slack_user_id", slack), ("teams_user_id", teams), ("timezone", timezone)):
         if v is not None:
             fields[k] = v or None if k != "role_title" else v
@@ -323,7 +325,7 @@ _person_options = [
 ]
 
 
-def _with_person_options(f):  # type: ignore[no-untyped-def]
+def _with_person_options(f):
     for opt in reversed(_person_options):
         f = opt(f)
     return f
@@ -358,7 +360,7 @@ def person_add(ctx: Ctx, name: str, allow_similar: bool, **opts: str | None) -> 
     as someone's already here needs --allow-similar."""
     with ctx.session() as s:
         org = ctx.org(s)
-        fields = _person_fields(s, org, **opts)  # type: ignore[arg-type]
+        fields = _person_fields(s, org, **opts)
         p = register.add_person(s, org=org, actor=repo.actor_for(s, None, operator=True), display_name=name, now=utcnow(),
                                 allow_similar=allow_similar, **fields)
         click.echo(f"added {p.display_name} (id {p.id})")
@@ -375,7 +377,7 @@ def person_set(ctx: Ctx, ident: str, name: str | None, allow_similar: bool, **op
     with ctx.session() as s:
         org = ctx.org(s)
         p = repo.find_person(s, org.id or 0, ident)
-        fields = _person_fields(s, org, **opts)  # type: ignore[arg-type]
+        fields = _person_fields(s, org, **opts)
         if name:
             fields["display_name"] = name.strip()
         if not fields:
@@ -391,7 +393,7 @@ def role() -> None:
     """Roles: admin (organisation), owner, approver (per sign-off stage), reader (per plan)."""
 
 
-def _role_args(f):  # type: ignore[no-untyped-def]
+def _role_args(f):
     f = click.option("--stage", default="", help="Sign-off stage (approvers).")(f)
     f = click.option("--plan", "plan_ident", help="Plan (all roles but admin).")(f)
     f = click.argument("role_name", metavar="ROLE")(f)
@@ -441,7 +443,7 @@ def role_list(ctx: Ctx, as_json: bool) -> None:
         org = ctx.org(s)
         people = {p.id: p.display_name for p in repo.list_people(s, org.id or 0)}
         plans = {p.id: p.slug for p in repo.list_plans(s, org.id or 0, include_archived=True)}
-        rows = [{"person": people.get(g.person_id), "role": g.role, "plan": plans.get(g.plan_id), "stage": g.stage}
+        rows: list[dict[str, Any]] = [{"person": people.get(g.person_id), "role": g.role, "plan": plans.get(g.plan_id), "stage": g.stage}
                 for g in s.exec(select(RoleGrant).where(RoleGrant.org_id == org.id))]
     if as_json:
         emit_json(rows)

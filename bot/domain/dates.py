@@ -223,9 +223,10 @@ def _read_target(raw: str, plan_date: _dt.date | None) -> TargetReading:
         if m[2]:
             when = _quarter_end(quarter, int(m[2]), financial=bool(m[3]))
         else:
-            when = _quarter_end(quarter, plan_date.year)  # type: ignore[union-attr]
+            assert plan_date is not None  # the condition above
+            when = _quarter_end(quarter, plan_date.year)
             if when < plan_date:
-                when = _quarter_end(quarter, plan_date.year + 1)  # type: ignore[union-attr]
+                when = _quarter_end(quarter, plan_date.year + 1)
         kind_note = "financial-year quarter" if m[3] else "calendar quarter"
         return TargetReading(when, raw, "quarter", _note([kind_note, *note_parts], text, [m.span()]))
     return _read_months(text, raw, plan_date, note_parts)
@@ -236,7 +237,7 @@ def _exact_date(text: str, plan_date: _dt.date | None) -> tuple[_dt.date, tuple[
     "14 November" (the next one on or after the plan date)."""
     for rx, order in ((_ISO_RE, "ymd"), (_DMY_RE, "dmy"), (_MONTH_DAY_YEAR_RE, "mdy"), (_DAY_MONTH_RE, "dmy")):
         for m in rx.finditer(text):
-            parts = dict(zip(order, m.groups()))
+            parts = dict(zip(order, m.groups(), strict=True))
             month = int(parts["m"]) if parts["m"].isdigit() else _MONTHS[parts["m"].lower()]
             if parts["y"] is not None:
                 when = _safe_date(_year(parts["y"]), month, int(parts["d"]))
@@ -266,12 +267,12 @@ def _read_months(text: str, raw: str, plan_date: _dt.date | None, note_parts: li
     years: list[int | None] = [_year(m[2]) if m[2] else None for m in tokens]
     _fill_years(months, years)
     dates: list[_dt.date | None] = [
-        _month_end(y, mo) if y else None for mo, y in zip(months, years)
+        _month_end(y, mo) if y else None for mo, y in zip(months, years, strict=True)
     ]
     if any(d is None for d in dates):
         if plan_date is None:
             return TargetReading(None, raw, "month", _join(note_parts + ["no year given and no plan date"]))
-        dates = [d or _next_month_end(mo, plan_date) for d, mo in zip(dates, months)]
+        dates = [d or _next_month_end(mo, plan_date) for d, mo in zip(dates, months, strict=True)]
     chosen = None
     for i, m in enumerate(tokens):
         if _COMPLETION_WORD_RE.search(text[: m.start()][-30:]) and len(tokens) > 1:
@@ -683,7 +684,7 @@ def _r_month(text: str, m: re.Match[str], today: _dt.date, role: str) -> _RuleRe
         return None
     when = _occurrence(_month_no(m[1]), None, None, today, role == "past")
     before = re.findall(r"[a-z]+", text[: m.start()].lower())
-    cued = bool(role) or bool(before) and before[-1] in _MONTH_LEAD_IN
+    cued = bool(role) or (bool(before) and before[-1] in _MONTH_LEAD_IN)
     return (when, _CONF["month_cued" if cued else "month_bare"], role) if when else None
 
 
@@ -783,7 +784,7 @@ def _dateparser_finds(text: str, today: _dt.date, found: list[WhenMatch]) -> lis
     settings = {
         "DATE_ORDER": "DMY",
         "PREFER_DATES_FROM": "future",
-        "RELATIVE_BASE": _dt.datetime(today.year, today.month, today.day),
+        "RELATIVE_BASE": _dt.datetime(today.year, today.month, today.day),  # noqa: DTZ001 - dateparser wants a naive base
         "RETURN_AS_TIMEZONE_AWARE": False,
     }
     try:

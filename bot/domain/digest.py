@@ -34,9 +34,9 @@ from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from types import MappingProxyType
 from operator import attrgetter
-from typing import NamedTuple
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from bot.domain.due import zone
 from bot.domain.model import ActionSnapshot, PersonSnapshot, PlanSnapshot, Rag, RagScheme, Status, UpdateSnapshot
@@ -44,7 +44,7 @@ from bot.domain.rag import RAG_KEYS, Rating, disagreement, fmt_date, rag_key, ra
 
 DUE_SOON_DAYS = 28  # "due soon" in the digest: targets in the next four weeks
 _OPEN = (Status.NOT_STARTED, Status.IN_PROGRESS)
-_EMPTY: Mapping = MappingProxyType({})
+_EMPTY: Mapping[Any, Any] = MappingProxyType({})
 _AT = attrgetter("at")
 _TICK = timedelta(microseconds=1)
 
@@ -69,7 +69,7 @@ class Totals:
     by_status: dict[str, int]  # keys Status values
     by_rating_suggested: dict[str, int]  # of by_rating, the ratings that are the rules' suggestion
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"actions": self.actions, "by_rag": dict(self.by_rag), "by_rag_suggested": dict(self.by_rag_suggested),
                 "by_rating": dict(self.by_rating), "by_rating_suggested": dict(self.by_rating_suggested),
                 "by_status": dict(self.by_status)}
@@ -81,7 +81,7 @@ class PriorityTotals:
     title: str
     totals: Totals
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"ref": self.ref, "title": self.title, **self.totals.to_json()}
 
 
@@ -95,7 +95,7 @@ class MovedAction:
     after: Rag | None  # rating at the end of `as_of`
     detail: str  # "Amber → Red", "target 31 Mar 2026 → 30 Jun 2026", ...
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"action_id": self.action_id, "ref": self.ref, "title": self.title, "lead": self.lead,
                 "before": rag_key(self.before), "after": rag_key(self.after), "detail": self.detail}
 
@@ -120,7 +120,7 @@ class Moved:
         """How many distinct actions moved."""
         return len({m.action_id for k in self.KINDS for m in getattr(self, k)})
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {k: [m.to_json() for m in getattr(self, k)] for k in self.KINDS}
 
 
@@ -135,7 +135,7 @@ class OverdueAction:
     rating: Rag | None
     rating_suggested: bool = False
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"action_id": self.action_id, "ref": self.ref, "title": self.title, "lead": self.lead,
                 "target": self.target.isoformat(), "days_overdue": self.days_overdue, "rating": rag_key(self.rating),
                 "rating_suggested": self.rating_suggested}
@@ -150,7 +150,7 @@ class DueSoonAction:
     target: date
     days_left: int
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"action_id": self.action_id, "ref": self.ref, "title": self.title, "lead": self.lead,
                 "target": self.target.isoformat(), "days_left": self.days_left}
 
@@ -164,7 +164,7 @@ class MissingUpdates:
     people: int  # distinct owners of those actions
     unowned: int  # of `actions`, those with no known owner
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"weeks": self.weeks, "actions": self.actions, "people": self.people, "unowned": self.unowned}
 
 
@@ -176,7 +176,7 @@ class StaleOwner:
     name: str
     refs: tuple[str, ...]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"person_id": self.person_id, "name": self.name, "refs": list(self.refs)}
 
 
@@ -188,7 +188,7 @@ class AwaitingSignoff:
     lead: str
     stage: str
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"action_id": self.action_id, "ref": self.ref, "title": self.title, "lead": self.lead, "stage": self.stage}
 
 
@@ -201,7 +201,7 @@ class Disagreement:
     suggested: Rag
     reasons: tuple[str, ...]
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"action_id": self.action_id, "ref": self.ref, "title": self.title, "reported": self.reported.value,
                 "suggested": self.suggested.value, "reasons": list(self.reasons)}
 
@@ -211,7 +211,7 @@ class TrendPoint:
     week_ending: date
     counts: dict[str, int]  # by rating; keys "B", "G", "A", "R", "none"
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"week_ending": self.week_ending.isoformat(), "counts": dict(self.counts)}
 
 
@@ -241,7 +241,7 @@ class Digest:
         since = f": it was first loaded on {fmt_date(self.held_since)}" if self.held_since else ""
         return f"The register did not hold {self.plan_title} on {fmt_date(self.as_of)}{since}. There is nothing to report for that date."
 
-    def to_json(self, *, private: bool = False) -> dict:
+    def to_json(self, *, private: bool = False) -> dict[str, Any]:
         """A JSON-ready dict. Names of people missing updates only when `private`."""
         out = {
             "plan": {"id": self.plan_id, "title": self.plan_title, "scheme": self.scheme.value,
@@ -276,7 +276,7 @@ class _State(NamedTuple):
 class _History:
     """One action's fields over time, from its updates sorted by time."""
 
-    __slots__ = ("action", "times", "status_t", "status_v", "rag_t", "rag_v", "target_t", "target_v")
+    __slots__ = ("action", "rag_t", "rag_v", "status_t", "status_v", "target_t", "target_v", "times")
 
     def __init__(self, action: ActionSnapshot, updates: list[UpdateSnapshot]):
         updates.sort(key=_AT)
@@ -322,7 +322,7 @@ class _History:
         )
 
 
-def _value_at(times: list[datetime], values: list, cutoff: datetime, current, initial):
+def _value_at(times: list[datetime], values: list[Any], cutoff: datetime, current: Any, initial: Any) -> Any:
     i = bisect_left(times, cutoff)
     if i == len(times):
         return current  # nothing changed it after the cutoff
@@ -332,7 +332,7 @@ def _value_at(times: list[datetime], values: list, cutoff: datetime, current, in
 # --------------------------------------------------------------------------- building
 
 
-def _ref_key(ref: str | None) -> tuple:
+def _ref_key(ref: str | None) -> tuple[bool, str]:
     return (ref is None, ref or "")
 
 
@@ -415,7 +415,7 @@ def build_digest(
         counters.add(now, suggestion.rag, shown)
         key = action.priority_ref if action.priority_ref in prio_titles else None
         prio_counters.setdefault(key, _Counters()).add(now, suggestion.rag, shown)
-        if disagreement(now.rag, suggestion.rag):
+        if now.rag is not None and suggestion.rag is not None and disagreement(now.rag, suggestion.rag):
             disagreements.append(Disagreement(action.id, action.ref, action.text, now.rag, suggestion.rag,
                                               suggestion.reasons))
 
@@ -432,7 +432,7 @@ def build_digest(
             last = now.last_update_at or action.created_at
             if last is None or last < stale_edge:
                 stale_count += 1
-                owners = [pid for pid in dict.fromkeys(action.owner_ids) if pid in people] or [None]
+                owners: list[int | None] = [pid for pid in dict.fromkeys(action.owner_ids) if pid in people] or [None]
                 for pid in owners:
                     stale_by_owner.setdefault(pid, []).append(action.ref)
 
@@ -483,7 +483,7 @@ def build_digest(
 
 
 class _Counters:
-    __slots__ = ("actions", "rag", "suggested", "rating", "rating_suggested", "status")
+    __slots__ = ("actions", "rag", "rating", "rating_suggested", "status", "suggested")
 
     def __init__(self) -> None:
         self.actions = 0

@@ -34,10 +34,11 @@ plan's owner) gets a private note; nobody is ever named in a public channel.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
@@ -366,7 +367,7 @@ def parse_snooze(text: str, *, now: datetime, tz: str | tzinfo, at: time = time(
     return result
 
 
-def _parse_date(text: str, local_now: datetime, on) -> datetime | None:
+def _parse_date(text: str, local_now: datetime, on: Callable[[date], datetime]) -> datetime | None:
     """An explicit date ("5 March", "12/03", "12 March 2027") through dateparser, day first."""
     if not re.search(r"\d", text):
         return None
@@ -406,7 +407,7 @@ class DueAction:
     title: str
     reason: DueReason
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"action_id": self.action_id, "plan_id": self.plan_id, "ref": self.ref, "title": self.title,
                 "reason": self.reason.code, "why": self.reason.text}
 
@@ -433,7 +434,7 @@ class Escalation:
             "nothing has been posted in any channel."
         )
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"to_id": self.to_id, "to_name": self.to_name, "about_id": self.about_id,
                 "about_name": self.about_name, "refs": [a.ref for a in self.actions],
                 "unanswered_count": self.unanswered_count, "private": True, "text": self.text}
@@ -454,7 +455,7 @@ class NudgePlan:
     unassigned: tuple[DueAction, ...] = ()
     escalations: tuple[Escalation, ...] = ()
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "person_id": self.person_id,
             "name": self.person_name,
@@ -466,7 +467,7 @@ class NudgePlan:
         }
 
 
-def nudges_to_json(nudges: Iterable[NudgePlan], *, now: datetime) -> dict:
+def nudges_to_json(nudges: Iterable[NudgePlan], *, now: datetime) -> dict[str, Any]:
     """What `actionbot due --as-of ... --json` prints."""
     items = list(nudges)
     return {
@@ -477,7 +478,7 @@ def nudges_to_json(nudges: Iterable[NudgePlan], *, now: datetime) -> dict:
     }
 
 
-def _as_map(items) -> dict:
+def _as_map(items: Any) -> dict[int, Any]:
     if isinstance(items, Mapping):
         return dict(items)
     if isinstance(items, (PlanSnapshot, PersonSnapshot)):

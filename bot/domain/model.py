@@ -89,7 +89,7 @@ class Rag(StrEnum):
         return found
 
     @classmethod
-    def find(cls, text: str | None) -> Rag | None:
+    def find(cls, text: str | None) -> Rag | None:  # type: ignore[override]  # a class method, not str.find
         """Read a RAG cell as people write it: "R", "Red", "amber", "Gree" (cut off), "G/A"
         (the worse of the two), "Blue – complete". None when the text is not a rating."""
         if not text:

@@ -38,8 +38,8 @@ show`, exports and JSON.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date
+from functools import lru_cache
 
 from bot.domain.model import ActionSnapshot, Rag, RagScheme, Status
 
@@ -114,7 +114,7 @@ class Rating:
             return "-"
         return f"{self.rag.value}*" if self.suggested else self.rag.value
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, object]:
         return {"rating": self.key, "rating_suggested": self.suggested, "rating_reasons": list(self.reasons)}
 
 

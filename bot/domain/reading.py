@@ -172,7 +172,7 @@ def read_reply(
     label = " and ".join(refs) if refs else "this action"
 
     statuses = _find_statuses(text)
-    signal_rag, signal_spans = _find_signals(text)
+    signal_rag, _signal_spans = _find_signals(text)
     explicit_rag = _find_explicit_rag(text)
     status = _choose_status(text, statuses, ref_spans, questions)
     if status is None and signal_rag is not None:

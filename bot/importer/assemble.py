@@ -52,7 +52,6 @@ from bot.importer.parsed import (
 )
 from bot.importer.read import Block
 
-
 _MAX_PRIORITY_TEXT = 5000
 _HOLD_ROWS = 30  # data rows read before deciding what an unknown column holds
 _KEY_FIELDS = ("target", "lead", "rag", "status", "achievement")

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -25,9 +26,9 @@ from cards.digest import build_digest_view, digest_card
 from cards.nudge import escalation_card, nudge_card
 from cards.view import Card
 from storage import repo, schedule
-from storage.snapshots import RegisterView, load_register, load_updates_for_plan, paused_gc
 from storage.db import session_scope
-from storage.tables import Job, NudgeStateRow, Organisation, Person, Plan
+from storage.snapshots import RegisterView, load_register, load_updates_for_plan, paused_gc
+from storage.tables import Job, NudgeStateRow, Organisation, Outbox, Person, Plan
 
 log = logging.getLogger("actionbot.engine")
 
@@ -243,7 +244,7 @@ def run_due_jobs(engine: Engine, *, now: datetime, worker: str, cfg: EngineConfi
                 job = s.get(Job, jid)
                 assert job is not None
                 results.append(run_job(s, job, now=now, cfg=cfg))
-        except Exception as e:  # noqa: BLE001 - one broken job must not stop the others
+        except Exception as e:
             log.exception("job %s failed", jid)
             with session_scope(engine) as s:
                 job = s.get(Job, jid)
@@ -265,14 +266,14 @@ async def deliver(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetim
     if not ports:
         return 0
 
-    def claim() -> list[tuple[int, str, str, dict]]:
+    def claim() -> list[tuple[int, str, str, dict[str, Any]]]:
         with session_scope(engine) as s:
-            return [(m.id, m.platform, m.target, m.view)
+            return [(m.id or 0, m.platform, m.target, m.view)
                     for m in schedule.claim_messages(s, worker=worker, now=now, platforms=tuple(ports), limit=limit)]
 
     def record(mid: int, *, ref: str | None = None, error: str = "", retry_after: float | None = None, permanent: bool = False) -> None:
         with session_scope(engine) as s:
-            m = s.get(schedule.Outbox, mid)
+            m = s.get(Outbox, mid)
             if m is None:
                 return
             if ref is not None:
@@ -285,7 +286,7 @@ async def deliver(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetim
     async def one(mid: int, platform: str, target: str, view: dict) -> bool:
         try:
             result = await ports[platform].send(target, Card.from_dict(view))
-        except Exception as e:  # noqa: BLE001 - one failed send must not stop the others
+        except Exception as e:
             if isinstance(e, DeliveryError):
                 error, retry_after, permanent = str(e), e.retry_after, e.permanent
             else:  # not what a port should raise (a bug, a network error): retried with backoff

@@ -19,9 +19,9 @@ def plan_report(session: Session, plan: Plan, *, as_of: date) -> PlanReport:
     latest: dict[int, Update] = {}
     ids = [a.id for a in actions if a.id is not None]
     if ids:
-        for u in session.exec(select(Update).where(col(Update.action_id).in_(ids)).order_by(col(Update.at), col(Update.id))):
-            if u.text.strip():
-                latest[u.action_id] = u
+        for upd in session.exec(select(Update).where(col(Update.action_id).in_(ids)).order_by(col(Update.at), col(Update.id))):
+            if upd.text.strip():
+                latest[upd.action_id] = upd
     groups: dict[int | None, list[ActionReport]] = {}
     for a in actions:
         snap = repo.action_snapshot(a)

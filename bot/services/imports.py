@@ -29,10 +29,11 @@ from bot.domain.due import next_working_day, zone
 from bot.domain.model import Channel, RagScheme, Status
 from bot.domain.names import name_key
 from bot.domain.permissions import Actor, Permission, allowed, denial
+from bot.domain.vocabulary import ref_key
 from bot.errors import PermissionDenied
-from storage import repo
 from bot.importer.leads import is_role, split_leads
 from bot.importer.parsed import ParsedAction, ParsedPlan
+from storage import repo
 from storage.tables import Action, ActionPerson, Organisation, Person, Plan, Priority, Update
 
 DEFINITION_FIELDS = ("text", "lead_text", "outputs", "outcome_required", "evidence_required", "links", "original_target_raw")

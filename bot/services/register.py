@@ -307,7 +307,7 @@ def _apply_person(session: Session, org: Organisation, person: Person, fields: d
     unknown = set(fields) - set(PERSON_FIELDS)
     if unknown:
         raise InvalidValue(f"unknown person field(s): {', '.join(sorted(unknown))}")
-    if "timezone" in fields and fields["timezone"]:
+    if fields.get("timezone"):
         _check_tz(str(fields["timezone"]))
     if fields.get("email") and "@" not in str(fields["email"]):
         raise InvalidValue(f"{fields['email']!r} is not an e-mail address")

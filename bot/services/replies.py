@@ -15,10 +15,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from bot.domain.vocabulary import ref_key
 from bot.domain.due import parse_snooze
 from bot.domain.model import Channel, InvalidValue, Rag, Status
 from bot.domain.reading import Reading, read_reply
+from bot.domain.vocabulary import ref_key
 from bot.errors import Conflict, NotFound
 from bot.services import register
 from cards.nudge import confirmation_card, notice_card
@@ -44,7 +44,7 @@ def my_actions(session: Session, person: Person) -> list[tuple[Action, Plan]]:
         select(Action, Plan)
         .join(Plan, col(Plan.id) == col(Action.plan_id))
         .where(Plan.org_id == person.org_id, col(Plan.archived).is_(False), col(Action.removed).is_(False),
-               or_(col(Action.id).in_(theirs), Plan.owner_id == person.id))
+               or_(col(Action.id).in_(theirs), col(Plan.owner_id) == person.id))
         .order_by(col(Plan.id), col(Action.position), col(Action.id))
     )
     return [(a, p) for a, p in rows]
@@ -103,7 +103,7 @@ def _looks_like_snooze(text: str) -> bool:
     return t.startswith(("remind me", "snooze", "not now", "later")) or "remind me" in t[:40]
 
 
-def _tz(name: str):  # type: ignore[no-untyped-def]
+def _tz(name: str):
     from bot.domain.due import zone
 
     return zone(name)

@@ -11,7 +11,7 @@ from .to_csv import write_csv
 from .to_docx import write_docx
 from .to_xlsx import write_xlsx
 
-__all__ = ["ActionReport", "PlanReport", "PriorityReport", "export_plan", "EXPORT_FORMATS"]
+__all__ = ["EXPORT_FORMATS", "ActionReport", "PlanReport", "PriorityReport", "export_plan"]
 
 _WRITERS = {".xlsx": write_xlsx, ".docx": write_docx, ".csv": write_csv}
 EXPORT_FORMATS = tuple(_WRITERS)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.domain.model import Rag, RagScheme, Status
-from bot.domain.rag import Rating, RagSuggestion, shown_rating
+from bot.domain.rag import RagSuggestion, Rating, shown_rating
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,7 @@ def _priority_section(doc: DocumentObject, cols: list[Column], priority: Priorit
     _header_row(table, cols)
     for action in priority.actions:
         cells = table.add_row().cells
-        for cell, col in zip(cells, cols):
+        for cell, col in zip(cells, cols, strict=True):
             _fill_cell(cell, action, col.key)
     _set_widths(doc, table, cols)
     doc.add_paragraph()
@@ -111,7 +111,7 @@ def _header_row(table: Table, cols: list[Column]) -> None:
     row = table.rows[0]
     tr_pr = row._tr.get_or_add_trPr()
     tr_pr.append(_el("w:tblHeader"))  # repeat this row at the top of each page
-    for cell, col in zip(row.cells, cols):
+    for cell, col in zip(row.cells, cols, strict=True):
         _set_text(cell, col.header, bold=True)
         _shade_cell(cell, _HEADER_SHADE)
 
@@ -161,14 +161,14 @@ def _set_text(cell: _Cell, text: str, *, bold: bool = False, italic: bool = Fals
 
 def _set_widths(doc: DocumentObject, table: Table, cols: list[Column]) -> None:
     section = doc.sections[0]
-    usable = section.page_width - section.left_margin - section.right_margin
+    usable = int(section.page_width or 0) - int(section.left_margin or 0) - int(section.right_margin or 0)
     total = sum(c.weight for c in cols)
     widths = [int(usable * c.weight / total) for c in cols]
     for row in table.rows:
-        for cell, width in zip(row.cells, widths):
+        for cell, width in zip(row.cells, widths, strict=True):
             cell.width = width
     grid = table._tbl.tblGrid
-    for grid_col, width in zip(grid.findall(qn("w:gridCol")), widths):
+    for grid_col, width in zip(grid.findall(qn("w:gridCol")), widths, strict=True):
         grid_col.set(qn("w:w"), str(int(width / 635)))  # EMU to twentieths of a point
 
 
