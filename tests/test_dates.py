@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.domain.dates import TARGET_KINDS, TargetReading, clean_text, find_dates, find_when, read_target
+from tests.conftest import BASIC, PLANS, need_real_plans
+from tests.fixtures.basic import make_plans as basic
 
 OCT_2012 = date(2012, 10, 1)  # Rotherham improvement panel plan
 MAY_2011 = date(2011, 5, 31)  # Derby plan after the May 2011 inspection
@@ -158,6 +160,15 @@ def test_read_target_never_raises(raw: str) -> None:
     assert reading.raw == raw.strip()
 
 
+def test_every_target_cell_in_the_invented_plan_reads() -> None:
+    rows = [row for row in read_plan_rows(BASIC) if row["ref"]]  # not the continuation row
+    readings = {row["ref"]: read_target(row["target"], plan_date=date(2026, 11, 2)) for row in rows}
+    assert list(readings) == basic.REFS
+    assert all(r.date is not None and r.kind not in ("unknown", "empty") for r in readings.values())
+    assert readings["1.3"].date == date(2027, 2, 2) and readings["2.3"].date == date(2026, 10, 31)
+
+
+@pytest.mark.real_plans
 def test_every_target_cell_in_the_sample_plans_reads(plan_rows: list[dict[str, str]]) -> None:
     """Every real target cell gets a date or a deliberate dateless kind, never a crash."""
     plan_dates = {"000": OCT_2012, "003": MAY_2011, "004": NOV_2022}
@@ -413,12 +424,9 @@ def test_find_dates_never_raises_on_odd_text() -> None:
 # the sample plans' tables, read crudely: header row starting "Ref", rows with as many cells
 
 
-PLANS = Path("/work/shared/plans")
-
-
-def read_plan_rows() -> list[dict[str, str]]:
+def read_plan_rows(folder: Path) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
-    for path in sorted(PLANS.glob("*.txt")):
+    for path in sorted(folder.glob("*.txt")):
         target_col = progress_col = None
         width = 0
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -444,6 +452,7 @@ def read_plan_rows() -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def plan_rows() -> list[dict[str, str]]:
-    rows = read_plan_rows()
+    need_real_plans()
+    rows = read_plan_rows(PLANS)
     assert {r["plan"] for r in rows} == {"000", "003", "004"}
     return rows

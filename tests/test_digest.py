@@ -1,6 +1,5 @@
 import json
 import random
-import time as clock
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -161,7 +160,7 @@ def test_missing_updates_counts_for_the_channel_names_for_the_owner():
     # a week later with a one-week window: everything open not updated since 13 March
     later = digest(as_of=date(2026, 3, 20), stale_weeks=1)
     assert (later.missing_updates.actions, later.missing_updates.people, later.missing_updates.unowned) == (6, 2, 1)
-    assert [(s.name, s.refs) for s in later.missing_updates_named][0] == ("Alice Adams", ("1.1", "1.2", "9.9"))
+    assert next((s.name, s.refs) for s in later.missing_updates_named) == ("Alice Adams", ("1.1", "1.2", "9.9"))
 
 
 def test_awaiting_signoff_ignores_unknown_actions():
@@ -306,7 +305,8 @@ def test_chart_with_no_actions(tmp_path):
 # ----------------------------------------------------------------- scale
 
 
-def test_digest_of_ten_thousand_actions_and_a_hundred_thousand_updates_is_fast():
+def test_digest_of_ten_thousand_actions_and_a_hundred_thousand_updates_counts_them_all():
+    # how fast, against reading the same rows, is bench/bench_digest.py's business
     rnd = random.Random(1)
     start = datetime(2025, 6, 1, tzinfo=UTC)
     statuses, rags = list(Status), [None, *Rag]
@@ -322,8 +322,5 @@ def test_digest_of_ten_thousand_actions_and_a_hundred_thousand_updates_is_fast()
         for _ in range(100_000)
     ]
     prios = [(str(i), f"Priority {i}") for i in range(1, 9)]
-    began = clock.perf_counter()
     d = build_digest(PLAN, prios, actions, updates, as_of=date(2026, 3, 20), people=PEOPLE)
-    took = clock.perf_counter() - began
     assert d.totals.actions == 10_000 and sum(d.trend[-1].counts.values()) == 10_000
-    assert took < 6.0, f"digest took {took:.2f}s"

@@ -184,7 +184,7 @@ def test_closed_statuses_ignore_returned(status):
 
 def test_naive_now_is_refused():
     with pytest.raises(ValueError, match="timezone"):
-        needs_update(action(), plan=plan(), now=datetime(2026, 3, 10, 10))
+        needs_update(action(), plan=plan(), now=datetime(2026, 3, 10, 10))  # noqa: DTZ001 - the naive moment under test
 
 
 # ----------------------------------------------------------------- nudge timing

@@ -218,13 +218,13 @@ def test_xlsx_cells_dates_and_rag_colours(tmp_path: Path, report: PlanReport):
     assert rows["2.2"][col["RAG"]].value is None
     # real date cells in UK format; raw text where the plan had no date
     target = rows["1.1"][col["Original Target"]]
-    assert target.is_date and target.value == datetime(2022, 7, 31) and target.number_format == "dd/mm/yyyy"
+    assert target.is_date and target.value == datetime(2022, 7, 31) and target.number_format == "dd/mm/yyyy"  # noqa: DTZ001 - xlsx cells are naive
     assert rows["1.2"][col["Original Target"]].value == "Ongoing"
     revised = rows["1.2"][col["Revised Target"]]
-    assert revised.is_date and revised.value == datetime(2023, 3, 31) and revised.number_format == "dd/mm/yyyy"
+    assert revised.is_date and revised.value == datetime(2023, 3, 31) and revised.number_format == "dd/mm/yyyy"  # noqa: DTZ001 - xlsx cells are naive
     assert rows["1.2"][col["Reason for Revision"]].value == "Vacancies in the MASH team"
     assert rows["1.2"][col["Lead Officer"]].value == "Zoë Ó Briain"
-    assert rows["1.1"][col["Last Updated"]].value == datetime(2022, 11, 1)
+    assert rows["1.1"][col["Last Updated"]].value == datetime(2022, 11, 1)  # noqa: DTZ001 - xlsx cells are naive
     assert rows["1.3"][col["Last Updated"]].value is None
 
 
@@ -249,7 +249,7 @@ def test_xlsx_summary_counts_by_rag_and_status_per_priority(tmp_path: Path, repo
     names = [c.value for c in header_row]
     assert ws.freeze_panes == f"A{header_row[0].row + 1}"
     table = {
-        row[0].value: dict(zip(names, (c.value for c in row)))
+        row[0].value: dict(zip(names, (c.value for c in row), strict=True))
         for row in ws.iter_rows(min_row=header_row[0].row + 1)
     }
     assert table["1"]["Title"] == report.priorities[0].title
@@ -316,7 +316,7 @@ def test_docx_one_table_per_priority_with_repeating_header(tmp_path: Path, repor
     ]
     assert "Timescale: Within 3 months" in [p.text for p in doc.paragraphs]
     assert len(doc.tables) == 2
-    for table, priority in zip(doc.tables, report.priorities):
+    for table, priority in zip(doc.tables, report.priorities, strict=True):
         header = table.rows[0]
         assert [c.text for c in header.cells] == HEADERS
         assert header._tr.trPr.find(qn("w:tblHeader")) is not None

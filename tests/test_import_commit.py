@@ -13,12 +13,26 @@ from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from bot.cli import main
+from tests.conftest import BASIC, need_real_plans
+from tests.conftest import PLANS as REAL
+from tests.fixtures.basic import make_plans as basic
 
 PLANS = {
     "000_97cc3b5def30fa90": {"actions": 36, "first": "CP1.1"},
     "003_73da126e79edb2e7": {"actions": 81, "first": "1.1"},
     "004_dfa084bea56eeef1": {"actions": 32, "first": "1.1"},
+    basic.STEM: {"actions": basic.ACTIONS, "first": basic.FIRST_REF},  # invented, always present
 }
+INVENTED = BASIC / basic.STEM  # + .txt / .docx / .xlsx
+
+
+def stems(*names: str) -> list:
+    """Plan stems as test parameters: the real ones skip without ../shared/plans."""
+    return [n if n == basic.STEM else pytest.param(n, marks=pytest.mark.real_plans) for n in names]
+
+
+def folder(stem: str) -> Path:
+    return BASIC if stem == basic.STEM else REAL
 
 
 @pytest.fixture
@@ -45,11 +59,11 @@ def comparable(actions: list[dict]) -> list[tuple]:
              tuple(a["owners"])) for a in actions]
 
 
-@pytest.mark.parametrize("stem", sorted(PLANS))
-def test_each_plan_imports_to_the_same_register_from_txt_docx_and_xlsx(cli, plans_dir, stem):
+@pytest.mark.parametrize("stem", stems(*sorted(PLANS)))
+def test_each_plan_imports_to_the_same_register_from_txt_docx_and_xlsx(cli, stem):
     registers = {}
     for ext in ("txt", "docx", "xlsx"):
-        cli("import", str(plans_dir / f"{stem}.{ext}"), org=f"org-{ext}")
+        cli("import", str(folder(stem) / f"{stem}.{ext}"), org=f"org-{ext}")
         registers[ext] = register(cli, f"org-{ext}")
     assert len(registers["txt"]) == PLANS[stem]["actions"]
     assert registers["txt"][0]["ref"] == PLANS[stem]["first"]
@@ -87,8 +101,24 @@ def test_real_plan_details_survive_into_the_register(cli, plans_dir):
     assert history and history[-1]["channel"] == "import" and "Graded Care Profile" in history[-1]["text"]
 
 
-def test_import_json_has_the_documented_shape_with_and_without_dry_run(cli, plans_dir):
-    path = str(plans_dir / "004_dfa084bea56eeef1.docx")
+def test_invented_plan_details_survive_into_the_register(cli):
+    cli("import", f"{INVENTED}.docx", org="anytown")
+    plan = {a["ref"]: a for a in register(cli, "anytown")}
+    assert plan["1.1"]["rag"] == "B" and plan["1.1"]["status"] == "signed_off" and plan["1.1"]["original_target"] == "2026-07-31"
+    assert (plan["1.3"]["original_target_raw"], plan["1.3"]["original_target"]) == ("Within 3 months", "2027-02-02")
+    assert sorted(plan["1.3"]["owners"]) == ["Grace Lee", "Tom Okafor"]
+    assert plan["1.3"]["status"] == "not_started" and plan["2.1"]["status"] == "in_progress"
+    people = {p["display_name"]: p for p in json.loads(cli("person", "list", "--json", org="anytown").stdout)}
+    assert people["HoS First Response"]["role_title"] == "HoS First Response"  # a role, to map to a person later
+    assert people["Tom Okafor"]["role_title"] in (None, "")
+    listed = json.loads(cli("plan", "list", "--json", org="anytown").stdout)[0]
+    assert listed["rag_scheme"] == "BRAG"
+    history = json.loads(cli("action", "show", listed["slug"], "1.2", "--json", org="anytown").stdout)["history"]
+    assert history and history[-1]["channel"] == "import" and history[-1]["text"] == "In Progress – on track"
+
+
+def test_import_json_has_the_documented_shape_with_and_without_dry_run(cli):
+    path = f"{INVENTED}.docx"
     dry = json.loads(cli("import", path, "--dry-run", "--json").stdout)
     assert cli("plan", "list", "--json").stdout.strip() == "[]"  # nothing stored
     real = json.loads(cli("import", path, "--json").stdout)
@@ -98,39 +128,39 @@ def test_import_json_has_the_documented_shape_with_and_without_dry_run(cli, plan
         assert {"ref", "priority_ref", "text", "lead", "target_raw", "target_date", "status", "rag", "progress", "history"} <= set(data["actions"][0])
         assert isinstance(data["warnings"], list)
     assert dry["actions"] == real["actions"] and dry["result"]["dry_run"] and not real["result"]["dry_run"]
-    assert real["actions"][0]["target_date"] == "2022-07-31" and real["actions"][0]["status"] == "signed_off"
+    assert real["actions"][0]["target_date"] == "2026-07-31" and real["actions"][0]["status"] == "signed_off"
 
 
-def test_reimport_updates_by_ref_and_reports_changes(cli, plans_dir, tmp_path):
-    src = plans_dir / "004_dfa084bea56eeef1.xlsx"
+def test_reimport_updates_by_ref_and_reports_changes(cli, tmp_path):
+    src = Path(f"{INVENTED}.xlsx")
     cli("import", str(src), "--plan-name", "ILACS")
     first = json.loads(cli("import", str(src), "--plan-name", "ILACS", "--json").stdout)["result"]
-    assert first["added"] == [] and first["changed"] == {} and first["removed"] == [] and first["unchanged"] == 32
+    assert first["added"] == [] and first["changed"] == {} and first["removed"] == [] and first["unchanged"] == basic.ACTIONS
     # A revised file: one action's text and target change, one progress changes, one row is gone.
     wb = load_workbook(src)
     ws = wb.active
     rows = {str(r[0].value).strip(): r for r in ws.iter_rows() if r[0].value}
-    rows["2.4"][1].value = "Deliver Reflective Practice Sessions to all Early Help managers"
-    rows["2.5"][2].value = "February 2023"
-    rows["3.1"][4].value = "Action Complete – awaiting Evidence Challenge Panel"
-    ws.delete_rows(rows["4.6"][0].row)
+    rows["2.4"][1].value = "Deliver identity training sessions to all Early Help teams."
+    rows["2.2"][2].value = "April 2027"
+    rows["1.2"][4].value = "Action Complete – awaiting Evidence Challenge Panel"
+    ws.delete_rows(rows["2.3"][0].row)
     revised = tmp_path / "ilacs-revised.xlsx"
     wb.save(revised)
     res = json.loads(cli("import", str(revised), "--plan", "ilacs", "--json").stdout)["result"]
-    assert res["changed"].keys() == {"2.4", "2.5", "3.1"} and res["removed"] == ["4.6"] and res["added"] == []
-    a25 = json.loads(cli("action", "show", "ilacs", "2.5", "--json").stdout)
-    assert a25["original_target"] == "2022-12-31" and a25["revised_target"] == "2023-02-28"  # original kept
-    a31 = json.loads(cli("action", "show", "ilacs", "3.1", "--json").stdout)
-    assert a31["status"] == "complete" and len(a31["history"]) == 2  # history kept and added to
+    assert res["changed"].keys() == {"1.2", "2.2", "2.4"} and res["removed"] == ["2.3"] and res["added"] == []
+    a22 = json.loads(cli("action", "show", "ilacs", "2.2", "--json").stdout)
+    assert a22["original_target"] == "2027-03-31" and a22["revised_target"] == "2027-04-30"  # original kept
+    a12 = json.loads(cli("action", "show", "ilacs", "1.2", "--json").stdout)
+    assert a12["status"] == "complete" and len(a12["history"]) == 2  # history kept and added to
     refs = [a["ref"] for a in json.loads(cli("action", "list", "ilacs", "--json").stdout)]
-    assert "4.6" not in refs and len(refs) == 31
-    # Putting the original back restores 4.6 with its history.
+    assert "2.3" not in refs and len(refs) == basic.ACTIONS - 1
+    # Putting the original back restores 2.3 with its history.
     back = json.loads(cli("import", str(src), "--plan", "ilacs", "--json").stdout)["result"]
-    assert back["restored"] == ["4.6"]
+    assert back["restored"] == ["2.3"]
 
 
-def test_chat_update_newer_than_the_file_is_kept(cli, plans_dir):
-    src = str(plans_dir / "004_dfa084bea56eeef1.docx")
+def test_chat_update_newer_than_the_file_is_kept(cli):
+    src = f"{INVENTED}.docx"
     cli("import", src, "--plan-name", "ILACS")
     cli("update", "ilacs", "2.4", "-m", "Session delivered 3 Nov", "--status", "complete")
     out = cli("import", src, "--plan", "ilacs").stdout
@@ -156,8 +186,8 @@ def _zip_bomb(path: Path) -> None:
     ],
     ids=["corrupt", "empty", "macro", "zip-bomb", "no-header", "unknown-type"],
 )
-def test_bad_files_get_a_clear_message_and_leave_the_register_untouched(cli, plans_dir, tmp_path, make, message):
-    cli("import", str(plans_dir / "004_dfa084bea56eeef1.txt"), "--plan-name", "ILACS")
+def test_bad_files_get_a_clear_message_and_leave_the_register_untouched(cli, tmp_path, make, message):
+    cli("import", f"{INVENTED}.txt", "--plan-name", "ILACS")
     before = cli("action", "list", "ilacs", "--json").stdout, cli("audit", "--json").stdout
     stem = tmp_path / "upload"
     make(stem)
@@ -175,9 +205,12 @@ def test_pasted_table_from_stdin(cli):
 
 
 @pytest.mark.parametrize("ext", [".xlsx", ".docx", ".csv"])
-def test_export_then_import_gives_the_same_register(cli, plans_dir, tmp_path, ext):
-    cli("import", str(plans_dir / "003_73da126e79edb2e7.docx"), "--plan-name", "CYP", org="a")
-    cli("update", "cyp", "6.4", "-m", "=HYPERLINK(\"http://evil\") materials done", "--rag", "A", "--revised-target", "2012-03-31",
+@pytest.mark.parametrize(("stem", "ref", "revised"), [("003_73da126e79edb2e7", "6.4", "2012-03-31"), (basic.STEM, "2.2", "2027-05-31")])
+def test_export_then_import_gives_the_same_register(cli, tmp_path, ext, stem, ref, revised):
+    if stem != basic.STEM:
+        need_real_plans()
+    cli("import", str(folder(stem) / f"{stem}.docx"), "--plan-name", "CYP", org="a")
+    cli("update", "cyp", ref, "-m", "=HYPERLINK(\"http://evil\") materials done", "--rag", "A", "--revised-target", revised,
         "--reason", "staffing", org="a")
     out = tmp_path / f"cyp{ext}"
     cli("export", "cyp", "--to", str(out), org="a")
@@ -185,12 +218,12 @@ def test_export_then_import_gives_the_same_register(cli, plans_dir, tmp_path, ex
     a, b = register(cli, "a"), register(cli, "b")
     keys = ("ref", "priority_ref", "text", "lead", "original_target", "status", "rag", "revised_target")
     assert [tuple(x[k] for k in keys) for x in a] == [tuple(x[k] for k in keys) for x in b]
-    shown = json.loads(cli("action", "show", "cyp", "6.4", "--json", org="b").stdout)
+    shown = json.loads(cli("action", "show", "cyp", ref, "--json", org="b").stdout)
     assert shown["history"][-1]["text"].startswith("=HYPERLINK")  # the text survives, as text
 
 
-def test_export_refuses_unknown_format(cli, plans_dir, tmp_path):
-    cli("import", str(plans_dir / "004_dfa084bea56eeef1.txt"), "--plan-name", "ILACS")
+def test_export_refuses_unknown_format(cli, tmp_path):
+    cli("import", f"{INVENTED}.txt", "--plan-name", "ILACS")
     result = cli("export", "ilacs", "--to", str(tmp_path / "x.pdf"), ok=False)
     assert result.exit_code == 1 and ".xlsx" in result.stderr
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import json
 import struct
-import time
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -23,7 +22,8 @@ from bot.importer import (
     read_status,
     split_leads,
 )
-from tests.conftest import PLANS
+from tests.conftest import BASIC, PLANS
+from tests.fixtures.basic import make_plans as basic
 
 PLAN_000 = "000_97cc3b5def30fa90"  # Rotherham improvement panel, October 2012
 PLAN_003 = "003_73da126e79edb2e7"  # Derby, after the May 2011 inspection
@@ -35,7 +35,8 @@ _cache: dict[tuple[str, str], ParsedPlan] = {}
 
 def sample(name: str, fmt: str) -> ParsedPlan:
     if (name, fmt) not in _cache:
-        _cache[(name, fmt)] = read_plan(PLANS / f"{name}.{fmt}")
+        folder = BASIC if name == basic.STEM else PLANS
+        _cache[(name, fmt)] = read_plan(folder / f"{name}.{fmt}")
     return _cache[(name, fmt)]
 
 
@@ -60,7 +61,8 @@ def priorities(plan: ParsedPlan) -> list[tuple]:
 # the three sample plans, each from .txt, .docx and .xlsx
 
 
-@pytest.mark.parametrize("name", [PLAN_000, PLAN_003, PLAN_004])
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.real_plans) for n in (PLAN_000, PLAN_003, PLAN_004)]
+                         + [basic.STEM])
 def test_the_three_formats_give_the_same_register(name: str) -> None:
     txt, word, excel = (sample(name, fmt) for fmt in FORMATS)
     assert register(txt) == register(word) == register(excel)
@@ -72,6 +74,7 @@ def test_the_three_formats_give_the_same_register(name: str) -> None:
         assert len(plan.warnings) == len(txt.warnings)
 
 
+@pytest.mark.real_plans
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_000_rotherham_panel_plan(fmt: str) -> None:
     plan = sample(PLAN_000, fmt)
@@ -128,6 +131,7 @@ def test_000_rotherham_panel_plan(fmt: str) -> None:
     assert len(shared) == 1 and "CP1.1" in shared[0]
 
 
+@pytest.mark.real_plans
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_003_derby_plan(fmt: str) -> None:
     plan = sample(PLAN_003, fmt)
@@ -172,6 +176,7 @@ def test_003_derby_plan(fmt: str) -> None:
     assert not any(a.text.startswith("Actions 1.3") for a in plan.actions)
 
 
+@pytest.mark.real_plans
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_004_rotherham_ilacs_plan(fmt: str) -> None:
     plan = sample(PLAN_004, fmt)
@@ -219,6 +224,51 @@ def test_004_rotherham_ilacs_plan(fmt: str) -> None:
     assert len(plan.warnings) == 1
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_invented_anytown_plan(fmt: str) -> None:
+    """The invented plan in tests/fixtures/basic: the same shapes as the real 004 (priorities as
+    paragraphs with findings and an expected outcome, role leads, BRAG, status phrases), plus a
+    header row repeated at a page break, a continuation row and relative and two-month targets."""
+    plan = sample(basic.STEM, fmt)
+    assert (plan.title, plan.organisation) == ("Ofsted ILACS Inspection Action Plan", "Anytown Council Children's Services")
+    assert plan.plan_date == date(2026, 11, 2) and plan.rag_scheme is RagScheme.BRAG
+    assert [a.ref for a in plan.actions] == basic.REFS and plan.warnings == []
+    assert [a.priority_ref for a in plan.actions] == [r.split(".")[0] for r in basic.REFS]
+    actions = by_ref(plan)
+    assert [actions[r].status for r in ("1.1", "1.2", "1.3", "2.1")] == [
+        Status.SIGNED_OFF, Status.IN_PROGRESS, Status.NOT_STARTED, Status.IN_PROGRESS]
+    assert [actions[r].rag for r in ("1.1", "1.2", "1.3", "2.1", "2.5")] == [Rag.BLUE, Rag.GREEN, None, Rag.AMBER, Rag.RED]
+    targets = {r: (a.target_raw, a.target_date) for r, a in actions.items()}
+    assert targets["1.3"] == ("Within 3 months", date(2027, 2, 2))  # counts from the plan's date
+    assert targets["2.1"] == ("Nov 26", date(2026, 11, 30))
+    assert targets["2.3"] == ("September/ October 2026", date(2026, 10, 31))  # the later month
+    assert targets["2.4"] == ("30/11/2026", date(2026, 11, 30))
+    assert split_leads(actions["1.3"].lead_text) == ["Tom Okafor", "Grace Lee"]
+    assert actions["2.4"].lead_text == "HoS First Response"
+    assert actions["2.5"].text == ("Quarterly audit of care plans for identity and culture and report the findings to the "
+                                   "Directorate Leadership Team.")  # the continuation row joined
+    first = plan.priorities[0]
+    assert [p.ref for p in plan.priorities] == ["1", "2"]
+    assert first.title == "Consideration of history when responding to front door contacts"
+    assert first.findings[0].startswith("Staff at the front door do not always consider")
+    assert first.expected_outcome.startswith("Audits show that the front door")
+
+
+def test_json_shape_on_the_invented_plan() -> None:
+    data = json.loads(json.dumps(sample(basic.STEM, "docx").to_json()))
+    assert set(data) >= {"plan", "priorities", "actions", "warnings"}
+    assert set(data["plan"]) >= {"title", "organisation", "rag_scheme"} and data["plan"]["rag_scheme"] == "BRAG"
+    assert set(data["priorities"][0]) >= {"ref", "title", "timescale"}
+    first = data["actions"][0]
+    assert set(first) >= {
+        "ref", "priority_ref", "text", "lead", "target_raw", "target_date", "status", "rag", "progress", "history",
+    }  # fmt: skip
+    assert (first["ref"], first["priority_ref"], first["target_date"], first["status"], first["rag"]) == (
+        "1.1", "1", "2026-07-31", "signed_off", "B",
+    )  # fmt: skip
+
+
+@pytest.mark.real_plans
 def test_json_shape_is_what_the_cli_prints() -> None:
     data = json.loads(json.dumps(sample(PLAN_004, "docx").to_json()))
     assert set(data) >= {"plan", "priorities", "actions", "warnings"}
@@ -595,7 +645,7 @@ def test_unknown_extension(tmp_path: Path) -> None:
 def test_macro_files_are_refused(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_bytes(b"PK\x03\x04 anything")
-    with pytest.raises(PlanFileError, match="macro-enabled.*Macros can run code"):
+    with pytest.raises(PlanFileError, match=r"macro-enabled.*Macros can run code"):
         read_plan(path)
 
 
@@ -628,13 +678,13 @@ def test_files_over_10_mb_are_refused_unread(tmp_path: Path) -> None:
     path = tmp_path / "huge.xlsx"
     with path.open("wb") as fh:
         fh.truncate(11 * 1024 * 1024)
-    with pytest.raises(PlanFileError, match="11.0 MB; the limit is 10 MB"):
+    with pytest.raises(PlanFileError, match=r"11.0 MB; the limit is 10 MB"):
         read_plan(path)
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "docx"])
 def test_corrupt_office_files(tmp_path: Path, fmt: str) -> None:
-    data = (PLANS / f"{PLAN_004}.{fmt}").read_bytes()
+    data = (BASIC / f"{basic.STEM}.{fmt}").read_bytes()
     path = tmp_path / f"broken.{fmt}"
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(PlanFileError, match="damaged"):
@@ -643,7 +693,7 @@ def test_corrupt_office_files(tmp_path: Path, fmt: str) -> None:
 
 def test_a_damaged_part_inside_a_valid_zip(tmp_path: Path) -> None:
     path = tmp_path / "broken.docx"
-    with zipfile.ZipFile(PLANS / f"{PLAN_004}.docx") as src, zipfile.ZipFile(path, "w") as dst:
+    with zipfile.ZipFile(BASIC / f"{basic.STEM}.docx") as src, zipfile.ZipFile(path, "w") as dst:
         for item in src.infolist():
             data = src.read(item)
             dst.writestr(item, data[:200] if item.filename == "word/document.xml" else data)
@@ -653,11 +703,11 @@ def test_a_damaged_part_inside_a_valid_zip(tmp_path: Path) -> None:
 
 def test_another_kind_of_file_renamed(tmp_path: Path) -> None:
     path = tmp_path / "plan.docx"
-    path.write_bytes((PLANS / f"{PLAN_004}.xlsx").read_bytes())
-    with pytest.raises(PlanFileError, match="no word/document.xml inside"):
+    path.write_bytes((BASIC / f"{basic.STEM}.xlsx").read_bytes())
+    with pytest.raises(PlanFileError, match=r"no word/document.xml inside"):
         read_plan(path)
     text = tmp_path / "plan.txt"
-    text.write_bytes((PLANS / f"{PLAN_004}.xlsx").read_bytes())
+    text.write_bytes((BASIC / f"{basic.STEM}.xlsx").read_bytes())
     with pytest.raises(PlanFileError, match="really a Word or Excel file"):
         read_plan(text)
 
@@ -717,7 +767,7 @@ def test_zip_bombs_are_refused_before_openpyxl_opens_them(tmp_path: Path, monkey
 
     monkeypatch.setattr(openpyxl, "load_workbook", never)
     ratio = _zip_as_xlsx(tmp_path / "ratio.xlsx", {"xl/worksheets/sheet1.xml": b"\x00" * (20 * 1024 * 1024)})
-    with pytest.raises(PlanFileError, match="zip bomb.*more than 100 times"):
+    with pytest.raises(PlanFileError, match=r"zip bomb.*more than 100 times"):
         read_plan(ratio)
     # many members of exactly 1 MB each: no single ratio is checked, the total is
     total = _zip_as_xlsx(tmp_path / "total.xlsx", {f"xl/media/{i}.bin": b"\x00" * (1024 * 1024) for i in range(101)})
@@ -772,7 +822,7 @@ def test_headers_but_no_actions(tmp_path: Path) -> None:
 # speed: streaming rows, no regex storms
 
 
-def test_a_large_workbook_imports_within_three_times_openpyxl_reading_it(tmp_path: Path) -> None:
+def test_a_large_workbook_imports_every_row(tmp_path: Path) -> None:
     path = tmp_path / "big.xlsx"
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -789,26 +839,9 @@ def test_a_large_workbook_imports_within_three_times_openpyxl_reading_it(tmp_pat
         ])  # fmt: skip
     wb.save(path)
 
-    def just_openpyxl() -> None:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        for sheet in book.worksheets:
-            for _ in sheet.iter_rows(values_only=True):
-                pass
-        book.close()
-
-    def best(fn) -> float:
-        times = []
-        for _ in range(3):
-            start = time.process_time()
-            fn()
-            times.append(time.process_time() - start)
-        return min(times)
-
-    baseline = best(just_openpyxl)
-    ours = best(lambda: read_plan(path))
+    # how fast, against openpyxl reading the same file, is bench/bench_import.py's business
     plan = read_plan(path)
     assert len(plan.actions) == 4000 and plan.actions[-1].ref == "400.10"
-    assert ours < 3 * baseline, f"import {ours:.2f}s vs openpyxl {baseline:.2f}s"
 
 
 def test_a_cell_spread_over_thousands_of_rows_is_joined_in_linear_time() -> None:

@@ -52,7 +52,7 @@ def test_history_is_append_only_and_edits_add_entries(session, setup, now):
         with pytest.raises((IntegrityError, DBAPIError)):
             session.execute(stmt)
         session.rollback()
-    assert [h.text for h in repo.history(session, a.id)][0] == "Session booked"
+    assert next(h.text for h in repo.history(session, a.id)) == "Session booked"
     ops = [r.op for r in session.exec(select(AuditLog).where(AuditLog.entity_id == a.id, AuditLog.entity == "action"))]
     assert ops.count("update") == 2 and "amend_update" in ops
 
@@ -196,7 +196,7 @@ def test_permissions_owner_delegate_and_stranger(session, setup, now):
 
 
 def test_approver_role_needs_an_existing_stage(session, setup, now):
-    org, plan, a, op = setup
+    org, plan, _a, op = setup
     p = register.add_person(session, org=org, actor=op, display_name="Panel chair", now=now)
     with pytest.raises(InvalidValue, match="no sign-off stage"):
         register.grant_role(session, org=org, actor=op, person=p, role=Role.APPROVER, plan=plan, stage="Panel", now=now)
@@ -323,5 +323,5 @@ def test_times_are_stored_as_utc_whatever_zone_they_are_given_in(session, setup)
     assert snap.last_update_at == bst
     with pytest.raises(Exception, match="naive datetime"):
         register.record_update(session, org=org, plan=plan, action=row, request=UpdateRequest(text="x"), actor=op, author=None,
-                               channel=Channel.CLI, now=datetime(2026, 6, 1, 9, 30))
+                               channel=Channel.CLI, now=datetime(2026, 6, 1, 9, 30))  # noqa: DTZ001 - the naive moment under test
     session.rollback()

@@ -145,7 +145,7 @@ def test_when_the_only_approver_owns_the_action_the_refusal_says_how_to_add_one(
 
 def test_decisions_need_a_complete_action_a_staged_plan_and_the_current_version(world, session):
     r, plan, a, ann, ed, _di, _ = world
-    with pytest.raises(InvalidValue, match="not waiting for sign-off .status not_started"):
+    with pytest.raises(InvalidValue, match=r"not waiting for sign-off .status not_started"):
         decide(r, plan, a, ed, True)
     bare = r.plan("No stages", slug="bare")
     b = r.action(bare, "1", owner=ann)
