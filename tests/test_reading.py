@@ -10,6 +10,7 @@ import pytest
 from bot.domain.dates import find_dates
 from bot.domain.model import Rag, Status
 from bot.domain.reading import Reading, read_reply, ref_key
+from tests.conftest import BASIC, PLANS, need_real_plans
 from tests.test_dates import read_plan_rows
 
 SUN = date(2026, 11, 22)
@@ -394,7 +395,8 @@ PLAN_TODAY = {"000": date(2012, 10, 31), "003": date(2011, 12, 1), "004": MON}
 
 @pytest.fixture(scope="module")
 def cells() -> list[tuple[dict[str, str], Reading]]:
-    rows = read_plan_rows()
+    need_real_plans()
+    rows = read_plan_rows(PLANS)
     known: dict[str, list[str]] = {}
     for row in rows:
         if row["ref"]:
@@ -414,6 +416,17 @@ def cells() -> list[tuple[dict[str, str], Reading]]:
         out.append((row, reading))
     assert len(out) > 100
     return out
+
+
+def test_invented_plan_cells_are_about_their_own_action_and_read_as_written() -> None:
+    rows = [row for row in read_plan_rows(BASIC) if row["ref"]]
+    known = [row["ref"] for row in rows]
+    readings = {row["ref"]: read_reply(row["progress"], today=date(2026, 11, 2), known_refs=known, context_ref=row["ref"])
+                for row in rows}
+    assert all(r.refs == (ref,) for ref, r in readings.items())
+    assert readings["1.1"].status is Status.COMPLETE and readings["1.1"].target_date is None  # a sign-off, not a target
+    assert readings["1.2"].status is Status.IN_PROGRESS and readings["1.2"].rag is Rag.GREEN
+    assert readings["1.3"].status is Status.NOT_STARTED and readings["1.3"].rag is None
 
 
 def test_plan_cells_are_about_their_own_action(cells: list[tuple[dict[str, str], Reading]]) -> None:
