@@ -83,7 +83,7 @@ def test_a_plan_without_ratings_shows_the_suggested_rating_everywhere(cli, plan,
     header = next(r for r in summary.iter_rows() if r[0].value == "Recommendation")
     names = [c.value for c in header]
     total = next(r for r in summary.iter_rows() if r[0].value == "Total")
-    counts = dict(zip(names, (c.value for c in total)))
+    counts = dict(zip(names, (c.value for c in total), strict=True))
     assert counts["Red"] == 2 and counts["Not rated"] == 0 and counts["Of which suggested"] == 3
 
     word = tmp_path / "p.docx"
