@@ -287,6 +287,8 @@ class SlackAdapter:
         if not url:  # file_shared and file_input give the id only
             file = (await self.client.files_info(file=file["id"]))["file"]
             url = file.get("url_private_download") or file.get("url_private")
+        if not url:
+            raise DownloadError("Slack gave no address to download that file from.")
         name = file.get("name") or file.get("title") or "file"
         headers = {"Authorization": f"Bearer {self.token}"}
         async with aiohttp.ClientSession() as http, http.get(url, headers=headers, timeout=aiohttp.ClientTimeout(total=60)) as r:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
