@@ -23,7 +23,6 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.domain.vocabulary import ref_key
 from bot.domain.due import next_working_day, zone
 from bot.domain.model import Channel, RagScheme, Status
 from bot.domain.names import name_key
