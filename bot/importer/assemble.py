@@ -17,6 +17,9 @@ from datetime import date
 from bot.domain.dates import TargetReading, read_target
 from bot.domain.model import Rag, RagScheme, Status
 from bot.domain.vocabulary import cell_status, is_ref, tidy_ref
+from bot.importer.check import check_plan
+from bot.importer.check import list_some as _list
+from bot.importer.check import snippet as _snippet
 from bot.importer.columns import (
     Guess,
     HeaderMap,
@@ -26,7 +29,6 @@ from bot.importer.columns import (
     norm_header,
     normalise_mapping,
 )
-from bot.importer.check import check_plan, snippet as _snippet, list_some as _list
 from bot.importer.find import (
     BRAG_WORD_RE,
     BULLET_RE,
