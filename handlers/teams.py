@@ -454,16 +454,45 @@ def _message(attachments: list[dict[str, Any]], *, summary: str = "", text: str 
                     attachments=[Attachment(content_type=x["contentType"], content=x["content"]) for x in attachments])
 
 
+CHART_IN_CARD = 20 * 1024  # a chart this small (as base64) goes inside the card; larger ones ride along
+CHART_ATTACHED = 60 * 1024  # above this the chart is left out: the message would pass Teams' size limit
+
+
+def chart_png(path: str) -> bytes | None:
+    """The digest chart made small enough for a Teams message: at most 800 px wide, 32 colours
+    (a chart has a handful); None when there is no such file."""
+    import io
+
+    from PIL import Image
+
+    p = Path(path)
+    if not p.is_file():
+        return None
+    try:
+        with Image.open(p) as im:
+            im.thumbnail((800, 800))
+            small = im.convert("RGB").quantize(colors=32)
+            out = io.BytesIO()
+            small.save(out, "PNG", optimize=True)
+            return out.getvalue()
+    except OSError as e:
+        log.warning("chart %s could not be read: %s", path, e)
+        return None
+
+
 def card_activity(card: Card, *, chart_images: bool = True) -> Activity:
-    """One message carrying the card; the chart rides along as an inline PNG when it is small
-    enough to keep the message under Teams' size limit."""
-    attachments = [adaptive.attachment(adaptive.render_card(card))]
-    act = _message(attachments, summary=card.title.plain)
+    """One message carrying the card. A digest's chart goes inside the card as a data URI when
+    small, else as an inline image beside it, so the message stays under Teams' size limit."""
+    image_url, extra = None, []
     if chart_images and card.chart_path:
-        path = Path(card.chart_path)
-        if path.is_file() and path.stat().st_size <= 45 * 1024:
-            b64 = base64.b64encode(path.read_bytes()).decode("ascii")
-            act.attachments.append(Attachment(content_type="image/png", content_url=f"data:image/png;base64,{b64}", name=path.name))
+        png = chart_png(card.chart_path)
+        b64 = base64.b64encode(png).decode("ascii") if png else ""
+        if b64 and len(b64) <= CHART_IN_CARD:
+            image_url = f"data:image/png;base64,{b64}"
+        elif b64 and len(b64) <= CHART_ATTACHED:
+            extra.append(Attachment(content_type="image/png", content_url=f"data:image/png;base64,{b64}", name=Path(card.chart_path).name))
+    act = _message([adaptive.attachment(adaptive.render_card(card, image_url=image_url))], summary=card.title.plain)
+    act.attachments += extra
     return act
 
 

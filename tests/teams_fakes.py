@@ -168,7 +168,7 @@ def members_added(service_url: str, *, conversation: str = "19:leaders@thread.ta
     return act
 
 
-def file_message(service_url: str, name: str, download_url: str, **kw: Any) -> dict[str, Any]:
+def file_message(service_url: str, file_name: str, download_url: str, **kw: Any) -> dict[str, Any]:
     return activity("message", service_url, text="", attachments=[{
-        "contentType": "application/vnd.microsoft.teams.file.download.info", "name": name,
-        "content": {"downloadUrl": download_url, "uniqueId": "u1", "fileType": name.rsplit(".", 1)[-1]}}], **kw)
+        "contentType": "application/vnd.microsoft.teams.file.download.info", "name": file_name,
+        "content": {"downloadUrl": download_url, "uniqueId": "u1", "fileType": file_name.rsplit(".", 1)[-1]}}], **kw)

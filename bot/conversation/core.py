@@ -479,7 +479,7 @@ class Conversation:
     def _cmd_map(self, c: _Ctx, p: cmds.Parsed, d: Decoded) -> Reply:
         if len(p.args) < 2:
             return _say('map "LEAD AS WRITTEN" @user (or their e-mail), e.g. map "HoS First Response" @priya')
-        lead, target = p.args[0], p.args[1]
+        lead, target = p.args[0], " ".join(p.args[1:])  # a Teams mention is the person's full name: "@Priya Shah"
         person = register.find_lead(c.session, c.org, lead)
         id_field = PLATFORM_ID.get(c.who.platform)
         mention = next((uid for shown, uid in d.mentions if shown.lstrip("@") == target.lstrip("@")), None)
