@@ -174,3 +174,47 @@ def test_due_rules_count_answers_not_imports_and_wait_for_the_chase_start():
     answered = ActionSnapshot(1, 1, "2.4", "Deliver sessions", Status.IN_PROGRESS, original_target=date(2022, 11, 30),
                               last_update_at=imported, created_at=imported)  # left out: an answer at last_update_at
     assert needs_update(answered, plan=plan, now=monday) is None
+
+
+# --- one plan -------------------------------------------------------------------------------------
+
+PLAN_CSV = """Ref,Action,Target End Date,Lead Officer,Progress
+1.1,Dip sample contacts,March 2020,Priya Shah,In progress
+1.2,Share practice standards,December 2099,Priya Shah,
+1.3,Screen repeat contacts,June 2021,Tom Okafor,
+"""
+
+
+def _plans(cli) -> list[str]:
+    return [p["slug"] for p in _json(cli("plan", "list", "--json"))]
+
+
+def test_the_same_plan_in_another_format_updates_it(cli, plan, tmp_path: Path):
+    sheet = tmp_path / "register export.csv"
+    sheet.write_text(PLAN_CSV.replace("In progress", "In progress – sampling weekly"), encoding="utf-8")
+    out = cli("import", str(sheet)).stdout
+    assert f"into plan {plan}:" in out and "recognised as plan testshire" in out
+    assert _plans(cli) == [plan]
+    assert _json(cli("action", "show", plan, "1.1", "--json"))["history"][-1]["text"] == "In progress – sampling weekly"
+
+
+def test_a_file_that_could_be_several_plans_is_refused_naming_them(cli, plan, tmp_path: Path):
+    cli("import", "-", "--plan-name", "Testshire copy", input=PLAN_MD)  # a new name: a separate plan, as asked
+    assert _plans(cli) == [plan, "testshire-copy"]
+    before = cli("audit", "--json", "--limit", "500").stdout
+    sheet = tmp_path / "register.csv"
+    sheet.write_text(PLAN_CSV, encoding="utf-8")
+    refused = cli("import", str(sheet), ok=False)
+    assert refused.exit_code == 1
+    assert "looks like plan testshire" in refused.stderr and "testshire-copy" in refused.stderr and "--plan" in refused.stderr
+    assert _plans(cli) == [plan, "testshire-copy"] and cli("audit", "--json", "--limit", "500").stdout == before
+    cli("import", str(sheet), "--plan", "testshire-copy")
+    assert _plans(cli) == [plan, "testshire-copy"]
+
+
+def test_another_plan_with_the_same_refs_is_not_taken_for_this_one(cli, plan, tmp_path: Path):
+    other = tmp_path / "send.csv"
+    other.write_text("Ref,Action,Target End Date,Lead Officer\n1.1,Publish the local offer,March 2027,Ann Lee\n"
+                     "1.2,Train SENCOs,April 2027,Ann Lee\n1.3,Review EHCP timeliness,May 2027,Bo Chan\n", encoding="utf-8")
+    cli("import", str(other))
+    assert len(_plans(cli)) == 2

@@ -14,6 +14,7 @@ Actions missing from the file are marked removed (their history is kept) and rep
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,19 +22,20 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.domain.due import next_working_day, zone
 from bot.domain.model import Channel, RagScheme, Status
 from bot.domain.names import name_key
 from bot.domain.permissions import Actor, Permission, allowed, denial
 from bot.domain.vocabulary import ref_key
-from bot.errors import PermissionDenied
+from bot.errors import ActionbotError, PermissionDenied
 from bot.importer.leads import is_role, split_leads
 from bot.importer.parsed import ParsedAction, ParsedPlan
 from storage import repo
 from storage.tables import Action, ActionPerson, Organisation, Person, Plan, Priority, Update
 
+PASTED = "pasted"  # the source name of text pasted on stdin (bot.importer.read_plan_text)
 DEFINITION_FIELDS = ("text", "lead_text", "outputs", "outcome_required", "evidence_required", "links", "original_target_raw")
 
 
@@ -66,16 +68,78 @@ class ImportResult:
         }
 
 
-def find_target_plan(session: Session, org: Organisation, parsed: ParsedPlan, *, plan_ident: str | None, plan_name: str | None) -> Plan | None:
-    """The existing plan a file re-imports into, if any."""
+def find_target_plan(session: Session, org: Organisation, parsed: ParsedPlan, *, plan_ident: str | None, plan_name: str | None,
+                     notes: list[str] | None = None) -> Plan | None:
+    """The existing plan a file re-imports into, if any: `--plan`; else the plan of the same
+    name (slug) or file name; else, unless `--plan-name` names a new plan, the plan the file
+    is recognisably a copy of in another format or wording (`recognise_plan`)."""
     if plan_ident:
         return repo.get_plan(session, org.id or 0, plan_ident)
     slug = repo.slugify(plan_name or parsed.title or Path(parsed.source_file).stem)
     plan = session.exec(select(Plan).where(Plan.org_id == org.id, Plan.slug == slug)).first()
-    if plan is None and parsed.source_file:
+    # A name given is the plan meant (new if no plan has it); pasted text has no file name.
+    if plan is None and not plan_name and parsed.source_file and parsed.source_file != PASTED:
         name = Path(parsed.source_file).name
         plan = session.exec(select(Plan).where(Plan.org_id == org.id, Plan.source_file == name)).first()
+    if plan is None and not plan_name:
+        plan = recognise_plan(session, org, parsed, notes)
     return plan
+
+
+def _words(text: str | None) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", (text or "").lower()))
+
+
+def recognise_plan(session: Session, org: Organisation, parsed: ParsedPlan, notes: list[str] | None = None) -> Plan | None:
+    """The organisation's plan that `parsed` is the same plan as, though its name and file
+    differ (the .xlsx of a plan first loaded from .docx under another name).
+
+    The same plan: at least half the file's actions are that plan's actions (same ref, same
+    text), and the organisations named do not differ. Exactly one such plan is updated (and a
+    note says so). Several such plans, or a plan that shares half the refs and the
+    organisation or title but not the actions' text, could be meant: the import stops and
+    says which plan it looks like and how to choose (ActionbotError; nothing is written)."""
+    if not parsed.actions:
+        return None
+    plans = {p.id: p for p in repo.list_plans(session, org.id or 0) if p.id is not None}
+    if not plans:
+        return None
+    file_pairs = {(ref_key(a.ref), _words(a.text)[:80]) for a in parsed.actions}
+    file_refs = {r for r, _ in file_pairs}
+    held: dict[int, tuple[set[str], set[tuple[str, str]]]] = {pid: (set(), set()) for pid in plans}
+    rows = session.exec(select(Action.plan_id, Action.ref, Action.text).where(col(Action.plan_id).in_(list(plans)),
+                                                                             col(Action.removed).is_(False)))
+    for pid, ref, text in rows:
+        refs, pairs = held[pid]
+        refs.add(ref_key(ref))
+        pairs.add((ref_key(ref), _words(text)[:80]))
+    half = max(1, (len(file_pairs) + 1) // 2)
+    same, alike = [], []
+    for pid, plan in plans.items():
+        refs, pairs = held[pid]
+        common_refs, common_actions = len(file_refs & refs), len(file_pairs & pairs)
+        org_same = bool(parsed.organisation) and _words(parsed.organisation) == _words(plan.organisation_name)
+        org_differs = bool(parsed.organisation and plan.organisation_name) and not org_same
+        title_same = bool(parsed.title) and _words(parsed.title) == _words(plan.title)
+        why = (f"{plan.slug} ({plan.title}: {common_actions} of the file's {len(file_pairs)} actions the same, "
+               f"{common_refs} refs in common{', same organisation' if org_same else ''})")
+        if common_actions >= half and not org_differs:
+            same.append((plan, why))
+        elif common_refs >= half and (org_same or title_same):
+            alike.append((plan, why))
+    if len(same) == 1 and not alike:
+        plan, why = same[0]
+        if notes is not None:
+            notes.append(f"recognised as plan {why}; updating it (use --plan-name NAME to load the file as a new plan)")
+        return plan
+    if same or alike:
+        looks = "; ".join(why for _, why in same + alike)
+        slugs = [p.slug for p, _ in same + alike]
+        target = f"import with --plan {slugs[0]}" if len(slugs) == 1 else f"import with --plan and one of {', '.join(slugs)}"
+        raise ActionbotError(
+            f"this file looks like plan {looks}. Nothing was stored. To update {'that plan' if len(slugs) == 1 else 'one of them'}, "
+            f"{target}; to load the file as a separate plan, give it a new name with --plan-name NAME.")
+    return None
 
 
 def import_plan(
@@ -108,7 +172,8 @@ def _write(
 ) -> ImportResult:
     chase_from, holiday_country, holiday_subdiv = chase
     assert org.id is not None
-    plan = find_target_plan(session, org, parsed, plan_ident=plan_ident, plan_name=plan_name)
+    notes: list[str] = []
+    plan = find_target_plan(session, org, parsed, plan_ident=plan_ident, plan_name=plan_name, notes=notes)
     if not allowed(actor, Permission.MANAGE_PLAN, plan_id=plan.id if plan else None):
         raise PermissionDenied(denial(Permission.MANAGE_PLAN))
     created = plan is None
@@ -124,7 +189,7 @@ def _write(
         plan.rag_scheme = parsed.rag_scheme.value  # a file showing Blue upgrades a plan to BRAG
     session.add(plan)
     session.flush()
-    result = ImportResult(plan_slug=plan.slug, created_plan=created, warnings=list(parsed.warnings),
+    result = ImportResult(plan_slug=plan.slug, created_plan=created, warnings=notes + list(parsed.warnings),
                           chase_from=plan.chase_from if created else None)
     source = Path(parsed.source_file).name or "pasted text"
 
