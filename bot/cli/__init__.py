@@ -136,7 +136,7 @@ def main(ctx: click.Context, database_url: str | None, org: str | None) -> None:
 
 
 def _register_commands() -> None:
-    from bot.cli import db, engine, imports, org, register, serve  # noqa: F401  (each adds its commands to main)
+    from bot.cli import db, engine, imports, org, register, serve, teams  # noqa: F401  (each adds its commands to main)
 
 
 _register_commands()
