@@ -7,27 +7,51 @@ written when a command fails (each command is one transaction).
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy import Engine
-from sqlmodel import Session
 
-from bot.config import Settings
 from bot.domain.model import InvalidValue
 from bot.errors import ActionbotError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlmodel import Session
+
+    from bot.config import Settings
+
+
+class LazyModule:
+    """A module imported when a command first uses it, so `actionbot --help` and `actionbot
+    parse` do not load SQLAlchemy, SQLModel, Alembic and the services (about a second). Used
+    as ``if TYPE_CHECKING: from storage import repo / else: repo = LazyModule("storage.repo")``."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self._name), attr)
 
 
 @dataclass
 class Ctx:
-    settings: Settings
+    overrides: dict[str, Any] = field(default_factory=dict)
     _engine: Engine | None = field(default=None, repr=False)
+
+    @cached_property
+    def settings(self) -> Settings:
+        """Read when a command first needs it (pydantic-settings costs a fifth of a second)."""
+        from bot.config import Settings
+
+        return Settings(**self.overrides)
 
     @property
     def engine(self) -> Engine:
@@ -132,7 +156,7 @@ def main(ctx: click.Context, database_url: str | None, org: str | None) -> None:
         overrides["DATABASE_URL"] = database_url
     if org:
         overrides["ACTIONBOT_ORG"] = org
-    ctx.obj = Ctx(Settings(**overrides))
+    ctx.obj = Ctx(overrides)
 
 
 def _register_commands() -> None:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import socket
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli import Ctx, emit_json, local_today, main, parse_cli_date, parse_cli_datetime, pass_ctx, utcnow
+from bot.cli import Ctx, LazyModule, emit_json, local_today, main, parse_cli_date, parse_cli_datetime, pass_ctx, utcnow
 from bot.domain.model import Channel
-from bot.services import engine as eng
-from storage import repo
+
+if TYPE_CHECKING:
+    from bot.services import engine as eng
+    from storage import repo
+else:  # loaded when a command uses them
+    eng, repo = LazyModule("bot.services.engine"), LazyModule("storage.repo")
 
 
 @main.command("due")
@@ -167,6 +170,9 @@ def signoff_return(ctx: Ctx, plan_ident: str, ref: str, note: str, as_person: st
 @pass_ctx
 def worker_cmd(ctx: Ctx, once: bool, now_text: str | None, interval: float, console_out: Path | None) -> None:
     """Run the scheduler without the HTTP server: plan jobs, run them, deliver messages."""
+    import asyncio
+    import socket
+
     from bot.wiring import build_ports
 
     ports = build_ports(ctx.settings, console_path=console_out, console_stream=sys.stdout, engine=ctx.engine)

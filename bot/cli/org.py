@@ -7,11 +7,16 @@ default, every verified request belongs to the organisation the server runs for.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from bot.cli import Ctx, emit_json, main, pass_ctx, utcnow
-from storage import repo
-from storage.tables import Organisation
+from bot.cli import Ctx, LazyModule, emit_json, main, pass_ctx, utcnow
+
+if TYPE_CHECKING:
+    from storage import repo
+else:  # loaded when a command uses it
+    repo = LazyModule("storage.repo")
 
 
 @main.group()
@@ -25,6 +30,8 @@ def org() -> None:
 def org_list(ctx: Ctx, as_json: bool) -> None:
     """Every organisation with its links."""
     from sqlmodel import col, select
+
+    from storage.tables import Organisation
 
     with ctx.session() as s:
         rows = [{"slug": o.slug, "name": o.name, "slack_team": o.slack_team_id, "teams_tenant": o.teams_tenant_id}
@@ -47,6 +54,8 @@ def org_link(ctx: Ctx, slack_team: str | None, teams_tenant: str | None) -> None
     if not slack_team and not teams_tenant:
         raise click.UsageError("give --slack-team and/or --teams-tenant")
     from sqlmodel import select
+
+    from storage.tables import Organisation
 
     with ctx.session() as s:
         o = ctx.org(s)

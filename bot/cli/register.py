@@ -6,16 +6,21 @@ names a person: then that person's permissions apply and the change is recorded 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlmodel import Session
 
-from bot.cli import Ctx, emit_json, main, parse_cli_date, pass_ctx, utcnow
+from bot.cli import Ctx, LazyModule, emit_json, main, parse_cli_date, pass_ctx, utcnow
 from bot.domain.model import Channel, InvalidValue, Rag, RagScheme, Role, Status
-from bot.services import queries, register
-from storage import repo
-from storage.tables import Organisation, Person
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from bot.services import queries, register
+    from storage import repo
+    from storage.tables import Organisation, Person
+else:  # loaded when a command uses them
+    queries, register, repo = LazyModule("bot.services.queries"), LazyModule("bot.services.register"), LazyModule("storage.repo")
 
 
 def _actor(session: Session, org: Organisation, as_person: str | None) -> tuple[object, Person | None]:
