@@ -14,6 +14,7 @@ HEAVY = ["sqlalchemy", "sqlmodel", "alembic", "pydantic_settings", "bot.services
 
 PROBE = """
 import contextlib, io, json, sys
+HEAVY = sys.argv.pop(1).split(",")
 from bot.cli import main
 out = io.StringIO()
 with contextlib.redirect_stdout(out):
@@ -21,12 +22,12 @@ with contextlib.redirect_stdout(out):
         main(sys.argv[1:], prog_name="actionbot")
     except SystemExit as e:
         code = e.code
-print(json.dumps({"code": code, "out": out.getvalue(), "loaded": sorted(m for m in %r if m in sys.modules)}))
-""" % (HEAVY,)
+print(json.dumps({"code": code, "out": out.getvalue(), "loaded": sorted(m for m in HEAVY if m in sys.modules)}))
+"""
 
 
 def run(*args: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", PROBE, ",".join(HEAVY), *args], capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
