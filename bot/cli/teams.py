@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -35,11 +36,12 @@ def package(ctx: Ctx, app_id: str | None, out: Path, name: str, version: str, de
     app_id = (app_id or ctx.settings.microsoft_app_id or "").strip()
     if not app_id:
         raise click.UsageError("give --app-id (the bot's Microsoft App ID) or set MicrosoftAppId")
-    options = {"name": name, "version": version, "developer": developer, "website": website, "privacy": privacy, "terms": terms}
+    options: dict[str, Any] = {"name": name, "version": version, "developer": developer, "website": website, "privacy": privacy, "terms": terms}
     try:
         data = build(app_id, **options)
     except PackageError as e:
         raise click.UsageError(str(e)) from None
     out.write_bytes(data)
-    commands = sum(len(c["commands"]) for c in manifest(app_id, **options)["bots"][0]["commandLists"])
+    lists: list[dict[str, Any]] = manifest(app_id, **options)["bots"][0]["commandLists"]
+    commands = sum(len(c["commands"]) for c in lists)
     click.echo(f"wrote {out} ({len(data):,} bytes): manifest.json for app {app_id.lower()} with {commands} menu commands, color.png, outline.png")
