@@ -1,5 +1,5 @@
-"""The one aiohttp application: health now; Slack and Teams routes and the scheduler join it
-on the same event loop."""
+"""The one aiohttp application: health, the Slack route when Slack is configured, and the
+scheduler, on one event loop (Teams joins it the same way)."""
 
 from __future__ import annotations
 
@@ -73,27 +73,61 @@ async def _scheduler(app: web.Application):
 
 
 PORTS: web.AppKey[dict] = web.AppKey("ports", dict)
+SLACK: web.AppKey[Any] = web.AppKey("slack", object)
+
+
+def _slack(app: web.Application, settings: Settings, conversation: Any) -> None:
+    """Slack's route (/slack/events: events, the /actions command, interactivity), or Socket
+    Mode with SLACK_APP_TOKEN; said at start either way."""
+    if not settings.slack_configured:
+        log.info("Slack is off: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode) to turn it on")
+        return
+    from handlers.slack import PATH, build_adapter, start_socket_mode
+
+    adapter = build_adapter(settings, conversation)
+    app[SLACK] = adapter
+    if settings.slack_app_token:
+        async def socket_mode(_app: web.Application):  # type: ignore[no-untyped-def]
+            close = await start_socket_mode(adapter, settings.slack_app_token)
+            log.info("Slack: on, in Socket Mode")
+            yield
+            await close()
+            await adapter.drain()
+
+        app.cleanup_ctx.append(socket_mode)
+        return
+    adapter.mount(app, PATH)
+    log.info("Slack: on, at %s (events, /actions and interactivity)", PATH)
 
 
 def default_conversation(settings: Settings, engine: Engine) -> Any:
-    """The conversation every chat platform talks to."""
+    """The conversation every chat platform talks to (with Slack's directory for `map … e-mail`
+    when Slack is configured)."""
     from bot.conversation.core import Conversation
 
-    return Conversation(engine, org=settings.org, cfg=settings.engine_config())
+    directories: dict[str, Any] = {}
+    if settings.slack_configured:
+        from handlers.slack import SlackDirectory
+
+        directories["slack"] = SlackDirectory(settings.slack_bot_token, base_url=settings.slack_api_url)
+    return Conversation(engine, org=settings.org, cfg=settings.engine_config(), directories=directories)
 
 
 def build_app(settings: Settings, engine: Engine, *, scheduler: bool = False, conversation: Any = None) -> web.Application:
-    """Health, Teams' /api/messages (unless ACTIONBOT_TEAMS=false) and, with ``scheduler``, the
-    scheduler. ``conversation``: what chat messages are handed to (tests give their own)."""
+    """Health, Teams' /api/messages (unless ACTIONBOT_TEAMS=false), Slack's /slack/events (when
+    configured) and, with ``scheduler``, the scheduler. ``conversation``: what chat messages are handed to (tests give their own)."""
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[SETTINGS] = settings
     app[ENGINE] = engine
     app[PORTS] = {}
     app.router.add_get("/healthz", healthz)
+    if conversation is None and (settings.teams or settings.slack_configured):
+        conversation = default_conversation(settings, engine)
     if settings.teams:
         from handlers import teams
 
-        teams.mount(app, settings, engine, conversation if conversation is not None else default_conversation(settings, engine))
+        teams.mount(app, settings, engine, conversation)
+    _slack(app, settings, conversation)
     if scheduler:
         settings.engine_config()  # a wrong setting stops start-up here, with its message
         app.cleanup_ctx.append(_scheduler)

@@ -222,13 +222,16 @@ class SlackAdapter:
 
     async def answer(self, origin: Origin, reply: Reply, *, view_id: str | None = None, in_dm: bool | None = None) -> None:
         """Carry out a reply: replace, form, cards, files (see the module's docstring)."""
+        replaced = False
         if reply.replace is not None and not origin.home and origin.message_ts and origin.channel:
             msg = blockkit.render(reply.replace)
             if origin.ephemeral and origin.response_url:
-                await self._respond(origin.response_url, {"replace_original": True, "text": msg.text, "blocks": msg.blocks})
+                replaced = await self._respond(origin.response_url, {"replace_original": True, "text": msg.text, "blocks": msg.blocks})
             else:
-                await self._safely("chat.update", self.client.chat_update(channel=origin.channel, ts=origin.message_ts, text=msg.text, blocks=msg.blocks))
-        cards = list(reply.cards)
+                replaced = await self._safely("chat.update", self.client.chat_update(
+                    channel=origin.channel, ts=origin.message_ts, text=msg.text, blocks=msg.blocks)) is not None
+        # A card that is the new face of the message just updated is not posted a second time.
+        cards = [c for c in reply.cards if not (replaced and c == reply.replace)]
         if reply.form is not None:
             view = blockkit.modal(reply.form, metadata={"reply_to": origin.reply_to()})
             if view_id:
@@ -265,13 +268,15 @@ class SlackAdapter:
         if origin.home:
             await self.publish_home(origin.user, origin.team)
 
-    async def _respond(self, url: str, body: dict[str, Any]) -> None:
+    async def _respond(self, url: str, body: dict[str, Any]) -> bool:
         try:
             async with aiohttp.ClientSession() as http, http.post(url, json=body, timeout=aiohttp.ClientTimeout(total=10)) as r:
                 if r.status >= 300:
                     log.warning("slack: response_url answered %s", r.status)
+                return r.status < 300
         except (TimeoutError, aiohttp.ClientError) as e:
             log.warning("slack: response_url failed: %s", e)
+            return False
 
     async def publish_home(self, user: str, team: str | None, event_id: str | None = None) -> None:
         who = await self.users.who(user, team)
