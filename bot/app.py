@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
@@ -87,7 +88,7 @@ def _slack(app: web.Application, settings: Settings, conversation: Any) -> None:
     adapter = build_adapter(settings, conversation)
     app[SLACK] = adapter
     if settings.slack_app_token:
-        async def socket_mode(_app: web.Application):  # type: ignore[no-untyped-def]
+        async def socket_mode(_app: web.Application) -> AsyncIterator[None]:
             close = await start_socket_mode(adapter, settings.slack_app_token)
             log.info("Slack: on, in Socket Mode")
             yield

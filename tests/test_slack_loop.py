@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from sqlmodel import col, select
+from sqlmodel import select
 
 from bot.config import Settings
 from bot.conversation.core import Conversation
