@@ -173,7 +173,7 @@ _TARGET_QUALIFIERS = [
 _COMPLETION_WORD_RE = re.compile(r"\b(?:complete|completion|end|finish)\w*\s+$", re.I)
 
 
-def read_target(raw: str, *, plan_date: _dt.date | None = None) -> TargetReading:
+def read_target(raw: str, *, plan_date: _dt.date | None = None, month_first: bool = False) -> TargetReading:
     """Read a plan's target-date cell. Never raises: what it cannot read is kind "unknown".
 
     Recognised (see the module docstring for the conventions):
@@ -184,15 +184,18 @@ def read_target(raw: str, *, plan_date: _dt.date | None = None) -> TargetReading
     "44879" -> "date"; "Q1 2023" -> "quarter"; anything naming months ("Nov 12",
     "December 2011 and annually", "June/July 2011", "From August 2011", "Tender by December
     2011", "Commence August Review October Complete December") -> "month", the month's last day:
-    the month after a completion word if there is one, else the latest month named."""
+    the month after a completion word if there is one, else the latest month named.
+
+    `month_first` reads numeric dates as month/day/year ("7/25/2025"); the importer decides it
+    once per file (numeric_date_order), never per cell."""
     raw_stripped = (raw or "").strip()
     try:
-        return _read_target(raw_stripped, plan_date)
+        return _read_target(raw_stripped, plan_date, month_first)
     except (ValueError, OverflowError, KeyError):
         return TargetReading(None, raw_stripped, "unknown")
 
 
-def _read_target(raw: str, plan_date: _dt.date | None) -> TargetReading:
+def _read_target(raw: str, plan_date: _dt.date | None, month_first: bool = False) -> TargetReading:
     text = clean_text(raw).strip(" .;,:-–")
     if not text:
         return TargetReading(None, raw, "empty")
@@ -213,7 +216,7 @@ def _read_target(raw: str, plan_date: _dt.date | None) -> TargetReading:
     note_parts = [q.group(0).strip() if label is None else label for rx, label in _TARGET_QUALIFIERS
                   if (q := rx.search(text))]  # fmt: skip
 
-    exact = _exact_date(text, plan_date)
+    exact = _exact_date(text, plan_date, month_first)
     if exact is not None:
         when, span = exact
         return TargetReading(when, raw, "date", _note(note_parts, text, [span]))
@@ -232,10 +235,11 @@ def _read_target(raw: str, plan_date: _dt.date | None) -> TargetReading:
     return _read_months(text, raw, plan_date, note_parts)
 
 
-def _exact_date(text: str, plan_date: _dt.date | None) -> tuple[_dt.date, tuple[int, int]] | None:
-    """A written day: ISO, day-first numeric, "14 November 2022", "November 14, 2022", or
-    "14 November" (the next one on or after the plan date)."""
-    for rx, order in ((_ISO_RE, "ymd"), (_DMY_RE, "dmy"), (_MONTH_DAY_YEAR_RE, "mdy"), (_DAY_MONTH_RE, "dmy")):
+def _exact_date(text: str, plan_date: _dt.date | None, month_first: bool = False) -> tuple[_dt.date, tuple[int, int]] | None:
+    """A written day: ISO, day-first numeric (month-first when told), "14 November 2022",
+    "November 14, 2022", or "14 November" (the next one on or after the plan date)."""
+    numeric = "mdy" if month_first else "dmy"
+    for rx, order in ((_ISO_RE, "ymd"), (_DMY_RE, numeric), (_MONTH_DAY_YEAR_RE, "mdy"), (_DAY_MONTH_RE, "dmy")):
         for m in rx.finditer(text):
             parts = dict(zip(order, m.groups(), strict=True))
             month = int(parts["m"]) if parts["m"].isdigit() else _MONTHS[parts["m"].lower()]
@@ -248,6 +252,27 @@ def _exact_date(text: str, plan_date: _dt.date | None) -> tuple[_dt.date, tuple[
             if when:
                 return when, m.span()
     return None
+
+
+def numeric_date_order(cells: list[str]) -> tuple[str, list[str]]:
+    """Whether a file writes numeric dates day-first ("dmy") or month-first ("mdy"), decided
+    from all its date cells together: a "25/7/2025" settles day-first, a "7/25/2025"
+    month-first. With nothing to settle it, day-first (UK plans). Returns the order and the
+    cells that contradict it (when a file has both kinds, day-first is kept and they are named)."""
+    day_first: list[str] = []
+    month_first: list[str] = []
+    for cell in cells:
+        if "/" not in cell and "." not in cell and "-" not in cell:
+            continue
+        for m in _DMY_RE.finditer(cell):
+            a, b = int(m[1]), int(m[2])
+            if a > 12 >= b:
+                day_first.append(cell)
+            elif b > 12 >= a:
+                month_first.append(cell)
+    if month_first and not day_first:
+        return "mdy", []
+    return "dmy", month_first
 
 
 def _next_day(day: int, month: int, after: _dt.date) -> _dt.date | None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from bot.domain.dates import TargetReading, read_target
+from bot.domain.dates import TargetReading, numeric_date_order, read_target
 from bot.domain.model import Rag, RagScheme, Status
 from bot.domain.vocabulary import cell_status, is_ref, tidy_ref
 from bot.importer.check import check_plan
@@ -34,6 +34,7 @@ from bot.importer.find import (
     BULLET_RE,
     DATE_IN_TEXT_RE,
     FINDINGS_RE,
+    LEADING_REF_RE,
     LEGEND_RE,
     NO_HEADER_MESSAGE,
     NOTES_RE,
@@ -44,6 +45,7 @@ from bot.importer.find import (
     TIMESCALE_RE,
     is_structural,
     looks_like_header,
+    unfold_forms,
 )
 from bot.importer.parsed import (
     ParsedAction,
@@ -176,11 +178,13 @@ class Assembler:
         self.header_from_contents = False
         self.guesses: list[Guess] = []
         self.seen_columns: list[str] = []
+        self.month_first = False
+        self.refs_from_text = 0
 
     # ---------------------------------------------------------------- feeding blocks
 
     def feed(self, blocks: Iterable[Block]) -> None:
-        for block in blocks:
+        for block in unfold_forms(blocks, self.overrides):
             if self._held_header is not None:  # rows under a header with unknown columns: read them first
                 self._held.append(block)
                 if block.kind != "row" or len(self._held) >= _HOLD_ROWS:
@@ -384,6 +388,12 @@ class Assembler:
                         self.warnings.append(
                             f"{where}: there is text in a column with no heading ({name}); it is kept as extra information."
                         )
+        if "action" in vals and not header.has("ref") and not header.has("priority_ref"):
+            m = LEADING_REF_RE.match(vals["action"])  # "3.2 Publish the policy": the ref is written in the text
+            if m:
+                vals["ref"] = m["ref"]
+                vals["action"] = m["rest"]
+                self.refs_from_text += 1
         ref_raw = vals.get("ref", "")
         if ref_raw and not is_ref(ref_raw):
             if len(ref_raw) > 15 or len(ref_raw.split()) > 2:
@@ -691,6 +701,15 @@ class Assembler:
         refs = self._assign_refs()
         targets: dict[str, TargetReading] = {}
         bad_rag: dict[str, str] = {}
+        order, odd = numeric_date_order([p for d in self.drafts for k in ("target", "revised_target") for p in d.parts.get(k, ())])
+        self.month_first = order == "mdy"
+        if self.month_first:
+            self.warnings.append("numeric dates in this file are month first (e.g. 7/25/2025 is 25 July 2025); all were read that way.")
+        elif odd:
+            self.warnings.append(
+                f"numeric dates were read day first (as the file mostly writes them), but {len(odd)} read only month first: "
+                f"{_list(odd, 5)}; check those targets."
+            )
         for draft, ref in zip(self.drafts, refs, strict=True):
             plan.actions.append(self._action(draft, ref, plan_date, targets, bad_rag))
         plan.priorities = list(self.priorities.values())
@@ -700,6 +719,8 @@ class Assembler:
             for action in plan.actions:
                 if action.status is None and action.rag is Rag.GREEN:
                     action.status = Status.IN_PROGRESS
+        if self.refs_from_text:
+            self.warnings.append(f"{self.refs_from_text} action(s) had their ref written at the start of the action text; it was taken as the ref.")
         check_plan(plan, odd_refs=self.odd_refs, footnotes=self.footnotes, bad_rag=bad_rag)
         return plan
 
@@ -781,12 +802,12 @@ class Assembler:
         target_raw = c.get("target", "")
         reading = targets.get(target_raw)
         if reading is None:
-            reading = read_target(target_raw, plan_date=plan_date)
+            reading = read_target(target_raw, plan_date=plan_date, month_first=self.month_first)
             targets[target_raw] = reading
         revised_raw = c.get("revised_target", "")
         revised = targets.get(revised_raw)
         if revised is None:
-            revised = read_target(revised_raw, plan_date=plan_date)
+            revised = read_target(revised_raw, plan_date=plan_date, month_first=self.month_first)
             targets[revised_raw] = revised
         status_raw = c.get("status", "")
         status = cell_status(status_raw) or cell_status(progress) or cell_status(achievement)
@@ -797,7 +818,10 @@ class Assembler:
                 try:
                     status = Status.parse(status_raw)
                 except ValueError:
-                    self.warnings.append(f"{d.where}: status '{_snippet(status_raw, 40)}' not understood; left empty.")
+                    if len(status_raw.split()) >= 3 and not progress:
+                        progress = status_raw  # "Campaign live since May": a progress note in the status column
+                    else:
+                        self.warnings.append(f"{d.where}: status '{_snippet(status_raw, 40)}' not understood; left empty.")
         if status is None and reading.kind == "complete":
             status = Status.COMPLETE
         if rag is Rag.BLUE and (status is None or (status.is_open and not status_raw)):

@@ -34,6 +34,7 @@ _RULES: list[tuple[str | None, re.Pattern[str]]] = [
     (None, re.compile(r"\bpage\b")),
     ("priority_ref", re.compile(r"^(?:priority|recommendation|rec|area|objective) (?:ref|reference|no|number|id)(?: no)?$")),
     ("ref", re.compile(r"^(?:action |item |task )?(?:ref|reference|no|number|id|#)(?: no| number| id)?$")),
+    ("extra", re.compile(r"\b(?:start|started|launch|commence\w*|begin\w*)\b")),  # a start date is not a target
     ("revision_reason", re.compile(r"\breasons?\b.*\b(?:revis|chang|slip|delay)|\bwhy\b.*\b(?:revised|changed|moved)")),
     ("revised_target", re.compile(r"\b(?:revised|re-?baselined?|new|amended|updated)\s+(?:target|deadline|due|completion|end|timescale|date)")),
     ("links", re.compile(r"\blinks?\b|\blinked\b|\brelated plans?\b|\bdependenc")),
@@ -204,7 +205,7 @@ def build_header(cells: list[str], where: str, overrides: dict[str, str]) -> Hea
 # clearly wins.
 
 CONTENT_FIELDS = ("ref", "target", "rag", "status", "lead", "action", "progress")
-_NEVER_GUESSED = re.compile(r"\bpage\b|\bnotes?\b|\bpara(?:graph)?\b|\bsource\b")  # known to be something else
+_NEVER_GUESSED = re.compile(r"\bpage\b|\bnotes?\b|\bpara(?:graph)?\b|\bsource\b|\bstart|\blaunch|\bcommenc|\bbegin")  # known to be something else
 _SURE = 0.9  # at or above: said as a plain fact in the preview; below: "unsure"
 _ENOUGH = 0.7  # below this a column's contents decide nothing
 _PAST_RE = re.compile(

@@ -9,8 +9,10 @@ or footnotes. assemble.py walks the blocks and asks these questions of each.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 
-from bot.importer.columns import cell_field
+from bot.importer.columns import cell_field, classify_truncated
+from bot.importer.read import Block
 
 NO_HEADER_MESSAGE = (
     "no header row found: expected columns such as Ref, Action, Lead, Target, Progress, RAG "
@@ -60,6 +62,12 @@ HEAD_WORDS = frozenset(
     amended""".split()
 )
 
+# A ref written at the start of an action's text: "3.2 Publish…", "P1.F2.A1: Run…", "CP4. Agree…"
+# (a dotted number or letters with a number; never a bare "2 social workers").
+LEADING_REF_RE = re.compile(
+    r"^(?P<ref>(?:[A-Z]{1,4})?\d{1,3}[a-z]?(?:\.(?:[A-Z]{1,4})?\d{1,3}[a-z]?)+|[A-Z]{1,4}\d{1,3}[a-z]?)[.):]?\s+(?P<rest>[A-Z\"'‘“(].*)$",
+    re.S,
+)
 _SENTENCE_BREAK_RE = re.compile(r"[.!?;]\s+[A-Z]|\d{4}")
 
 
@@ -82,7 +90,7 @@ def looks_like_header(cells: list[str], overrides: dict[str, str], is_ref) -> bo
     hits = 0
     for c in filled:
         first = c.split(None, 1)[0].lower().strip(".:*")
-        if first in HEAD_WORDS:
+        if first in HEAD_WORDS or (len(c) <= 14 and " " not in c and classify_truncated(c)):  # "Respons", "Deadl"
             hits += 1
     if hits < 2 and not overrides:
         return False
@@ -111,3 +119,41 @@ def is_structural(text: str) -> bool:
         PRIORITY_HEAD_RE.match(text) or NOTES_RE.match(text) or FINDINGS_RE.match(text)
         or OUTCOME_RE.match(text) or TIMESCALE_RE.match(text) or LEGEND_RE.match(text)
     )
+
+
+def unfold_forms(blocks: Iterable[Block], overrides: dict[str, str]) -> Iterator[Block]:
+    """One small table per action, as a form ("Ref | 1.1", "Action | …", "Lead | …", "Status |
+    …" down the page) becomes a header row and a data row, so it is read like any table. A
+    form is three or more rows of a known label and its value, one of them the action; the
+    next form starts where a label comes round again."""
+    run: list[tuple[Block, str]] = []
+
+    def flush() -> Iterator[Block]:
+        fields = {f for _, f in run}
+        if len(run) >= 3 and fields & {"action", "priority"}:
+            first = run[0][0]
+            yield Block("row", [b.cells[0] for b, _ in run], first.where)
+            yield Block("row", [b.cells[1] for b, _ in run], first.where)
+        else:
+            for b, _ in run:
+                yield b
+        run.clear()
+
+    for block in blocks:
+        field_ = None
+        if block.kind == "row":
+            cells = block.cells
+            if len(cells) >= 2 and cells[0] and cells[1] and len(cells[0]) <= 40 and not any(cells[2:]):
+                field_ = cell_field(cells[0], overrides)
+                if field_ == "ignore":
+                    field_ = None
+        if field_ is None:
+            if run:
+                yield from flush()
+            yield block
+            continue
+        if any(f == field_ for _, f in run):
+            yield from flush()
+        run.append((block, field_))
+    if run:
+        yield from flush()

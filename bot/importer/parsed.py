@@ -91,6 +91,16 @@ class ParsedAction:
     source_ref: str = ""  # the ref exactly as the file gave it (shared refs get a suffix)
     where: str = ""
 
+    @property
+    def register_status(self) -> Status:
+        """The status the register gives it: as stated, else complete when the target cell says
+        so, else in progress when progress is reported (work has started), else not started."""
+        if self.status is not None:
+            return self.status
+        if self.target_kind == "complete":
+            return Status.COMPLETE
+        return Status.IN_PROGRESS if self.progress.strip() else Status.NOT_STARTED
+
     def to_json(self) -> dict[str, Any]:
         return {
             "ref": self.ref,

@@ -65,6 +65,9 @@ class Source:
 _TAG_RE = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]{0,200}>")
 _ORDINAL_RE = re.compile(r"\b(\d{1,2}) (st|nd|rd|th)\b")
 _MD_HEADING_RE = re.compile(r"^#{1,6}\s+")
+# A word broken at a line end by a hyphen, as PDF conversion leaves it: "back- log" -> "backlog"
+# (not "pre- and post-inspection", nor "self- or peer-review").
+_LINE_HYPHEN_RE = re.compile(r"\b([a-z]{2,})- (?!(?:and|or|to|nor|as|then)\b)([a-z]{2,})\b")
 
 
 def clean(text: str) -> str:
@@ -79,6 +82,10 @@ def clean(text: str) -> str:
     if "**" in text:
         text = text.replace("**", "")
     text = " ".join(text.split())
+    if "- " in text:
+        text = _LINE_HYPHEN_RE.sub(r"\1\2", text)
+    if "|" in text:
+        text = text.strip(" |")  # a table border left behind by a conversion
     if " st" in text or " nd" in text or " rd" in text or " th" in text:
         text = _ORDINAL_RE.sub(r"\1\2", text)
     return text

@@ -319,12 +319,7 @@ def _owner_ids(pa: ParsedAction, people: dict[str, Person | None], current: set[
 
 
 def _status_of(pa: ParsedAction) -> Status:
-    if pa.status is not None:
-        return pa.status
-    if pa.target_kind == "complete":
-        return Status.COMPLETE
-    # No status stated: progress reported means work has started.
-    return Status.IN_PROGRESS if pa.progress.strip() else Status.NOT_STARTED
+    return pa.register_status
 
 
 def _history_row(now: datetime, source: str, **values: Any) -> dict[str, Any]:

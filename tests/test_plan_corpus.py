@@ -1,0 +1,76 @@
+"""Fifteen invented councils' plans, each in .txt, .docx and .xlsx, against the register each is
+known to hold (tests/fixtures/plans/*.expected.json, written from the same facts as the plan;
+see make_plans.py there). At least 95% of the actions must be found, and lead, target date,
+status and rating must be right for at least 95% of them."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot.importer import ParsedPlan, read_plan
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "plans"
+NAMES = sorted(p.name.removesuffix(".expected.json") for p in FIXTURES.glob("*.expected.json"))
+FORMATS = ("txt", "docx", "xlsx")
+
+
+def norm(text: str | None) -> str:
+    return " ".join((text or "").split()).casefold()
+
+
+def score(plan: ParsedPlan, expected: dict) -> tuple[float, float, list[str]]:
+    """(share of expected actions found, share of found ones with every field right, what differed)."""
+    by_text = {norm(a.text): a for a in plan.actions}
+    found = 0
+    right = 0
+    wrong: list[str] = []
+    for e in expected["actions"]:
+        got = by_text.get(norm(e["text"]))
+        if got is None:
+            wrong.append(f"{e['ref']}: not found ({e['text']!r})")
+            continue
+        found += 1
+        have = {
+            "lead": norm(got.lead_text),
+            "target": got.target_date.isoformat() if got.target_date else None,
+            "status": got.register_status.value,
+            "rag": got.rag.value if got.rag else None,
+        }
+        want = {"lead": norm(e["lead"]), "target": e["target"], "status": e["status"], "rag": e["rag"]}
+        if have == want:
+            right += 1
+        else:
+            wrong.append(f"{e['ref']}: " + ", ".join(f"{k} {have[k]!r} != {want[k]!r}" for k in want if have[k] != want[k]))
+    n = len(expected["actions"])
+    return found / n, (right / found if found else 0.0), wrong
+
+
+def test_the_corpus_has_fifteen_councils_in_three_formats() -> None:
+    assert len(NAMES) >= 15
+    for name in NAMES:
+        for fmt in FORMATS:
+            assert (FIXTURES / f"{name}.{fmt}").stat().st_size > 0
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("name", NAMES)
+def test_each_plan_imports_its_register(name: str, fmt: str) -> None:
+    expected = json.loads((FIXTURES / f"{name}.expected.json").read_text(encoding="utf-8"))
+    plan = read_plan(FIXTURES / f"{name}.{fmt}")
+    found, right, wrong = score(plan, expected)
+    assert found >= 0.95 and right >= 0.95, "\n".join(wrong)
+    if not expected["refs_generated"]:
+        assert sorted(a.ref for a in plan.actions) == sorted(e["ref"] for e in expected["actions"])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_three_formats_agree(name: str) -> None:
+    registers = {
+        fmt: [(a.ref, norm(a.text), norm(a.lead_text), a.target_date, a.status, a.rag) for a in read_plan(FIXTURES / f"{name}.{fmt}").actions]
+        for fmt in FORMATS
+    }
+    assert registers["txt"] == registers["docx"] == registers["xlsx"]
