@@ -6,7 +6,6 @@ status and rating must be right for at least 95% of them."""
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 
 import pytest
