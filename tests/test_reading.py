@@ -71,9 +71,118 @@ def test_blocked_start_is_not_started_with_a_question() -> None:
     r = read("can't start until the new audit tool is ready")
     assert r.status == Status.NOT_STARTED
     assert r.rag is None  # not guessed: the officer has not said the target is at risk
-    assert r.reason == "the new audit tool is ready"
-    assert asks(r, r"blocked.*on hold")
+    assert r.reason == "waiting for the new audit tool"  # what it waits for, not "the new audit tool is ready"
+    assert asks(r, r"blocked.*until the new audit tool is ready.*on hold")
     assert r.target_date is None
+    assert read("2.4 can't start until the panel meets").reason == "waiting until the panel meets"
+
+
+# ---------------------------------------------------------------------------------------------
+# what a newcomer tripped over (issue 11)
+
+
+@pytest.mark.parametrize(("text", "raw", "why"), [
+    ("2.7 behind, new date 31/02/2027", "31/02/2027", "February 2027 has 28 days"),
+    ("2.4 slipping to 30 February", "30 February", "February has at most 29 days"),
+    ("2.4 now due 29/02/2027", "29/02/2027", "February 2027 has 28 days"),
+    ("2.4 moved to 31 April 2027", "31 April 2027", "April 2027 has 30 days"),
+    ("2.4 revised to 12/13/2027", "12/13/2027", "there is no month 13"),
+])
+def test_an_impossible_date_is_asked_about_and_never_guessed(text: str, raw: str, why: str) -> None:
+    r = read(text, known=(*KNOWN, "2.7"))
+    assert r.target_date is None
+    assert asks(r, re.escape(f'"{raw}" is not a date ({why})'))
+    assert r.confidence <= 0.5
+
+
+def test_a_possible_date_is_not_questioned() -> None:
+    r = read("2.4 moved to 29/02/2028")
+    assert r.target_date == date(2028, 2, 29) and not asks(r, "not a date")
+    assert not asks(read("2.4 and 1.10 on track"), "not a date")  # refs are not dates
+
+
+def test_a_bare_ref_proposes_nothing_and_asks_what_to_record() -> None:
+    r = read("2.4", context_ref=None)
+    assert r.refs == ("2.4",) and not r.proposes_change
+    assert (r.status, r.rag, r.target_date, r.progress, r.evidence, r.reason) == (None, None, None, "", (), None)
+    assert asks(r, r"What would you like to record for 2\.4\?")
+
+
+def test_a_snooze_request_is_read_as_one_not_as_a_target() -> None:
+    r = read("remind me Monday")  # SUN is a Sunday: the next Monday, 09:00 London
+    assert r.snooze and r.snooze_until is not None and r.snooze_until.isoformat() == "2026-11-23T09:00:00+00:00"
+    assert (r.refs, r.status, r.target_date, r.questions) == ((), None, None, ())
+    assert r.to_json()["snooze_until"] == "2026-11-23T09:00:00+00:00"
+    vague = read("remind me sometime")
+    assert vague.snooze and vague.snooze_until is None and asks(vague, "When shall I remind you")
+    assert not read("2.4 on track, I'll remind the team on Monday").snooze
+
+
+# ---------------------------------------------------------------------------------------------
+# size: the reader is linear in the reply's length and reads at most MAX_TEXT characters
+
+
+def _dense_reply(length: int) -> str:
+    """A reply packed with refs, statuses, signals and dates, cut to `length` characters."""
+    parts = ["2.4 done", "1.3 on track", "3.2 slipping to end of Jan because of staffing", "CP4 complete, evidence on the intranet",
+             "1.2 not started", "1.10 behind", "see 1.1", "delivered 3 Nov", "new date 15/12/2026", "action 7 in progress"]
+    text, i = "", 0
+    while len(text) < length:
+        text += parts[i % len(parts)] + (", ", ". ", "; ", " and ", "\n")[i % 5]
+        i += 1
+    return text[:length]
+
+
+def _lines_run(text: str) -> int:
+    """Python lines executed in the reader and the date finder while reading `text`: a count of
+    the work done that does not depend on how fast or busy the machine is."""
+    import sys
+
+    from bot.domain import dates, reading
+
+    files = {reading.__file__, dates.__file__}
+    count = 0
+
+    def tracer(frame, event, arg):  # type: ignore[no-untyped-def]
+        nonlocal count
+        if frame.f_code.co_filename not in files:
+            return None
+        if event == "line":
+            count += 1
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        read_reply(text, today=SUN, known_refs=KNOWN)
+    finally:
+        sys.settrace(None)
+    return count
+
+
+def test_a_reply_of_the_largest_size_is_read_whole() -> None:
+    from bot.domain.reading import MAX_TEXT
+
+    text = _dense_reply(MAX_TEXT)
+    r = read_reply(text, today=SUN, known_refs=KNOWN)
+    assert set(r.refs) == {"2.4", "1.3", "3.2", "CP4", "1.2", "1.10"}  # "see 1.1" is a mention
+    assert r.status is not None and r.rag is not None
+
+
+def test_the_work_grows_linearly_with_the_reply() -> None:
+    small, large = _lines_run(_dense_reply(1000)), _lines_run(_dense_reply(4000))
+    assert large <= 4 * 1.25 * small, (small, large)  # four times the text, not sixteen times the work
+
+
+def test_a_reply_over_the_limit_is_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.domain import reading
+
+    def never(*a, **k):  # type: ignore[no-untyped-def]
+        raise AssertionError("the reader read an over-long reply")
+
+    monkeypatch.setattr(reading, "find_dates", never)
+    r = read_reply("2.4 on track. " + "x" * reading.MAX_TEXT, today=SUN, known_refs=KNOWN)
+    assert not r.proposes_change and r.refs == ()
+    assert asks(r, f"{reading.MAX_TEXT + 14} characters; please keep an update under {reading.MAX_TEXT}")
 
 
 def test_sign_off_reported_is_complete_awaiting_the_approver() -> None:
@@ -363,6 +472,7 @@ def test_to_json_has_exactly_the_agreed_keys_and_plain_values() -> None:
     data = read("slipping to end of Jan because of staffing, evidence at https://x.example/y").to_json()
     assert set(data) == {
         "refs", "status", "rag", "target_date", "progress", "evidence", "confidence", "questions", "reason",
+        "snooze", "snooze_until",
     }  # fmt: skip
     assert data["refs"] == ["2.4"]
     assert data["status"] == "in_progress" and data["rag"] == "A"

@@ -199,3 +199,37 @@ def test_a_pending_reply_expires_after_a_day(world):
     r.s.refresh(a24)
     assert a24.version == 1
     assert pendings(r.s)[0].expires_at == NOW + timedelta(hours=24)
+
+
+def test_a_snooze_in_chat_is_the_readers_answer_and_the_same_as_parse(world, db_url):
+    """`parse "remind me Monday"` and chat give one answer: a snooze until Monday 09:00, no target."""
+    import json
+
+    from click.testing import CliRunner
+
+    from bot.cli import main
+    from storage.tables import NudgeStateRow
+
+    r, _cs, _send, ann, *_ = world
+    out = read(r, ann, "remind me Monday", at=datetime(2026, 11, 22, 10, 0, tzinfo=UTC))  # a Sunday
+    assert "won't remind you before Mon 23 Nov 09:00" in text_of(out.card) and out.token is None
+    r.s.expire_all()
+    state = r.s.get(NudgeStateRow, ann.id)
+    assert state is not None and state.snoozed_until == datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    parsed = json.loads(CliRunner().invoke(main, ["parse", "remind me Monday", "--today", "2026-11-22", "--json"]).stdout)
+    assert parsed["snooze"] is True and parsed["snooze_until"] == "2026-11-23T09:00:00+00:00" and parsed["target_date"] is None
+    assert pendings(r.s) == []
+
+
+def test_a_snooze_with_no_time_asks_when_and_changes_nothing(world):
+    r, _cs, _send, ann, *_ = world
+    out = read(r, ann, "remind me sometime")
+    assert "When shall I remind you" in text_of(out.card) and out.token is None and pendings(r.s) == []
+
+
+def test_a_bare_ref_asks_what_to_record_and_stores_no_confirmation(world):
+    r, _cs, _send, ann, _bob, a24, *_ = world
+    out = read(r, ann, "2.4")
+    assert "What would you like to record for 2.4?" in text_of(out.card)
+    assert out.token is None and pendings(r.s) == [] and Verb.CONFIRM not in verbs(out.card)
+    assert history(r.s, a24) == []

@@ -64,7 +64,7 @@ def parse_cmd(text: str, today: str | None, known: tuple[str, ...], context_ref:
     from bot.domain.reading import read_reply
 
     day = parse_cli_date(today, "today") if today else local_today()
-    r = read_reply(text, today=day, known_refs=known, context_ref=context_ref)
+    r = read_reply(text, today=day, known_refs=known, context_ref=context_ref, now=None if today else utcnow())
     if as_json:
         emit_json(r.to_json())
         return

@@ -428,9 +428,10 @@ def find_dates(text: str, *, today: _dt.date) -> tuple[WhenMatch, ...]:
     """Every date phrase in `text`, in order of position. See `find_when` for what is read."""
     text = text or ""
     found: list[WhenMatch] = []
+    taken = bytearray(len(text) + 1)  # characters already part of a date: linear, not found x found
     for rx, rule in _CHAT_RULES:
         for m in rx.finditer(text):
-            if any(m.start() < f.span[1] and f.span[0] < m.end() for f in found):
+            if any(taken[m.start() : m.end()]):
                 continue
             role = _role(text, m.start(), m.end())
             try:
@@ -441,6 +442,7 @@ def find_dates(text: str, *, today: _dt.date) -> tuple[WhenMatch, ...]:
                 continue
             when, confidence, role = result
             found.append(WhenMatch(when, m[0], m.span(), confidence, role, when < today))
+            taken[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
     found.extend(_dateparser_finds(text, today, found))
     return _mark_ranges(text, sorted(found, key=lambda f: f.span))
 
@@ -500,13 +502,22 @@ def find_when(text: str, *, today: _dt.date) -> WhenMatch | None:
     )
 
 
+_AGO = re.compile(r"\s+ago\b", re.I)
+_ROLE_LOOKBACK = 25 * _WINDOW_WORDS  # characters: enough for the last _WINDOW_WORDS words
+
+
 def _role(text: str, start: int, end: int) -> str:
-    if re.match(r"\s+ago\b", text[end:], re.I):
+    if _AGO.match(text, end):
         return "past"
-    before = text[:start]
+    # only the last few words before the date count, so look back a bounded stretch (a reply
+    # with many dates stays linear in its length)
+    lookback = max(0, start - _ROLE_LOOKBACK)
+    before = text[lookback:start]
     cut = 0
     for m in _CLAUSE_END.finditer(before):
         cut = m.end()
+    if cut == 0 and lookback > 0:
+        cut = before.find(" ") + 1  # drop the word cut in half
     words = re.findall(r"[a-z/']+", before[cut:].lower())[-_WINDOW_WORDS:]
     for i in range(len(words) - 1, -1, -1):
         word = words[i]

@@ -27,11 +27,13 @@ How a reply is read:
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, tzinfo
 
-from bot.domain.dates import WhenMatch, clean_text, find_dates
+from bot.domain.dates import _MONTH_RE, WhenMatch, clean_text, find_dates
+from bot.domain.due import parse_snooze, zone
 from bot.domain.model import Rag, Status
 from bot.domain.vocabulary import REPLY_STATUS_PHRASES, ref_key
 
@@ -120,6 +122,29 @@ _DATE_ONLY_WORDS = frozenset("new date target revised by in on now to deadline".
 
 _QUESTION_LIMIT = 5
 
+# The longest reply read, as in chat: past this the reader asks for a shorter one and reads
+# nothing (every step below is linear in the length, but a register update is not an essay).
+MAX_TEXT = 4000
+
+# A request to be reminded later rather than an update: "remind me Monday", "snooze 3 days",
+# "not now", "later please". When it is understood is due.parse_snooze's business.
+_SNOOZE = re.compile(
+    r"^\W*(?:(?:please|pls|can\s+you|could\s+you|ok|thanks)[\s,]+)*(?:remind\s+me|snooze|not\s+now|later\b|ask\s+me\s+(?:again|later))",
+    re.I,
+)
+
+# Dates written with numbers or a month name that no calendar has: "31/02/2027", "30 February".
+_NUMERIC_DAY_MONTH = re.compile(r"(?<![\w./-])(\d{1,2})([/-])(\d{1,2})(?:\2(\d{4}|\d{2}))?(?![\w/-]|\.\d)"
+                                r"|(?<![\w./-])(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})(?![\w./-])")
+_WORDY_DAY_MONTH = re.compile(
+    rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH_RE})\b\.?(?:,?\s+(\d{{4}}))?"
+    rf"|\b({_MONTH_RE})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?",
+    re.I,
+)
+_MONTH_NUMBERS = {m: i for i, names in enumerate(
+    ("jan january", "feb february", "mar march", "apr april", "may", "jun june", "jul july", "aug august",
+     "sep sept september", "oct october", "nov november", "dec december"), start=1) for m in names.split()}
+
 
 # --------------------------------------------------------------------------------------------
 
@@ -137,6 +162,13 @@ class Reading:
     reason: str | None = None
     confidence: float = 0.0
     questions: tuple[str, ...] = ()
+    snooze: bool = False  # a request to be reminded later, not an update
+    snooze_until: datetime | None = None  # when, as UTC; None when the words did not say
+
+    @property
+    def proposes_change(self) -> bool:
+        """Whether confirming this would record anything."""
+        return bool(self.status or self.rag or self.target_date or self.progress or self.evidence or self.reason)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -149,14 +181,37 @@ class Reading:
             "reason": self.reason,
             "confidence": round(self.confidence, 2),
             "questions": list(self.questions),
+            "snooze": self.snooze,
+            "snooze_until": self.snooze_until.isoformat() if self.snooze_until else None,
         }
 
 
+def is_snooze_request(text: str) -> bool:
+    """Whether `text` asks to be reminded later ("remind me Monday", "snooze 3 days")."""
+    t = clean_text(text)
+    return bool(_SNOOZE.match(t)) or "remind me" in t[:40].lower()
+
+
 def read_reply(
-    text: str, *, today: date, known_refs: Collection[str] = (), context_ref: str | None = None
+    text: str, *, today: date, known_refs: Collection[str] = (), context_ref: str | None = None,
+    now: datetime | None = None, tz: str | tzinfo = "Europe/London",
 ) -> Reading:
-    """Read a lead officer's reply. Pure; see the module docstring for what is recognised."""
+    """Read a lead officer's reply. Pure; see the module docstring for what is recognised.
+
+    A request to be reminded later is read as that (`snooze`, and `snooze_until` counted from
+    `now`, else from the start of `today`, in `tz`), never as an update. A reply longer than
+    MAX_TEXT characters is not read: the reading asks for a shorter one."""
+    if len(text) > MAX_TEXT:
+        return Reading((), None, None, None, "", confidence=0.05, questions=(
+            f"That message is {len(text)} characters; please keep an update under {MAX_TEXT}.",))
     text = clean_text(text)
+    if is_snooze_request(text):
+        moment = now or datetime.combine(today, time(0), tzinfo=zone(tz))
+        until = parse_snooze(text, now=moment, tz=tz)
+        ask = () if until else ('When shall I remind you? For example "remind me Monday", "remind me tomorrow at 2pm" '
+                                'or "snooze 3 days".',)
+        return Reading((), None, None, None, "", confidence=0.9 if until else 0.3, questions=ask, snooze=True,
+                       snooze_until=until)
     questions: list[str] = []
     dates = find_dates(text, today=today)
     date_spans = [d.span for d in dates]
@@ -186,9 +241,15 @@ def read_reply(
     reason = _find_reason(text) if status not in (Status.COMPLETE, Status.CANCELLED) else None
     target, date_questions = _choose_target(text, dates, status, label, today)
     questions.extend(date_questions)
-    if status == Status.NOT_STARTED and _BLOCKER.search(text):
+    impossible = _impossible_dates(text, date_spans)
+    for raw, why in impossible:
+        questions.append(f'"{raw}" is not a date ({why}). What date did you mean?')
+    if impossible:
+        target = None  # whatever was read near an impossible date is a guess: ask instead
+    blocker = _BLOCKER.search(text)
+    if status == Status.NOT_STARTED and blocker:
         questions.append(
-            f"Is {label} blocked? If it can't start until {reason or 'then'}, should it go on hold, "
+            f"Is {label} blocked? If it can't start until {blocker['reason'].strip()}, should it go on hold, "
             "and is the target date still achievable?"
         )
     if status == Status.COMPLETE and re.search(r"\bsign(?:ed)?[\s-]*off\b", text, re.I):
@@ -200,7 +261,12 @@ def read_reply(
     evidence = _find_evidence(text)
     progress = _progress_text(text, ref_spans)
     found_something = bool(status or rag or target or evidence)
+    if refs and not (found_something or progress or reason) and not questions:
+        questions.append(f'What would you like to record for {label}? For example "{label} on track", '
+                         f'"{label} done, evidence on the intranet" or "{label} slipping to end of Jan because of staffing".')
     confidence = _confidence(bool(refs), found_something, len(questions), dates, target)
+    if impossible:
+        confidence = min(confidence, 0.5)
     return Reading(
         refs=tuple(refs),
         status=status,
@@ -216,6 +282,30 @@ def read_reply(
 
 # --------------------------------------------------------------------------------------------
 # refs
+
+
+_FIRST_WORD = re.compile(r"\w")
+_MENTION_LOOKBACK = 80  # characters before a ref searched for "superseded by", "see", "linked to"...
+_NEGATION_LOOKBACK = 60  # ...before a RAG signal for "not", "no longer"
+_NOT_YET_LOOKBACK = 80  # ...before a status for NOT_YET_WORDS (four words)
+
+
+def _before(text: str, end: int, width: int) -> str:
+    """Up to `width` characters before `end`, starting at a word boundary: what look-behind
+    rules read, so that a reply with many refs or dates is read in time linear in its length."""
+    start = max(0, end - width)
+    if start == 0:
+        return text[:end]
+    cut = text.find(" ", start, end)
+    return text[cut + 1 if cut >= 0 else end : end]
+
+
+def _mask(length: int, spans: list[tuple[int, int]]) -> bytearray:
+    """1 at every character inside one of `spans`."""
+    mask = bytearray(length + 1)
+    for s, e in spans:
+        mask[s:e] = b"\x01" * (e - s)
+    return mask
 
 
 def _shape(ref: str) -> tuple[str, int]:
@@ -237,14 +327,17 @@ def _find_refs(
     refs: list[str] = []
     spans: list[tuple[int, int]] = []
     unknown: list[str] = []
+    in_date = _mask(len(text), date_spans)
+    first_word = _FIRST_WORD.search(text)
+    first_word_at = first_word.start() if first_word else len(text)
     for m in _REF.finditer(text):
-        if any(m.start("ref") < e and s < m.end("ref") for s, e in date_spans):
+        if any(in_date[m.start("ref") : m.end("ref")]):
             continue
         raw = m["ref"]
         if re.fullmatch(r"(?i)q[1-4]", raw):
             continue  # a quarter
         explicit = bool(m["pre"])
-        at_start = not re.search(r"\w", text[: m.start()])
+        at_start = m.start() <= first_word_at
         dotted = "." in raw
         lettered = bool(re.match(r"[A-Za-z]", raw))
         if lettered and not by_key and not raw[:1].isupper():
@@ -253,14 +346,14 @@ def _find_refs(
             continue  # a bare number such as "2 of the 3"
         if dotted and not by_key and (raw.startswith("0") or re.search(r"\d\.\d{3}", raw)):
             continue  # a decimal
-        mention = bool(_MENTION_BEFORE.search(text[: m.start()]))
+        mention = bool(_MENTION_BEFORE.search(_before(text, m.start(), _MENTION_LOOKBACK)))
         key = ref_key(raw)
         spans.append(m.span())
         if by_key:
             if key in by_key:
                 if not mention and by_key[key] not in refs:
                     refs.append(by_key[key])
-            elif not mention and (explicit or _shape(raw) in shapes) and raw not in unknown:
+            elif not mention and (explicit or _shape(raw) in shapes) and raw not in unknown:  # few: a list is fine
                 unknown.append(raw)
         elif not mention and raw not in refs:
             refs.append(raw.rstrip("."))
@@ -280,18 +373,20 @@ class _Hit:
 
 def _find_statuses(text: str) -> list[_Hit]:
     hits: list[_Hit] = []
+    taken = bytearray(len(text) + 1)
     for status, pattern in STATUS_PHRASES:
         for m in re.finditer(rf"\b(?:{pattern})\b", text, re.I):
-            if any(m.start() < h.end and h.start < m.end() for h in hits):
+            if any(taken[m.start() : m.end()]):
                 continue
             if status in (Status.COMPLETE, Status.IN_PROGRESS) and _not_yet(text, m):
                 continue
             hits.append(_Hit(status, m.start(), m.end()))
+            taken[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
     return sorted(hits, key=lambda h: h.start)
 
 
 def _not_yet(text: str, m: re.Match[str]) -> bool:
-    before = re.findall(r"[a-z']+", text[: m.start()].lower())[-4:]
+    before = re.findall(r"[a-z']+", _before(text, m.start(), _NOT_YET_LOOKBACK).lower())[-4:]
     if any(w in NOT_YET_WORDS or w.endswith("n't") for w in before):
         return True
     return bool(_NOT_YET_AFTER.match(text, m.end()))
@@ -311,29 +406,38 @@ def _choose_status(text: str, hits: list[_Hit], ref_spans: list[tuple[int, int]]
     return hits[0].status
 
 
+_OPENING_FILLER = re.compile(r"[\s,.:;&\-–—]*(?:and\b|re:?|action\b|actions\b|ref\b\.?)?[\s,.:;&\-–—]*", re.I)
+
+
 def _opening(text: str, ref_spans: list[tuple[int, int]]) -> int:
     """Where the reply's own words start, after refs and "Action"/"Re:" at the front."""
+    ends = dict(ref_spans)
     pos = 0
     while True:
-        m = re.match(r"[\s,.:;&\-–—]*(?:and\b|re:?|action\b|actions\b|ref\b\.?)?[\s,.:;&\-–—]*", text[pos:], re.I)
-        step = m.end() if m else 0
-        nxt = next((e for s, e in ref_spans if s == pos + step), None)
+        m = _OPENING_FILLER.match(text, pos)
+        at = m.end() if m else pos
+        nxt = ends.get(at)
         if nxt is None:
-            return pos + step
+            return at
         pos = nxt
+
+
+_NEGATED = re.compile(r"\b(?:not|no|n't|never)\s+(?:\w+\s+)?$", re.I)
 
 
 def _find_signals(text: str) -> tuple[Rag | None, list[tuple[int, int]]]:
     spans: list[tuple[int, int]] = []
     found: list[Rag] = []
+    taken = bytearray(len(text) + 1)
     for rag, pattern in RAG_SIGNALS:
         for m in re.finditer(rf"\b(?:{pattern})\b", text, re.I):
-            if any(m.start() < e and s < m.end() for s, e in spans):
+            if any(taken[m.start() : m.end()]):
                 continue
-            if re.search(r"\b(?:not|no|n't|never)\s+(?:\w+\s+)?$", text[: m.start()], re.I):
+            if _NEGATED.search(_before(text, m.start(), _NEGATION_LOOKBACK)):
                 continue  # "not slipping", "no longer delayed"
             spans.append(m.span())
             found.append(rag)
+            taken[m.start() : m.end()] = b"\x01" * (m.end() - m.start())
     return (max(found, key=lambda r: r.severity) if found else None), spans
 
 
@@ -369,12 +473,13 @@ def _choose_target(
             )
         return None, questions
     targets: list[WhenMatch] = []
+    splits = _splits(text)
     for d in dates:
         if d.past or d.role in ("past", "from", "range"):
             continue
         if d.role == "until" and status in (Status.ON_HOLD, Status.NOT_STARTED):
             continue  # when it resumes or starts, not when it is due
-        clause = _clause(text, d.span)
+        clause = _clause(text, d.span, splits)
         if d.role in ("target", "until") or _COMPLETION_WORDS.search(clause):
             targets.append(d)
         elif d.role == "" and d.confidence >= 0.7 and not re.search(r"\b(?:meeting|panel|board|session|event|seminar|workshop|visit)\b", clause, re.I):
@@ -394,32 +499,95 @@ def _choose_target(
     return best.date, questions
 
 
-def _clause(text: str, span: tuple[int, int]) -> str:
-    start = max((m.end() for m in _SEGMENT_SPLIT.finditer(text, 0, span[0])), default=0)
-    end_m = _SEGMENT_SPLIT.search(text, span[1])
-    return text[start : end_m.start() if end_m else len(text)]
+def _clause(text: str, span: tuple[int, int], splits: list[tuple[int, int]] | None = None) -> str:
+    """The stretch between separators around `span`. `splits` (the separators' spans, from
+    _splits) saves rescanning the text for each date."""
+    if splits is None:
+        splits = _splits(text)
+    i = bisect_right(splits, (span[0], len(text) + 1))  # separators starting at or before the date
+    start = max((e for _, e in splits[max(0, i - 2) : i] if e <= span[0]), default=0)
+    j = bisect_left(splits, (span[1], -1))
+    end = splits[j][0] if j < len(splits) else len(text)
+    return text[start:end]
+
+
+def _splits(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _SEGMENT_SPLIT.finditer(text)]
 
 
 def _fmt(d: date) -> str:
     return f"{d.day} {d:%b %Y}"
 
 
+# "...until the new audit tool is ready": what it waits for is the tool, not its readiness
+_READY = re.compile(
+    r"\s+(?:is|are|has\s+been|have\s+been|gets?|becomes?|comes?)\s+(?:ready|available|in\s+place|done|complete[d]?|finished"
+    r"|agreed|approved|signed[\s-]+off|live|launched|delivered|recruited|appointed|in\s+post|back|through|out)\s*$",
+    re.I,
+)
+
+
 def _find_reason(text: str) -> str | None:
-    m = _BLOCKER.search(text) or _REASON.search(text)
+    blocked = _BLOCKER.search(text)
+    if blocked:
+        clause = _URL.sub("", blocked["reason"]).strip(" -–")
+        if not clause:
+            return None
+        waited_for = _READY.sub("", clause)
+        return f"waiting for {waited_for}" if waited_for != clause else f"waiting until {clause}"
+    m = _REASON.search(text)
     if not m:
         return None
     reason = _URL.sub("", m["reason"]).strip(" -–")
-    reason = re.sub(r"^(?:the\s+)", "", reason, flags=re.I) if m.re is _REASON else reason
+    reason = re.sub(r"^(?:the\s+)", "", reason, flags=re.I)
     return reason or None
 
 
+def _impossible_dates(text: str, date_spans: list[tuple[int, int]]) -> list[tuple[str, str]]:
+    """Day-and-month dates written out that no calendar has ("31/02/2027", "30 February"), with
+    why, outside the dates that were read. Two numbers with a dot are a ref ("2.7"), not a date."""
+    in_date = _mask(len(text), date_spans)
+    out: list[tuple[str, str]] = []
+    for m in _NUMERIC_DAY_MONTH.finditer(text):
+        if all(in_date[m.start() : m.end()]):
+            continue  # read as a real date
+        day, month, year = (m[1], m[3], m[4]) if m[1] else (m[5], m[6], m[7])
+        why = _why_not_a_date(int(day), int(month), year)
+        if why:
+            out.append((m[0], why))
+    for m in _WORDY_DAY_MONTH.finditer(text):
+        if all(in_date[m.start() : m.end()]):
+            continue
+        day, month_word, year = (m[1], m[2], m[3]) if m[1] else (m[5], m[4], m[6])
+        word = month_word.lower().rstrip(".")
+        why = _why_not_a_date(int(day), _MONTH_NUMBERS.get(word) or _MONTH_NUMBERS[word[:3]], year)
+        if why:
+            out.append((m[0], why))
+    return out
+
+
+def _why_not_a_date(day: int, month: int, year: str | None) -> str | None:
+    import calendar
+
+    if not 1 <= month <= 12:
+        return f"there is no month {month}"
+    y = (2000 + int(year) if len(year) == 2 else int(year)) if year else 2024  # a leap year when none is given
+    last = calendar.monthrange(y, month)[1]
+    if 1 <= day <= last:
+        return None
+    name = calendar.month_name[month]
+    return f"{name} {y} has {last} days" if year else f"{name} has at most {last} days"
+
+
 def _find_evidence(text: str) -> list[str]:
-    found = [u.rstrip(".,;:!?") for u in _URL.findall(text)]
+    found = list(dict.fromkeys(u.rstrip(".,;:!?") for u in _URL.findall(text)))
+    seen = set(found)
     for m in _EVIDENCE_PHRASES.finditer(_URL.sub(" ", text)):
         phrase = " ".join(m[0].split()).strip(" ,.;:-–")
         phrase = re.sub(r"(?i)(?:\s+(?:on|in|at|via|to|here|is|are|now))+$", "", phrase)
-        if (len(phrase.split()) > 1 or phrase.lower() == "attached") and phrase not in found:  # not "evidence at"
+        if (len(phrase.split()) > 1 or phrase.lower() == "attached") and phrase not in seen:  # not "evidence at"
             found.append(phrase)
+            seen.add(phrase)
     return found
 
 
@@ -433,23 +601,20 @@ def _progress_text(text: str, ref_spans: list[tuple[int, int]]) -> str:
         last = m.end()
     if last < len(text):
         pieces.append((last, len(text)))
-    kept = [(s, e) for s, e in pieces if not _is_command(text, s, e, ref_spans)]
+    in_ref = _mask(len(text), ref_spans)
+    kept = [(s, e) for s, e in pieces if not _is_command(text, s, e, in_ref)]
     if not kept:
         return ""
     start, end = kept[0][0], kept[-1][1]
-    inner = [(s - start, e - start) for s, e in ref_spans if start <= s < end]
+    inner = [(s - start, e - start) for s, e in ref_spans if start <= s < end]  # once per reply
     head = _opening(text[start:end], inner)
     if not any(e <= head for _, e in inner):
         head = 0  # no ref at the front: keep "Action complete ..." as written
     return text[start + head : end].strip(" ,;:-–—")
 
 
-def _is_command(text: str, start: int, end: int, ref_spans: list[tuple[int, int]]) -> bool:
-    piece = list(text[start:end])
-    for s, e in ref_spans:
-        for i in range(max(s, start), min(e, end)):
-            piece[i - start] = " "
-    rest = "".join(piece)
+def _is_command(text: str, start: int, end: int, in_ref: bytearray) -> bool:
+    rest = "".join(" " if in_ref[i] else text[i] for i in range(start, end))
     for _, pattern in (*STATUS_PHRASES, *RAG_SIGNALS):
         rest = re.sub(rf"\b(?:{pattern})\b", " ", rest, flags=re.I)
     rest = _RAG_EXPLICIT.sub(" ", rest)

@@ -15,9 +15,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from bot.domain.due import parse_snooze
 from bot.domain.model import Channel, InvalidValue, Rag, Status
-from bot.domain.reading import Reading, read_reply
+from bot.domain.reading import MAX_TEXT, is_snooze_request, read_reply
 from bot.domain.vocabulary import ref_key
 from bot.errors import Conflict, NotFound
 from bot.services import register
@@ -27,7 +26,7 @@ from storage import repo
 from storage.tables import Action, ActionPerson, NudgeStateRow, Organisation, PendingReply, Person, Plan
 
 PENDING_FOR = timedelta(hours=24)
-MAX_REPLY = 4000
+MAX_REPLY = MAX_TEXT  # the reader reads no more than this
 
 
 @dataclass(frozen=True)
@@ -57,10 +56,13 @@ def read(session: Session, *, person: Person, text: str, channel: Channel, now: 
     if not text.strip():
         return ReplyOutcome(notice_card('Tell me about an action, e.g. "2.4 on track" or "1.3 done, evidence at https://…".'))
     tz = person.timezone or "Europe/London"
-    snooze_until = parse_snooze(text, now=now, tz=tz) if _looks_like_snooze(text) else None
-    if snooze_until is not None:
-        snooze(session, person=person, until=snooze_until)
-        return ReplyOutcome(notice_card(f"OK, I won't remind you before {snooze_until.astimezone(_tz(tz)).strftime('%a %-d %b %H:%M')}."))
+    if is_snooze_request(text):  # the reader's answer, the same as `actionbot parse` gives
+        asked = read_reply(text, today=today or now.astimezone(_tz(tz)).date(), now=now, tz=tz)
+        if asked.snooze_until is None:
+            return ReplyOutcome(notice_card(asked.questions[0]))
+        snooze(session, person=person, until=asked.snooze_until)
+        local = asked.snooze_until.astimezone(_tz(tz))
+        return ReplyOutcome(notice_card(f"OK, I won't remind you before {local.strftime('%a %-d %b %H:%M')}."))
     mine = my_actions(session, person)
     if not mine:
         return ReplyOutcome(notice_card("You have no actions assigned to you yet; ask your plan's administrator to map you to your actions."))
@@ -70,7 +72,7 @@ def read(session: Session, *, person: Person, text: str, channel: Channel, now: 
     if context_ref is None and len(mine) == 1:
         context_ref = mine[0][0].ref
     today = today or now.astimezone(_tz(tz)).date()
-    reading = read_reply(text, today=today, known_refs=[a.ref for a, _ in mine], context_ref=context_ref)
+    reading = read_reply(text, today=today, known_refs=[a.ref for a, _ in mine], context_ref=context_ref, now=now, tz=tz)
     questions = list(reading.questions)
     chosen: dict[str, Action] = {}
     plan: Plan | None = None
@@ -84,8 +86,9 @@ def read(session: Session, *, person: Person, text: str, channel: Channel, now: 
                 questions.append("Please update one plan at a time.")
                 continue
             chosen[a.ref], plan = a, p
-    reading = Reading(tuple(chosen), reading.status, reading.rag, reading.target_date, reading.progress, reading.evidence,
-                      reading.reason, reading.confidence, tuple(questions))
+    reading = replace(reading, refs=tuple(chosen), questions=tuple(questions))
+    if chosen and not reading.proposes_change:  # "2.4" alone: nothing to confirm, so ask
+        return ReplyOutcome(notice_card(" ".join(questions)))
     token = secrets.token_urlsafe(12)
     snaps = {ref: repo.action_snapshot(a) for ref, a in chosen.items()}
     if plan is None:
@@ -96,11 +99,6 @@ def read(session: Session, *, person: Person, text: str, channel: Channel, now: 
                              created_at=now, expires_at=now + PENDING_FOR))
     session.flush()
     return ReplyOutcome(confirmation_card(reading, snaps, token=token), token)
-
-
-def _looks_like_snooze(text: str) -> bool:
-    t = text.strip().lower()
-    return t.startswith(("remind me", "snooze", "not now", "later")) or "remind me" in t[:40]
 
 
 def _tz(name: str):
