@@ -34,10 +34,20 @@ def get_or_create_org(session: Session, slug: str, name: str | None = None) -> O
     return org
 
 
+def find_org(session: Session, slug: str) -> Organisation | None:
+    return session.exec(select(Organisation).where(Organisation.slug == slug)).first()
+
+
+def org_slugs(session: Session) -> list[str]:
+    return list(session.exec(select(Organisation.slug).order_by(col(Organisation.slug))))
+
+
 def get_org(session: Session, slug: str) -> Organisation:
-    org = session.exec(select(Organisation).where(Organisation.slug == slug)).first()
+    org = find_org(session, slug)
     if org is None:
-        raise NotFound(f"no organisation {slug!r}")
+        existing = org_slugs(session)
+        raise NotFound(f"no organisation {slug!r}; " + (f"the organisations are: {', '.join(existing)}" if existing
+                                                         else "there are none yet"))
     return org
 
 

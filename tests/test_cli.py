@@ -14,6 +14,7 @@ from bot.cli import main
 @pytest.fixture
 def cli(db_url):
     runner = CliRunner()
+    assert runner.invoke(main, ["--db", db_url, "org", "add", "derby"]).exit_code == 0  # creating one is explicit
 
     def run(*args: str, ok: bool = True):
         result = runner.invoke(main, ["--db", db_url, "--org", "derby", *args], catch_exceptions=False)

@@ -16,6 +16,7 @@ from bot.domain.names import name_key
 @pytest.fixture
 def cli(db_url):
     runner = CliRunner()
+    assert runner.invoke(main, ["--db", db_url, "org", "add", "derby"]).exit_code == 0  # creating one is explicit
 
     def run(*args: str, code: int = 0, input: str | None = None):
         result = runner.invoke(main, ["--db", db_url, "--org", "derby", *args], catch_exceptions=False, input=input)

@@ -38,8 +38,12 @@ def folder(stem: str) -> Path:
 @pytest.fixture
 def cli(db_url):
     runner = CliRunner()
+    made: set[str] = set()
 
     def run(*args: str, org: str = "council", ok: bool = True, input: str | None = None):
+        if org not in made:  # creating an organisation is explicit
+            made.add(org)
+            assert runner.invoke(main, ["--db", db_url, "org", "add", org]).exit_code == 0
         result = runner.invoke(main, ["--db", db_url, "--org", org, *args], catch_exceptions=False, input=input)
         if ok:
             assert result.exit_code == 0, result.output + result.stderr

@@ -20,13 +20,16 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bot.domain.model import InvalidValue
-from bot.errors import ActionbotError
+from bot.errors import ActionbotError, NotFound
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlmodel import Session
 
     from bot.config import Settings
+    from storage.tables import Organisation
+
+DEFAULT_ORG = "default"  # Settings.org's default: made by the first write, never by a read (tests/test_newcomer.py checks they agree)
 
 
 class LazyModule:
@@ -70,10 +73,24 @@ class Ctx:
         with session_scope(self.engine) as s:
             yield s
 
-    def org(self, session: Session):
+    def org(self, session: Session, *, write: bool = False) -> Organisation:
+        """The organisation --org / ACTIONBOT_ORG names. Reading never creates one: an unknown
+        name is an error listing those that exist (`actionbot org add` creates one), and the
+        embedded default reads as empty until something is written to it. `write=True` (import,
+        plan create, person add, org link) creates the embedded default on first use."""
         from storage import repo
+        from storage.tables import Organisation
 
-        return repo.get_or_create_org(session, self.settings.org)
+        slug = self.settings.org
+        found = repo.find_org(session, slug)
+        if found is not None:
+            return found
+        if slug == DEFAULT_ORG:
+            return repo.get_or_create_org(session, slug) if write else Organisation(slug=slug, name=slug)
+        existing = repo.org_slugs(session)
+        known = f"the organisations are: {', '.join(existing)}" if existing else "there are none yet"
+        raise NotFound(f"no organisation {slug!r} ({known}); check --org / ACTIONBOT_ORG, "
+                       f"or create it with `actionbot org add {slug}`")
 
 
 pass_ctx = click.make_pass_decorator(Ctx)

@@ -29,10 +29,13 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, str] | None:
 @click.option("--map", "maps", multiple=True, metavar="HEADING=FIELD",
               help="Override how a column is read, e.g. --map 'Key milestones=text' (fields: ref, text, lead, target, progress, rag, status, "
                    "outputs, outcome, evidence, links, priority, achievement). Repeat.")
+@click.option("--organisation", "organisation", metavar="NAME",
+              help="The organisation's name as the plan states it, when the file does not say (e.g. 'Anytown Council').")
 @click.option("--dry-run", is_flag=True, help="Store nothing; show what would be stored.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the same shape with or without --dry-run).")
 @pass_ctx
-def import_cmd(ctx: Ctx, path: Path, plan_name: str | None, plan_ident: str | None, maps: tuple[str, ...], dry_run: bool, as_json: bool) -> None:
+def import_cmd(ctx: Ctx, path: Path, plan_name: str | None, plan_ident: str | None, maps: tuple[str, ...], organisation: str | None,
+               dry_run: bool, as_json: bool) -> None:
     """Load a plan from .xlsx, .docx, .csv, .txt or .md (PATH '-' reads pasted text from stdin).
 
     Re-importing updates actions by ref (no duplicates) and reports what was added, changed
@@ -49,14 +52,26 @@ def import_cmd(ctx: Ctx, path: Path, plan_name: str | None, plan_ident: str | No
                 raise InvalidValue(f"no file {str(path)!r}")
             parsed = read_plan(path, plan_name=plan_name, mapping=_mapping(maps))
     except PlanFileError as e:
-        raise InvalidValue(f"{path.name}: {e}") from None
+        message = str(e)  # most messages name the file already: never twice ("plan.pdf: plan.pdf: ...")
+        raise InvalidValue(message if path.name in message else f"{path.name}: {message}") from None
+    if organisation and organisation.strip():
+        from bot.importer.check import NO_ORGANISATION
+
+        parsed.organisation = organisation.strip()
+        parsed.warnings = [w for w in parsed.warnings if w != NO_ORGANISATION]
     if not parsed.actions:
         raise InvalidValue(f"{path.name}: no actions found; nothing was stored" + (f" ({parsed.warnings[0]})" if parsed.warnings else ""))
     cfg = ctx.settings.engine_config()
     with ctx.session() as s:
-        result = import_plan(s, org=ctx.org(s), parsed=parsed, actor=repo.actor_for(s, None, operator=True), now=utcnow(),
+        org = ctx.org(s, write=not dry_run)
+        trial = s.begin_nested() if org.id is None else None  # a dry run before the default organisation exists
+        if trial is not None:
+            org = ctx.org(s, write=True)  # made inside the savepoint, gone with it: a dry run stores nothing
+        result = import_plan(s, org=org, parsed=parsed, actor=repo.actor_for(s, None, operator=True), now=utcnow(),
                              plan_ident=plan_ident, plan_name=plan_name, dry_run=dry_run,
                              holiday_country=cfg.holiday_country, holiday_subdiv=cfg.holiday_subdiv)
+        if trial is not None:
+            trial.rollback()
     data = parsed.to_json()
     data["warnings"] = result.warnings
     data["result"] = result.to_json()

@@ -45,6 +45,26 @@ def org_list(ctx: Ctx, as_json: bool) -> None:
         click.echo(f"{r['slug']}  slack team: {r['slack_team'] or '-'}  teams tenant: {r['teams_tenant'] or '-'}")
 
 
+@org.command("add")
+@click.argument("slug")
+@click.option("--name", help="The organisation's full name (default: the slug).")
+@pass_ctx
+def org_add(ctx: Ctx, slug: str, name: str | None) -> None:
+    """Create organisation SLUG; then act in it with --org SLUG (or ACTIONBOT_ORG)."""
+    from bot.domain.model import InvalidValue
+
+    slug = slug.strip()
+    if not slug or slug != repo.slugify(slug):
+        raise InvalidValue(f"an organisation's short name is lower-case letters, digits and dashes, e.g. {repo.slugify(slug or 'derby')!r}")
+    with ctx.session() as s:
+        if repo.find_org(s, slug) is not None:
+            raise InvalidValue(f"organisation {slug!r} already exists")
+        o = repo.get_or_create_org(s, slug, (name or "").strip() or slug)
+        repo.audit(s, org_id=o.id or 0, actor_id=None, actor_text="operator", channel="cli", entity="organisation", entity_id=o.id,
+                   op="create", before=None, after={"slug": o.slug, "name": o.name}, at=utcnow())
+        click.echo(f"created organisation {o.slug} ({o.name}); use it with --org {o.slug}")
+
+
 @org.command("link")
 @click.option("--slack-team", help="The Slack team (workspace) id, T…")
 @click.option("--teams-tenant", help="The Microsoft Entra tenant id of the Teams organisation.")
@@ -58,7 +78,7 @@ def org_link(ctx: Ctx, slack_team: str | None, teams_tenant: str | None) -> None
     from storage.tables import Organisation
 
     with ctx.session() as s:
-        o = ctx.org(s)
+        o = ctx.org(s, write=True)
         for field, value in (("slack_team_id", slack_team), ("teams_tenant_id", teams_tenant)):
             if not value:
                 continue

@@ -6,6 +6,7 @@ names a person: then that person's permissions apply and the change is recorded 
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -98,7 +99,7 @@ def plan_show(ctx: Ctx, plan_ident: str, as_json: bool) -> None:
 def plan_create(ctx: Ctx, title: str, slug: str | None, scheme: str, cadence: str, timezone: str) -> None:
     """Create an empty plan."""
     with ctx.session() as s:
-        org = ctx.org(s)
+        org = ctx.org(s, write=True)
         p = register.create_plan(s, org=org, title=title, actor=repo.actor_for(s, None, operator=True), slug=slug,
                                  rag_scheme=RagScheme.parse(scheme), cadence=cadence, timezone=timezone, now=utcnow())
         click.echo(f"created plan {p.slug}")
@@ -364,7 +365,7 @@ def person_add(ctx: Ctx, name: str, allow_similar: bool, **opts: str | None) -> 
     """Add a person. People are told apart by id (see `person list`); a name that reads the same
     as someone's already here needs --allow-similar."""
     with ctx.session() as s:
-        org = ctx.org(s)
+        org = ctx.org(s, write=True)
         fields = _person_fields(s, org, **opts)
         p = register.add_person(s, org=org, actor=repo.actor_for(s, None, operator=True), display_name=name, now=utcnow(),
                                 allow_similar=allow_similar, **fields)
@@ -423,7 +424,16 @@ def _change_role(ctx: Ctx, ident: str, role_name: str, plan_ident: str | None, s
 @_role_args
 @pass_ctx
 def role_grant(ctx: Ctx, ident: str, role_name: str, plan_ident: str | None, stage: str) -> None:
-    """Grant ROLE to PERSON."""
+    """Grant ROLE to PERSON. ROLE is one of:
+
+    \b
+      admin     the organisation: manages people, roles and every plan (no --plan)
+      owner     --plan P: manages plan P and gets its private notes
+      approver  --plan P --stage S: approves or returns actions at sign-off stage S
+      reader    --plan P: a leadership reader of plan P and its digest
+
+    e.g. actionbot role grant "Sam Patel" approver --plan ilacs --stage "Evidence Challenge Panel"
+    """
     _change_role(ctx, ident, role_name, plan_ident, stage, grant=True)
 
 
@@ -431,7 +441,7 @@ def role_grant(ctx: Ctx, ident: str, role_name: str, plan_ident: str | None, sta
 @_role_args
 @pass_ctx
 def role_revoke(ctx: Ctx, ident: str, role_name: str, plan_ident: str | None, stage: str) -> None:
-    """Revoke ROLE from PERSON."""
+    """Revoke ROLE (admin, owner, approver or reader; as granted) from PERSON."""
     _change_role(ctx, ident, role_name, plan_ident, stage, grant=False)
 
 
@@ -470,5 +480,33 @@ def audit_cmd(ctx: Ctx, entity: str | None, limit: int, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
+    if not rows:
+        click.echo("Nothing in the audit log yet.")
     for r in rows:
-        click.echo(f"{r['at'][:19]}  {r['actor_text']} via {r['channel']}: {r['op']} {r['entity']} {r['entity_id'] or ''}  {r['after'] or ''}")
+        click.echo(f"{r['at'][:19]}  {r['actor_text']} via {r['channel']}: {r['op']} {r['entity']} {r['entity_id'] or ''}".rstrip())
+        for line in audit_changes(r["before"], r["after"]):
+            click.echo(f"    {line}")
+
+
+def audit_changes(before: object, after: object) -> list[str]:
+    """An audit entry as one line per field: "status: in_progress → complete"; a field that only
+    appeared or went away shows just its value. Unchanged fields are left out."""
+
+    def show(v: object) -> str:
+        if v is None or v == "":
+            return "(none)"
+        text = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
+        return text if len(text) <= 80 else text[:77] + "…"
+
+    old = before if isinstance(before, dict) else ({} if before is None else {"value": before})
+    new = after if isinstance(after, dict) else ({} if after is None else {"value": after})
+    lines = []
+    for key in dict.fromkeys([*old, *new]):
+        if key in old and key in new:
+            if old[key] != new[key]:
+                lines.append(f"{key}: {show(old[key])} → {show(new[key])}")
+        elif key in new:
+            lines.append(f"{key}: {show(new[key])}")
+        else:
+            lines.append(f"{key}: {show(old[key])} → (removed)")
+    return lines
