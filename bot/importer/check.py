@@ -10,6 +10,9 @@ from __future__ import annotations
 from bot.domain.model import Status
 from bot.importer.parsed import ParsedPlan
 
+# the warning `actionbot import --organisation NAME` answers (and so leaves out)
+NO_ORGANISATION = "the organisation's name was not found at the top of the file; give it with `import --organisation NAME`."
+
 
 def snippet(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
@@ -53,4 +56,4 @@ def check_plan(plan: ParsedPlan, *, odd_refs: list[str], footnotes: int, bad_rag
     for raw, ref in bad_rag.items():
         warnings.append(f"action {ref}: RAG rating '{raw}' is not Red, Amber, Green or Blue; left unrated.")
     if not plan.organisation:
-        warnings.append("the organisation's name was not found at the top of the file; give it when importing.")
+        warnings.append(NO_ORGANISATION)
