@@ -29,8 +29,16 @@ def db_upgrade(ctx: Ctx, revision: str) -> None:
 @pass_ctx
 def db_current(ctx: Ctx, as_json: bool) -> None:
     """Show the schema revision of the database and the newest one known."""
-    from storage.db import current_revision, head_revision, make_engine
+    from storage.db import current_revision, head_revision, make_engine, sqlite_path
 
+    path = sqlite_path(ctx.settings.database_url)
+    if path is not None and not path.exists():  # asking must not create the file
+        newest = head_revision()
+        if as_json:
+            emit_json({"current": None, "newest": newest, "up_to_date": False, "database": "sqlite", "exists": False})
+            return
+        click.echo(f"current: no database at {path} (nothing created); newest: {newest}")
+        return
     engine = make_engine(ctx.settings.database_url)
     current, newest = current_revision(engine), head_revision()
     if as_json:
