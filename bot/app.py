@@ -54,12 +54,19 @@ async def _scheduler(app: web.Application):
     ports = build_ports(settings, console_stream=sys.stdout, engine=engine) | app.get(PORTS, {})
     worker = f"{socket.gethostname()}:{os.getpid()}"
 
+    async def warn_unsendable() -> None:
+        warning = eng.unsendable_warning(await asyncio.to_thread(eng.unsendable, engine, ports))
+        if warning:
+            log.warning("%s", warning)
+
     async def loop() -> None:
+        await warn_unsendable()  # at start, and after every round below
         while True:
             try:
                 result = await eng.tick(engine, ports, now=datetime.now(UTC), worker=worker, cfg=cfg)
                 if any(result.values()):
                     log.info("scheduler: %s", result)
+                await warn_unsendable()
             except Exception:
                 log.exception("scheduler round failed")
             await asyncio.sleep(settings.tick_seconds)

@@ -9,7 +9,7 @@ from bot.domain.due import DueAction, Escalation
 from bot.domain.model import ActionSnapshot, Status
 from bot.domain.reading import Reading
 from cards.ids import Verb
-from cards.view import Button, Card, Fact, Line, Section, Text
+from cards.view import GENERIC_TITLE, Button, Card, Fact, Line, Section, Text
 
 MAX_ACTIONS = 12  # a nudge lists at most this many actions (the rest are counted)
 
@@ -101,5 +101,5 @@ def confirmation_card(reading: Reading, actions: Mapping[str, ActionSnapshot], *
     )
 
 
-def notice_card(text: str, *, title: str = "actionbot") -> Card:
+def notice_card(text: str, *, title: str = GENERIC_TITLE) -> Card:
     return Card(screen="notice", title=Line.of(title), sections=(Section("notice", "", (Line.of(text),)),))

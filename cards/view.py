@@ -94,9 +94,14 @@ class Card:
         )
 
 
+# The heading of a card that has no subject of its own (a one-line notice): chat platforms show
+# it as the card's header; plain text leaves it out rather than print a bare "actionbot" line.
+GENERIC_TITLE = "actionbot"
+
+
 def render_text(card: Card) -> str:
     """Plain text: the console, the CLI, and the fallback text of chat messages."""
-    out = [card.title.plain]
+    out = [] if card.title.plain == GENERIC_TITLE else [card.title.plain]
     if card.subtitle:
         out.append(card.subtitle)
     if card.facts:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, func, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -131,3 +131,13 @@ def mark_retry(session: Session, msg: Outbox, *, now: datetime, error: str, retr
 
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 15 * 2 ** max(0, attempts - 1)))
+
+
+def waiting_by_platform(session: Session, *, except_platforms: tuple[str, ...]) -> dict[str, int]:
+    """How many outbox messages are still to send, by platform, for platforms other than these."""
+    q = (
+        select(Outbox.platform, func.count())
+        .where(col(Outbox.status).in_(("pending", "sending")), col(Outbox.platform).not_in(except_platforms))
+        .group_by(col(Outbox.platform))
+    )
+    return {platform: n for platform, n in session.execute(q)}

@@ -155,7 +155,7 @@ def test_actionbot_due_json(db_url, engine, world):
     for n in data["nudges"]:
         assert set(n) == {"person_id", "name", "send_at", "send_now", "actions", "unassigned", "escalations"}
         for a in n["actions"] + n["unassigned"]:
-            assert set(a) == {"action_id", "plan_id", "ref", "title", "reason", "why"} and a["why"]
+            assert set(a) == {"action_id", "plan_id", "plan", "ref", "title", "reason", "why"} and a["why"] and a["plan"]
     ann_n = by_name["Ann Lead"]
     assert ann_n["person_id"] == ann.id and ann_n["send_now"] is True and ann_n["send_at"] == "2026-11-23T10:00:00+00:00"
     assert [(a["ref"], a["reason"]) for a in ann_n["actions"]] == [("2.4", "overdue"), ("2.5", "cadence")]
@@ -170,10 +170,12 @@ def test_actionbot_due_json(db_url, engine, world):
     # The text form says the same in words.
     text = CliRunner().invoke(main, ["--db", db_url, "--org", ORG, "due", "--as-of", "2026-11-23T10:00"], catch_exceptions=False).stdout
     assert "Ann Lead — send now" in text and "escalate privately to Mo Manager" in text
+    assert "    cs 2.4: The target date 3 Nov 2026 passed" in text  # each ref with its plan
     assert "Nia York — send 2026-11-23T14:00:00+00:00" in text
 
 
 def test_actionbot_due_with_nothing_due(db_url, world):
+    assert CliRunner().invoke(main, ["--db", db_url, "org", "add", "empty-org"]).exit_code == 0
     result = CliRunner().invoke(main, ["--db", db_url, "--org", "empty-org", "due", "--as-of", "2026-11-23T10:00"], catch_exceptions=False)
     assert result.exit_code == 0 and result.stdout.strip() == "Nobody needs a nudge."
     bad = CliRunner().invoke(main, ["--db", db_url, "--org", ORG, "due", "--as-of", "next tuesday"])
@@ -191,7 +193,7 @@ async def test_console_port_writes_json_lines_or_text(tmp_path: Path):
         ("7", "notice", "first"), ("7", "notice", "second")]
     stream = io.StringIO()
     await ConsolePort(stream=stream).send("8", notice_card("hello"))
-    assert stream.getvalue() == "--- to person 8 ---\nactionbot\nhello\n"
+    assert stream.getvalue() == "--- to person 8 ---\nhello\n"  # no bare "actionbot" title line
 
 
 def test_console_buttons_are_numbered_choices_and_forms_are_prompts(engine, world):

@@ -7,9 +7,14 @@ from bot.cli import main
 
 def test_demo_runs_the_whole_loop(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(main, ["demo"], catch_exceptions=False)
+    mine = tmp_path / "my-register.db"
+    result = CliRunner().invoke(main, ["demo"], env={"DATABASE_URL": f"sqlite:///{mine}"}, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     out = result.output
+    # it says that it does not use DATABASE_URL, and does not touch it
+    assert out.startswith(f"(The demo runs in its own file actionbot-demo.db; your database sqlite:///{mine} is not used or changed.)")
+    assert not mine.exists()
+    assert "\nactionbot\n" not in out  # no stray title line before a notice
     assert "imported 6 actions" in out
     assert "--- message to Grace Lee ---" in out and "Hello Grace Lee: 2 actions due an update" in out
     assert "Status: In progress  RAG: Amber  Revised target: 31 Jan 2027  Reason: staffing" in out

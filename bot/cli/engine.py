@@ -32,9 +32,14 @@ def due_cmd(ctx: Ctx, as_of: str | None, as_json: bool) -> None:
 
     cfg = ctx.settings.engine_config()
     with ctx.session() as s:
-        nudges, reg = eng.due(s, ctx.org(s).id or 0, now=now, cfg=cfg)
+        org_id = ctx.org(s).id or 0
+        nudges, reg = eng.due(s, org_id, now=now, cfg=cfg)
         waiting = eng.waiting_to_chase(reg, now=now, cfg=cfg)
+        slugs = {p.id: p.slug for p in repo.list_plans(s, org_id, include_archived=True)}
     data = nudges_to_json(nudges, now=now)
+    for n in data["nudges"]:
+        for a in n["actions"] + n["unassigned"]:
+            a["plan"] = slugs.get(a["plan_id"])
     data["not_chased_yet"] = [w.to_json() for w in waiting]
     if as_json:
         emit_json(data)
@@ -48,7 +53,7 @@ def due_cmd(ctx: Ctx, as_of: str | None, as_json: bool) -> None:
         when = "now" if n["send_now"] else (n["send_at"] or "never (nobody to ask)")
         click.echo(f"{n['name']} — send {when}")
         for a in n["actions"] + n["unassigned"]:
-            click.echo(f"    {a['ref']}: {a['why']}")
+            click.echo(f"    {a['plan']} {a['ref']}: {a['why']}")
         for e in n["escalations"]:
             click.echo(f"    escalate privately to {e['to_name']}: {e['text']}")
 
@@ -180,11 +185,18 @@ def worker_cmd(ctx: Ctx, once: bool, now_text: str | None, interval: float, cons
     fixed = parse_cli_datetime(now_text) if now_text else None
     cfg = ctx.settings.engine_config()
 
+    def warn_unsendable() -> None:
+        warning = eng.unsendable_warning(eng.unsendable(ctx.engine, ports))
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
+
     async def run() -> None:
+        warn_unsendable()  # at start, and after every round below
         while True:
             now = fixed or utcnow()
             result = await eng.tick(ctx.engine, ports, now=now, worker=worker, cfg=cfg)
             click.echo(f"{now.isoformat()} planned {result['planned']}, ran {result['ran']}, sent {result['sent']}", err=True)
+            warn_unsendable()
             if once:
                 return
             await asyncio.sleep(interval)
@@ -220,10 +232,22 @@ def chat_cmd(ctx: Ctx, as_person: str, now_text: str | None) -> None:
 @click.option("--db-file", type=click.Path(dir_okay=False, path_type=Path), default=Path("actionbot-demo.db"), show_default=True,
               help="SQLite file for the demo (recreated each run; your own register is not touched).")
 @click.option("--chart-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("actionbot-demo-charts"), show_default=True)
-def demo_cmd(db_file: Path, chart_dir: Path) -> None:
-    """A scripted fortnight on a sample plan: nudges, replies, escalation, sign-off, digest."""
+@pass_ctx
+def demo_cmd(ctx: Ctx, db_file: Path, chart_dir: Path) -> None:
+    """A scripted fortnight on a sample plan: nudges, replies, escalation, sign-off, digest.
+
+    The demo always runs in its own SQLite file (--db-file); DATABASE_URL and --db are not used,
+    so your register is never touched."""
+    from bot.config import Settings
     from bot.demo import Demo
-    from storage.db import make_engine, upgrade
+    from storage.db import make_engine, normalise_url, upgrade
+
+    own = normalise_url(ctx.settings.database_url)
+    if own != normalise_url(Settings.model_fields["database_url"].default):
+        from sqlalchemy.engine import make_url
+
+        shown = make_url(own).render_as_string(hide_password=True)
+        click.echo(f"(The demo runs in its own file {db_file}; your database {shown} is not used or changed.)")
 
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_file}{suffix}").unlink(missing_ok=True)

@@ -357,6 +357,28 @@ def take_console_messages(engine: Engine, person_id: int, *, now: datetime, limi
     return cards
 
 
+# what makes each platform's port exist (bot/wiring.py), for the warning below
+_PLATFORM_SETUP = {
+    "slack": "set SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET or SLACK_APP_TOKEN",
+    "teams": "set ACTIONBOT_TEAMS=true (and MicrosoftAppId/MicrosoftAppPassword for a real tenant)",
+}
+
+
+def unsendable(engine: Engine, ports: Mapping[str, ChatPort]) -> dict[str, int]:
+    """Messages waiting in the outbox for a platform this process has no port for, by platform."""
+    with session_scope(engine) as s:
+        return schedule.waiting_by_platform(s, except_platforms=tuple(ports))
+
+
+def unsendable_warning(counts: Mapping[str, int]) -> str | None:
+    """One line for `serve` and `worker` to print when messages wait for a platform that is not set up."""
+    if not counts:
+        return None
+    parts = "; ".join(f"{n} for {p} ({_PLATFORM_SETUP.get(p, 'configure it')})" for p, n in sorted(counts.items()))
+    return (f"{sum(counts.values())} outbox message(s) wait for a platform that is not configured here: {parts}. "
+            "They stay pending until it is.")
+
+
 async def tick(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetime, worker: str, cfg: EngineConfig = EngineConfig()) -> dict[str, int]:
     """One round: plan jobs, run the due ones, deliver the outbox."""
     import asyncio
