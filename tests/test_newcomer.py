@@ -123,3 +123,10 @@ def test_a_dry_run_on_a_fresh_database_stores_nothing(db_url: str) -> None:
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["result"]["dry_run"] is True
     assert orgs(db_url) == [] and json.loads(run(db_url, "plan", "list", "--json").stdout) == []
+
+
+def test_the_cli_default_organisation_is_the_settings_default() -> None:
+    from bot.cli import DEFAULT_ORG
+    from bot.config import Settings
+
+    assert Settings.model_fields["org"].default == DEFAULT_ORG
