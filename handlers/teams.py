@@ -532,8 +532,12 @@ class Pacer:
 
     def __init__(self, *, per_conversation: tuple[tuple[int, float], ...] = ((7, 1.0), (60, 30.0)),
                  per_app: tuple[tuple[int, float], ...] = ((30, 1.0),), clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
-        self.per_conversation, self.per_app, self.clock, self.sleep = per_conversation, per_app, clock, sleep
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, slack: float = 0.02) -> None:
+        # ``slack``: each window is kept this much longer than the platform's, since requests
+        # reach it a little later than we send them and not all equally late
+        self.clock, self.sleep = clock, sleep
+        self.per_conversation = tuple((n, w + slack) for n, w in per_conversation)
+        self.per_app = tuple((n, w + slack) for n, w in per_app)
         self._sent: dict[str, deque[float]] = {}
         self._app: deque[float] = deque()
         self._locks: dict[str, asyncio.Lock] = {}
@@ -543,14 +547,21 @@ class Pacer:
     @staticmethod
     def _delay(history: deque[float], limits: tuple[tuple[int, float], ...], now: float) -> float:
         """How long until one more send fits every window: when the count-th latest send is
-        still inside a window, wait until it leaves it."""
-        longest = max((w for _, w in limits), default=0.0)
+        still inside a window, wait until it leaves it. Sends are also spread evenly over the
+        shortest window (7 a second: one every 1/7 s) rather than sent in bursts, whose tails
+        would reach the platform late and overlap the next window."""
+        if not limits:
+            return 0.0
+        longest = max(w for _, w in limits)
         while history and history[0] <= now - longest:
             history.popleft()
         delay = 0.0
         for count, window in limits:
             if len(history) >= count and history[-count] > now - window:
                 delay = max(delay, history[-count] + window - now)
+        if history:
+            count, window = min(limits, key=lambda lw: lw[1])
+            delay = max(delay, history[-1] + window / count - now)
         return delay
 
     def pause(self, seconds: float) -> None:
@@ -586,9 +597,12 @@ class TeamsPort:
 
     def __init__(self, engine: Engine, auth: TeamsAuth, *, pacer: Pacer | None = None, tries: int = 4,
                  backoff: Callable[[int], float] = lambda n: min(0.5 * 2 ** n, 8.0), max_wait: float = 10.0,
-                 chart_images: bool = True) -> None:
+                 chart_images: bool = True, in_flight: int = 4) -> None:
         self.engine, self.auth, self.pacer, self.tries, self.backoff, self.max_wait = engine, auth, pacer or Pacer(), tries, backoff, max_wait
         self.chart_images = chart_images
+        # Few requests in flight: a send paced now must leave now, not queue behind others in
+        # the connector's thread pool and arrive in a bunch (which Teams would answer with 429).
+        self._in_flight = asyncio.Semaphore(in_flight)
         self._bfa = ConfigurationBotFrameworkAuthentication(auth)
         self._clients: dict[str, Any] = {}
 
@@ -612,9 +626,10 @@ class TeamsPort:
     async def _call(self, conversation_id: str, send: Callable[[], Awaitable[Any]]) -> Any:
         last: Exception | None = None
         for attempt in range(self.tries):
-            await self.pacer.wait(conversation_id)
             try:
-                return await send()
+                async with self._in_flight:
+                    await self.pacer.wait(conversation_id)
+                    return await send()
             except ErrorResponseException as e:
                 status = getattr(e.response, "status_code", 0)
                 if status in PERMANENT_STATUSES:
