@@ -323,7 +323,7 @@ class TeamsBot:
         await self._send_reply(turn, reply, with_replace=not a.reply_to_id)
 
     async def _send_reply(self, turn: TurnContext, reply: Reply, *, with_replace: bool) -> None:
-        cards = ([reply.replace] if with_replace and reply.replace is not None else []) + list(reply.cards)
+        cards = ([reply.replace] if with_replace and reply.replace is not None else []) + _others(reply)
         await self._send_cards(turn, cards)
         if reply.form is not None:
             await turn.send_activity(_message([adaptive.attachment(adaptive.render_form(reply.form, errors=reply.errors))], summary=reply.form.title))
@@ -392,17 +392,17 @@ class TeamsBot:
         if reply.form is not None:
             card_json = adaptive.render_form(reply.form, errors=reply.errors)
             await _invoke_reply(turn, 200, adaptive.invoke_card_response(card_json))
-            await self._send_cards(turn, list(reply.cards))
+            await self._send_cards(turn, _others(reply))
         elif reply.replace is not None:
             card_json = adaptive.render_card(reply.replace)
             await _invoke_reply(turn, 200, adaptive.invoke_card_response(card_json))
             if kind_of(a) != "personal" and a.reply_to_id:  # everyone else in a group or channel sees it too
                 await self._update_card(turn, a.reply_to_id, reply.replace)
-            await self._send_cards(turn, list(reply.cards))
+            await self._send_cards(turn, _others(reply))
         else:
             first = reply.cards[0].title.plain if reply.cards else "Done."
             await _invoke_reply(turn, 200, adaptive.invoke_message_response(first))
-            await self._send_cards(turn, list(reply.cards))
+            await self._send_cards(turn, _others(reply))
         for f in reply.files:
             await self._send_file(turn, f.name, f.data, f.mime)
 
@@ -411,16 +411,16 @@ class TeamsBot:
         a = turn.activity
         if (a.action or "").startswith("remove"):
             await self._forget(a)
-            return
-        await self._welcome(turn)
+        elif kind_of(a) == "personal":  # Teams also sends conversationUpdate: greet once, here
+            await self._welcome(turn)
 
     async def _on_conversation_update(self, turn: TurnContext) -> None:
         a = turn.activity
         bot_id = a.recipient.id if a.recipient else None
         if any(m.id == bot_id for m in a.members_removed or []):
             await self._forget(a)
-        elif any(m.id == bot_id for m in a.members_added or []):
-            await self._welcome(turn)
+        elif any(m.id == bot_id for m in a.members_added or []) and kind_of(a) != "personal":
+            await self._welcome(turn)  # added to a team or group chat (a 1:1 install is greeted on installationUpdate)
 
     async def _welcome(self, turn: TurnContext) -> None:
         """Installed: in a 1:1 chat the person gets what they may do (the conversation's help);
@@ -443,6 +443,11 @@ class TeamsBot:
 
 class DownloadFailed(Exception):
     pass
+
+
+def _others(reply: Reply) -> list[Card]:
+    """The reply's cards besides the replacement (shown in place, so not posted again)."""
+    return [c for c in reply.cards if c != reply.replace]
 
 
 async def _invoke_reply(turn: TurnContext, status: int, body: Any) -> None:

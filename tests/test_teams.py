@@ -193,6 +193,9 @@ async def test_installing_saves_the_reference_and_greets_with_help(client, conne
     await post(client, tf.installation(connector.url, conversation="a:bo", user="29:bo", aad="aad-bo", name="Bo"), status=201)
     (event,) = conv.events
     assert event.body == Said("help", command=True) and event.event_id == "install:a:bo"
+    personal_add = tf.activity("conversationUpdate", connector.url, conversation="a:bo", user="29:bo", membersAdded=[dict(tf.BOT)])
+    await post(client, personal_add, status=201)
+    assert len(conv.events) == 1  # Teams sends both on a 1:1 install: one greeting
     with session_scope(engine) as s:
         assert refs.find_reference(s, "29:bo").conversation_id == "a:bo"  # type: ignore[union-attr]
     await post(client, tf.installation(connector.url, action="remove", conversation="a:bo", user="29:bo"), status=201)

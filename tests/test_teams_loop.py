@@ -121,6 +121,7 @@ async def test_the_whole_loop_in_teams(engine, session: Session, connector, tmp_
         assert answer["type"] == "application/vnd.microsoft.card.adaptive"
         replaced = answer["value"]["fallbackText"]
         assert "Recorded" in replaced and "Priya Shah" in replaced
+        assert not [c for c in connector.cards("a:priya") if "Recorded" in c["fallbackText"]]  # shown in place, not posted again
 
         # 6. The register has the update, from Teams.
         with Session(engine) as s:
