@@ -10,13 +10,13 @@ straight from them:
   per action, no IN list of action ids: a plan's updates are read by joining on the plan
   (load_updates_for_plan);
 - enum values through dict lookups rather than ``Status(...)``/``Rag(...)`` calls;
-- stored times (UTC, see ``UTCDateTime``) are selected as text ending "+00:00" on both
-  databases and become aware datetimes with one C call (``datetime.fromisoformat``), with
-  ``datetime.UTC`` itself as their timezone: the same values the column type gives, without
-  its Python call per value (``.replace``/``.astimezone`` cost more than the parse). Values
-  in ``datetime.UTC`` also keep later comparisons cheap: PostgreSQL's own ``Etc/UTC`` zone
-  made every comparison with a UTC cutoff call ``utcoffset()`` twice, and the digest ran
-  1.5-2x slower on them;
+- stored times (UTC, see ``UTCDateTime``) become aware datetimes with ``datetime.UTC`` itself
+  as their timezone, the same values the column type gives without its Python call per
+  value: on SQLite the stored text with "+00:00" appended, parsed by one C call
+  (``datetime.fromisoformat``); on PostgreSQL the driver's own timestamptz values, which
+  psycopg already gives in ``datetime.UTC`` in the UTC sessions make_engine opens (no text
+  round trip). Values in ``datetime.UTC`` keep later comparisons cheap: a ``ZoneInfo`` UTC
+  made every comparison with a UTC cutoff call ``utcoffset()`` twice;
 - the cyclic garbage collector is paused while the snapshots are built: they hold no reference
   cycles, and with a big register already in memory its passes cost a third of the load.
 
@@ -27,13 +27,15 @@ callers that need a row (addresses, digest channels).
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import String, and_, func, literal, or_, type_coerce
+from sqlalchemy import DateTime, String, and_, func, literal, or_, type_coerce
 from sqlalchemy import select as columns  # typed for any number of columns, unlike sqlmodel.select
 from sqlmodel import Session, col, select
 
@@ -109,7 +111,16 @@ def load_updates_for_plan(session: Session, plan_id: int, *, with_text: bool = T
 def paused_gc() -> Iterator[None]:
     """No cyclic garbage collection while many acyclic objects are made (reference counting
     still frees them). Turns the collector back on only if it was on, so a caller's own
-    gc.disable() is respected. Useful around the domain's rules on a big register too."""
+    gc.disable() is respected. Useful around the domain's rules on a big register too.
+
+    The switch is process-wide, so it is only thrown on the main thread with no event loop
+    running there (a command, the worker's own rounds): in the server the engine runs in
+    worker threads while the loop serves requests, and pausing collection under them would
+    pause it for the whole process, then let one long full pass stall the loop. There it
+    does nothing; the server freezes its long-lived objects after start-up instead."""
+    if threading.current_thread() is not threading.main_thread() or _loop_running():
+        yield
+        return
     was_on = gc.isenabled()
     gc.disable()
     try:
@@ -119,19 +130,39 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
+def _loop_running() -> bool:
+    asyncio = sys.modules.get("asyncio")  # not imported: no loop (and no import just to ask)
+    return asyncio is not None and asyncio.events._get_running_loop() is not None
+
+
 # --------------------------------------------------------------------------- rows to snapshots
 
-_utc = datetime.fromisoformat
-
-
-def _utc_text(session: Session, column: Any) -> Any:
-    """A stored datetime column selected as ISO text ending "+00:00" (NULL stays NULL), for
-    _utc. SQLite holds "2026-03-02 09:00:00.000000", already UTC (UTCDateTime converts on the
-    way in); PostgreSQL is asked for UTC explicitly, whatever the session's TimeZone and
-    DateStyle."""
+def _moment(session: Session, column: Any) -> Any:
+    """A stored moment column as the driver gives it, cheapest to turn into an aware UTC
+    datetime (with _utc_of): on SQLite the stored text (already UTC, see UTCDateTime) with
+    "+00:00" appended; on PostgreSQL the driver's own timestamptz value, not through the
+    column type's per-value Python call and not through text."""
     if session.get_bind().dialect.name == "sqlite":
         return type_coerce(column, String) + "+00:00"
-    return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"', type_=String)
+    return type_coerce(column, DateTime(timezone=True))
+
+
+def _same(value: datetime) -> datetime:
+    return value
+
+
+def _in_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def _utc_of(session: Session) -> Callable[[Any], datetime]:
+    """What turns a value selected by _moment into an aware datetime in ``datetime.UTC``:
+    ``fromisoformat`` on SQLite; on PostgreSQL nothing when the session's TimeZone is UTC (as
+    make_engine sets: psycopg then gives ``datetime.UTC`` itself), else ``astimezone(UTC)``."""
+    if session.get_bind().dialect.name == "sqlite":
+        return datetime.fromisoformat
+    driver = session.connection().connection.driver_connection
+    return _same if getattr(getattr(driver, "info", None), "timezone", None) is UTC else _in_utc
 
 
 def _actions(session: Session, plan_ids: list[int], *, person_id: int | None = None,
@@ -148,7 +179,7 @@ def _actions(session: Session, plan_ids: list[int], *, person_id: int | None = N
         got = into.get(action_id)
         into[action_id] = (person_id,) if got is None else tuple(sorted((*got, person_id)))
 
-    text = _utc_text
+    text = _moment
     rows = session.execute(
         columns(_A.id, _A.plan_id, _A.ref, _A.text, _A.status, _A.rag, _PR.ref, _A.lead_text, _A.original_target,
                _A.original_target_raw, _A.revised_target, text(session, _A.last_update_at),
@@ -158,7 +189,7 @@ def _actions(session: Session, plan_ids: list[int], *, person_id: int | None = N
         .where(live)
         .order_by(_A.plan_id, _A.position, _A.id)
     ).all()
-    status, rag, utc, no = _ACTION_STATUS, _RAG, _utc, ()
+    status, rag, utc, no = _ACTION_STATUS, _RAG, _utc_of(session), ()
     return [
         ActionSnapshot(i, p, ref, txt, status[st], rag[rg], pr, lead, owners.get(i, no), delegates.get(i, no),
                        ot, otr, rt, lu and utc(lu), ra and utc(ra), ca and utc(ca), v, la and utc(la))
@@ -174,11 +205,11 @@ def _last_answer() -> Any:
 
 def _updates(session: Session, where: Any, *, join: bool, with_text: bool = True) -> list[UpdateSnapshot]:
     text, label = (_U.text, _U.period_label) if with_text else (literal("", String), literal("", String))
-    q = columns(_U.action_id, _utc_text(session, _U.at), _U.channel, _U.status, _U.rag, text, _U.revised_target,
+    q = columns(_U.action_id, _moment(session, _U.at), _U.channel, _U.status, _U.rag, text, _U.revised_target,
                _U.author_id, label)
     if join:
         q = q.join(Action.__table__, _A.id == _U.action_id)  # type: ignore[attr-defined]
-    status, rag, channel, utc = _STATUS, _RAG, _CHANNEL, _utc
+    status, rag, channel, utc = _STATUS, _RAG, _CHANNEL, _utc_of(session)
     with paused_gc():
         rows = session.execute(q.where(where)).all()
         return [
@@ -188,12 +219,12 @@ def _updates(session: Session, where: Any, *, join: bool, with_text: bool = True
 
 
 def _nudge_state(session: Session, org_id: int) -> dict[int, NudgeState]:
-    text = _utc_text
+    text = _moment
     rows = session.execute(
         columns(_N.person_id, text(session, _N.last_nudged_at), text(session, _N.snoozed_until), _N.unanswered_count,
                text(session, _N.escalated_at))
         .join(Person.__table__, _PE.id == _N.person_id).where(_PE.org_id == org_id)  # type: ignore[attr-defined]
     ).all()
-    utc = _utc
+    utc = _utc_of(session)
     return {pid: NudgeState(last and utc(last), snoozed and utc(snoozed), count, escalated and utc(escalated))
             for pid, last, snoozed, count, escalated in rows}

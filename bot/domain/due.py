@@ -129,15 +129,37 @@ def _days(n: int) -> str:
     return f"{n} day{'s' if n != 1 else ''}"
 
 
+@dataclass(frozen=True)
+class _PlanDay:
+    """What needs_update uses of a plan on one day, worked out once per plan rather than once
+    per action: the plan's zone, today there, the last cadence point, whether chasing has started."""
+
+    plan: PlanSnapshot
+    tz: tzinfo
+    today: date
+    previous_point: date
+    chasing: bool
+    rhythm: str  # "every Monday": how the plan asks for updates
+
+    @classmethod
+    def of(cls, plan: PlanSnapshot, now: datetime) -> _PlanDay:
+        tz = zone(plan.timezone)
+        today = now.astimezone(tz).date()
+        _, previous_point = cadence_points(plan.cadence, today)
+        return cls(plan, tz, today, previous_point, plan.chase_from is None or today >= plan.chase_from,
+                   describe_cadence(plan.cadence))
+
+
 def needs_update(action: ActionSnapshot, *, plan: PlanSnapshot, now: datetime) -> DueReason | None:
     """Why `action` needs a progress update at `now`, or None when it does not (table above)."""
     _require_aware(now, "now")
-    if action.status in _CLOSED:
+    return _needs_update(action, _PlanDay.of(plan, now))
+
+
+def _needs_update(action: ActionSnapshot, day: _PlanDay) -> DueReason | None:
+    if action.status in _CLOSED or not day.chasing:
         return None
-    tz = zone(plan.timezone)
-    today = now.astimezone(tz).date()
-    if plan.chase_from is not None and today < plan.chase_from:
-        return None
+    tz, today, plan = day.tz, day.today, day.plan
     if action.returned_at is not None:
         when = fmt_date(action.returned_at.astimezone(tz).date())
         return DueReason("returned", f"Returned by the sign-off panel on {when}: it needs an update before it goes back.")
@@ -147,8 +169,7 @@ def needs_update(action: ActionSnapshot, *, plan: PlanSnapshot, now: datetime) -
     answered = action.last_answer_at
     last = answered or action.created_at
     last_day = last.astimezone(tz).date() if last is not None else None
-    _, previous_point = cadence_points(plan.cadence, today)  # cached: one computation per plan and day
-    cadence_due = last_day is None or last_day <= previous_point
+    cadence_due = last_day is None or last_day <= day.previous_point
 
     # Target checks count real answers only: an action created (or imported) inside the window is still asked.
     updated = answered.astimezone(tz).date() if answered is not None else None
@@ -167,7 +188,7 @@ def needs_update(action: ActionSnapshot, *, plan: PlanSnapshot, now: datetime) -
             when = "today" if left == 0 else f"in {_days(left)}"
             return DueReason("target_near", f"The target date {fmt_date(target)} is {when}: is it on track?")
     if cadence_due:
-        rhythm = describe_cadence(plan.cadence)
+        rhythm = day.rhythm
         if answered is None:
             return DueReason("cadence", f"No progress update yet; this plan asks for one {rhythm}.")
         since = fmt_date(answered.astimezone(tz).date())
@@ -511,11 +532,13 @@ def plan_nudges(
 
     own: dict[int, list[tuple[DueAction, ActionSnapshot]]] = {}
     unassigned: dict[int | None, list[DueAction]] = {}
+    days = {pid: _PlanDay.of(p, now) for pid, p in plan_by_id.items()}
     for action in actions:
-        plan = plan_by_id.get(action.plan_id)
-        if plan is None:
+        day = days.get(action.plan_id)
+        if day is None:
             raise ValueError(f"action {action.ref} belongs to plan {action.plan_id}, which was not given")
-        reason = needs_update(action, plan=plan, now=now)
+        plan = day.plan
+        reason = _needs_update(action, day)
         if reason is None:
             continue
         due = DueAction(action.id, action.plan_id, action.ref, action.text, reason)
