@@ -24,9 +24,9 @@ async def healthz(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
 
     def probe() -> dict[str, Any]:
-        from storage.db import current_revision
+        from storage.db import current_revision, reading
 
-        with engine.connect() as conn:
+        with reading(engine).connect() as conn:  # a reader: never waits for the write lock
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "database": engine.dialect.name, "revision": current_revision(engine)}
 

@@ -58,13 +58,32 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
-            # Take the write lock when a transaction starts: two writers then queue instead of
-            # one failing half-way with "database is locked" after it has read stale rows.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A writer takes the write lock when its transaction starts: two writers then
+            # queue instead of one failing half-way with "database is locked" after it has
+            # read stale rows. A reader (see `reading`) begins deferred and takes no lock (WAL
+            # lets it read while a writer writes); query_only makes a write in it fail at once.
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("PRAGMA query_only=1")
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("PRAGMA query_only=0")
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     # Sessions in UTC: times come back as UTC whatever the server's default zone.
     return create_engine(url, echo=echo, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC"})
+
+
+READ_ONLY = "actionbot_read_only"
+
+
+def reading(engine: Engine) -> Engine:
+    """The same database for transactions that only read: on SQLite they begin without taking
+    the write lock (any number of them run beside one writer), and a write in one fails
+    ("attempt to write a readonly database") rather than upgrading a stale read. Connections
+    and sessions made from it share the engine's pool. On PostgreSQL nothing changes (MVCC
+    readers never wait for writers there)."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 def _alembic_config(engine: Engine) -> Config:
@@ -89,9 +108,10 @@ def head_revision() -> str | None:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back on any error."""
-    with Session(engine, expire_on_commit=False) as session:
+def session_scope(engine: Engine, *, read_only: bool = False) -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back on any error. With
+    `read_only`, a transaction that only reads (see `reading`)."""
+    with Session(reading(engine) if read_only else engine, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()

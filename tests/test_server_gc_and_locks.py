@@ -45,3 +45,116 @@ def test_paused_gc_leaves_collection_on_while_an_event_loop_runs():
 
     assert asyncio.run(serve()) == [True, True]
     assert gc.isenabled()
+
+
+# --- SQLite (a file of its own on either test database): readers do not take the write lock;
+# writers still queue.
+
+
+def _register(tmp_path):
+    from storage.db import make_engine, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'locks.db'}")
+    upgrade(engine)
+    return engine
+
+
+def test_two_readers_and_a_writer_run_at_once(tmp_path):
+    """Three transactions open together: two readers and a writer holding the write lock. If a
+    reader took the write lock, the others could not all reach the barrier (it would break
+    after its deadlock guard rather than pass)."""
+    from sqlalchemy import text
+
+    from storage.db import session_scope
+    from storage.tables import Organisation
+
+    engine = _register(tmp_path)
+    together = threading.Barrier(3, timeout=20)
+    seen: dict[str, object] = {}
+    errors: list[BaseException] = []
+
+    def reader(name: str) -> None:
+        try:
+            with session_scope(engine, read_only=True) as s:
+                seen[name] = s.execute(text("SELECT COUNT(*) FROM organisation")).scalar_one()
+                together.wait()
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    def writer() -> None:
+        try:
+            with session_scope(engine) as s:
+                s.add(Organisation(slug="written", name="Written"))
+                s.flush()
+                together.wait()
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=reader, args=("a",)), threading.Thread(target=reader, args=("b",)),
+               threading.Thread(target=writer)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert seen == {"a": 0, "b": 0}  # the readers saw the register as it was before the writer committed
+    with session_scope(engine, read_only=True) as s:
+        assert s.execute(text("SELECT slug FROM organisation")).scalars().all() == ["written"]
+    engine.dispose()
+
+
+def test_two_writers_still_queue(tmp_path):
+    """The second writer waits for the first to commit, then sees its row (it does not fail
+    with 'database is locked' half-way)."""
+    from sqlalchemy import text
+
+    from storage.db import session_scope
+    from storage.tables import Organisation
+
+    engine = _register(tmp_path)
+    first_in = threading.Event()
+    release = threading.Event()
+    counts: list[int] = []
+
+    def first() -> None:
+        with session_scope(engine) as s:
+            s.add(Organisation(slug="first", name="First"))
+            s.flush()
+            first_in.set()
+            release.wait(20)
+
+    def second() -> None:
+        first_in.wait(20)
+        with session_scope(engine) as s:
+            counts.append(s.execute(text("SELECT COUNT(*) FROM organisation")).scalar_one())
+            s.add(Organisation(slug="second", name="Second"))
+
+    a, b = threading.Thread(target=first), threading.Thread(target=second)
+    a.start()
+    b.start()
+    first_in.wait(20)
+    release.set()
+    a.join()
+    b.join()
+    assert counts == [1]  # the second began only after the first committed
+    engine.dispose()
+
+
+def test_a_write_in_a_read_only_transaction_fails_and_stores_nothing(tmp_path):
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from storage.db import session_scope
+    from storage.tables import Organisation
+
+    engine = _register(tmp_path)
+    with pytest.raises(OperationalError, match="readonly"):
+        with session_scope(engine, read_only=True) as s:
+            s.add(Organisation(slug="sneaky", name="Sneaky"))
+            s.flush()
+    with session_scope(engine) as s:  # and a writer after it on the same pooled connection still writes
+        s.add(Organisation(slug="fine", name="Fine"))
+    with session_scope(engine, read_only=True) as s:
+        assert s.execute(text("SELECT slug FROM organisation")).scalars().all() == ["fine"]
+    engine.dispose()
