@@ -739,7 +739,14 @@ class Assembler:
                     refs[i] = f"{base}.{n}"
             else:
                 refs[members[0]] = base
-        if shared:
+        no_refs_written = bool(self.drafts) and not any(d.source_ref for d in self.drafts)
+        if shared and no_refs_written:  # refs come from the recommendation each action sits under
+            made = [r for r in refs if r]
+            self.warnings.append(
+                f"{len(made)} action(s) had no ref and were given one from the plan's structure "
+                f"(recommendation 3's second action is 3.2; the same on every re-import of this layout): {_list(made)}."
+            )
+        elif shared:
             example = shared[0]
             n = len(groups[example])
             single = next((b for b, members in groups.items() if b and len(members) == 1), None)
@@ -755,15 +762,32 @@ class Assembler:
         if unnumbered:
             taken = set(refs)
             counter = 0
+            structural: list[str] = []
+            in_priority: dict[str, int] = {}
             for i in unnumbered:
-                counter += 1
-                while str(counter) in taken:
+                d = self.drafts[i]
+                prio = d.group_priority or d.heading_priority
+                if prio:  # recommendation 3's second action is 3.2: stable however the file is re-saved
+                    n = in_priority.get(prio, 0) + 1
+                    while f"{prio}.{n}" in taken:
+                        n += 1
+                    in_priority[prio] = n
+                    refs[i] = f"{prio}.{n}"
+                    structural.append(refs[i])
+                else:
                     counter += 1
-                refs[i] = str(counter)
+                    while str(counter) in taken:
+                        counter += 1
+                    refs[i] = str(counter)
                 taken.add(refs[i])
-            self.warnings.append(
-                f"{len(unnumbered)} action(s) had no ref and were numbered in order ({_list([refs[i] for i in unnumbered])})."
-            )
+            if structural:
+                self.warnings.append(
+                    f"{len(structural)} action(s) had no ref and were given one from the plan's structure "
+                    f"(recommendation 3's second action is 3.2; the same on every re-import of this layout): {_list(structural)}."
+                )
+            plain = [refs[i] for i in unnumbered if refs[i] not in structural]
+            if plain:
+                self.warnings.append(f"{len(plain)} action(s) had no ref and were numbered in order ({_list(plain)}).")
         seen: set[str] = set()
         for i, ref in enumerate(refs):  # a generated ref could meet one written in the file
             while ref in seen:

@@ -20,7 +20,7 @@ NO_HEADER_MESSAGE = (
 )
 
 PRIORITY_HEAD_RE = re.compile(
-    r"^(?:(?:recommendation|priority|area for (?:improvement|development)|improvement area|theme|objective)s?"
+    r"^(?:(?:recommendation|priority|area for (?:improvement|development)|improvement area|theme|objective|afi|afd|rec\.?)s?"
     r"\s*(?:no\.?\s*)?(?P<kref>\d{1,3}[a-z]?)(?![.\d])\s*[.):\-–—]?\s*(?P<ktitle>.*)"
     r"|(?P<nref>\d{1,3}[a-z]?)(?:\.(?!\d)|\))\s+(?P<ntitle>\S.{3,}))$",
     re.I,
