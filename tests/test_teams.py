@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -323,5 +324,5 @@ async def test_the_pacer_keeps_every_window():
     other = clock[0]
     await pacer.wait("a:bo")
     assert clock[0] - other < 0.05  # another conversation waits at most the app's spacing (1/100 s), not Ann's 1/7 s
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in pairwise(times)]
     assert min(gaps) >= 1 / 7  # spread evenly, never in bursts

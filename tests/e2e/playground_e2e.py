@@ -52,7 +52,7 @@ def wait_http(url: str, seconds: float = 60) -> None:
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
-        except Exception:  # noqa: BLE001 - not up yet
+        except Exception:  # not up yet
             time.sleep(0.5)
     raise SystemExit(f"{url} did not come up")
 
