@@ -26,7 +26,9 @@ from bot.importer.columns import (
     build_header,
     guess_unknown_columns,
     header_from_contents,
+    join_split,
     norm_header,
+    split_columns,
     normalise_mapping,
 )
 from bot.importer.find import (
@@ -333,7 +335,7 @@ class Assembler:
         self.mode = None
         self.sheet_header = True
         self.table_misaligned = False
-        sig = tuple(norm_header(c) for c in cells if c)
+        sig = tuple(norm_header(c) for c in join_split(cells, split_columns(cells, self.overrides)) if c)
         if self.header is not None and self.header.signature == sig:
             return  # the same heading repeated at a page break
         header = build_header(cells, where, self.overrides)
@@ -363,6 +365,8 @@ class Assembler:
                 self.history_labels.append(label)
 
     def _data(self, cells: list[str], where: str, header: HeaderMap) -> None:
+        if header.split_at:
+            cells = join_split(cells, header.split_at)
         vals: dict[str, str] = {}
         extra: dict[str, str] = {}
         mapped = 0

@@ -107,6 +107,7 @@ class HeaderMap:
     duplicates: list[str] = field(default_factory=list)  # headings whose field was taken already
     keys: frozenset[str] = frozenset()
     is_priority_table: bool = False  # recommendations (timescales, accountable officers), no actions
+    split_at: tuple[int, ...] = ()  # columns whose heading (and cells) a conversion split in two: i and i+1 join
 
     def __post_init__(self) -> None:
         self.refresh()
@@ -153,7 +154,34 @@ def cell_field(text: str, overrides: dict[str, str]) -> str | None:
     return classify(text)
 
 
+def split_columns(cells: list[str], overrides: dict[str, str]) -> tuple[int, ...]:
+    """Headings a PDF conversion split across two cells ("Recomm | endation", "Tar | get"): the
+    right part starts in lower case, is no heading on its own, and the two joined are one."""
+    out = []
+    for i in range(len(cells) - 1):
+        left, right = cells[i], cells[i + 1]
+        if left and right and right[0].islower() and left[-1].isalpha() and " " not in right.strip() and cell_field(right, overrides) is None:
+            if _rule_field(left + right) is not None and _rule_field(left) is None:
+                out.append(i)
+    return tuple(out)
+
+
+def join_split(cells: list[str], split_at: tuple[int, ...]) -> list[str]:
+    """A row with the split columns joined back ("Wi | thin 6 months" -> "Within 6 months")."""
+    cells = list(cells)
+    for i in split_at:
+        if i + 1 < len(cells):
+            left, right = cells[i], cells[i + 1]
+            glue = "" if left and right and left[-1].isalpha() and right[0].islower() else " "
+            cells[i] = (left + glue + right).strip()
+            cells[i + 1] = ""
+    return cells
+
+
 def build_header(cells: list[str], where: str, overrides: dict[str, str]) -> HeaderMap:
+    split_at = split_columns(cells, overrides)
+    if split_at:
+        cells = join_split(cells, split_at)
     columns: list[Column] = []
     taken: set[str] = set()
     duplicates: list[str] = []
@@ -191,7 +219,7 @@ def build_header(cells: list[str], where: str, overrides: dict[str, str]) -> Hea
             if col.key == "priority_ref":
                 col.key = "ref"
     signature = tuple(norm_header(c) for c in cells if c)
-    return HeaderMap(columns, len(cells), where, signature, labels, duplicates)
+    return HeaderMap(columns, len(cells), where, signature, labels, duplicates, split_at=split_at)
 
 
 # --------------------------------------------------------------------------------------------
@@ -221,6 +249,12 @@ _PREFIX_WORDS = {
     "status": "status", "owner": "lead", "manager": "lead", "target": "target",
 }  # fmt: skip
 _ABBREVIATIONS = {"mgr": "lead", "mgrs": "lead", "resp": "lead", "tgt": "target", "deadl": "target", "recs": "priority", "rec": "priority"}
+
+
+def _rule_field(text: str) -> str | None:
+    """classify() by the heading rules alone, without guessing at cut-off words."""
+    bare = _PAREN_RE.sub(" ", norm_header(text)).strip()
+    return next((name for name, rx in _RULES if rx.search(bare)), None)
 
 
 def classify_truncated(text: str) -> str | None:
