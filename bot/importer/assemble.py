@@ -28,8 +28,8 @@ from bot.importer.columns import (
     header_from_contents,
     join_split,
     norm_header,
-    split_columns,
     normalise_mapping,
+    split_columns,
 )
 from bot.importer.find import (
     BRAG_WORD_RE,
