@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     stale_weeks: int = Field(4, validation_alias=AliasChoices("ACTIONBOT_STALE_WEEKS"))
     chart_dir: str = Field("charts", validation_alias=AliasChoices("ACTIONBOT_CHART_DIR"))
     tick_seconds: float = Field(60.0, validation_alias=AliasChoices("ACTIONBOT_TICK_SECONDS"))
+    lease_seconds: float = Field(120.0, validation_alias=AliasChoices("ACTIONBOT_LEASE_SECONDS"))
 
     slack_bot_token: str = Field("", validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
     slack_signing_secret: str = Field("", validation_alias=AliasChoices("SLACK_SIGNING_SECRET"))
@@ -49,7 +50,7 @@ class Settings(BaseSettings):
 
     def engine_config(self):
         """The engine's settings, checked: a wrong value stops start-up with a clear message."""
-        from datetime import time
+        from datetime import time, timedelta
         from pathlib import Path
 
         from bot.domain.model import InvalidValue
@@ -82,4 +83,5 @@ class Settings(BaseSettings):
             digest_time=clock(self.digest_time, "ACTIONBOT_DIGEST_TIME"),
             stale_weeks=max(1, self.stale_weeks),
             chart_dir=Path(self.chart_dir),
+            lease=timedelta(seconds=max(5.0, self.lease_seconds)),
         )

@@ -55,6 +55,8 @@ FORM_COMMANDS = {"update"}  # `/actions update 2.4` opens the update form
 SUBMIT_DEADLINE = 2.3  # seconds: a submission's answer must be in its acknowledgement (3 s at Slack)
 MAX_DOWNLOAD = 10 * 1024 * 1024 + 1  # one byte over the importer's limit, so it says "too big"
 DIGEST_LINES = 8  # a digest's sections show this many lines; the full lists go in the thread
+METADATA_EVENT = "actionbot_outbox"  # message metadata tagging a sent message with its outbox key
+HISTORY_LOOKBACK = 50  # recent messages searched for an earlier attempt's tag
 
 # Errors that trying again cannot cure: the outbox gives up on them and tells the plan owner.
 PERMANENT = {
@@ -566,10 +568,19 @@ class SlackPort:
         return ch
 
     async def send(self, target: str, card: Card) -> Sent:
+        return await self.send_once(target, card)
+
+    async def send_once(self, target: str, card: Card, *, key: str = "", again: bool = False) -> Sent:
+        """Send, tagging the message with the outbox key (message metadata). ``again``: an
+        earlier attempt may have got through (its worker died before recording it): look for
+        the tag among the channel's recent messages first, so it is not posted twice."""
         channel = await self.channel_for(target)
+        if again and key and (ref := await self._already_sent(channel, key)):
+            return Sent(ref=ref)
         msg = blockkit.render(card, lines_per_section=DIGEST_LINES if card.screen == "digest" else None)
+        extra: dict[str, Any] = {"metadata": {"event_type": METADATA_EVENT, "event_payload": {"key": key}}} if key else {}
         resp = await self._call("chat.postMessage", channel, self.client.chat_postMessage, channel=channel, text=msg.text,
-                                blocks=msg.blocks, unfurl_links=False, unfurl_media=False)
+                                blocks=msg.blocks, unfurl_links=False, unfurl_media=False, **extra)
         channel, ts = resp["channel"], resp["ts"]
         # The message is out: what follows is its thread and chart. A failure there is logged,
         # never raised (raising would send the message again).
@@ -582,6 +593,19 @@ class SlackPort:
         if card.chart_path:
             await self._chart(channel, ts, Path(card.chart_path))
         return Sent(ref=f"{channel}:{ts}")
+
+    async def _already_sent(self, channel: str, key: str) -> str | None:
+        try:
+            resp = await self._call("conversations.history", None, self.client.conversations_history, channel=channel, limit=HISTORY_LOOKBACK,
+                                    include_all_metadata=True)
+        except DeliveryError as e:  # no history scope for this channel, or Slack is down: send (at least once)
+            log.info("slack: could not check %s for an earlier send of %s: %s", channel, key, e)
+            return None
+        for m in resp.get("messages") or []:
+            meta = m.get("metadata") or {}
+            if meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("key") == key:
+                return f"{channel}:{m['ts']}"
+        return None
 
     async def _chart(self, channel: str, ts: str, path: Path) -> None:
         if not path.is_file():

@@ -93,3 +93,42 @@ async def test_targets_go_out_concurrently_and_each_targets_messages_in_order(en
         assert len(first) == 3  # the first message of each channel went before any channel's second
     finally:
         await fake.stop()
+
+
+async def test_a_message_retaken_from_a_dead_worker_is_not_posted_twice(engine, session):
+    """The first worker posted the message and died before recording it: the next worker finds
+    the post by its outbox tag (message metadata) and records it instead of posting again."""
+    from datetime import timedelta
+
+    reg = Reg(session)
+    reg.commit()
+    card = Card(screen="notice", title=Line.of("once only"))
+    with session_scope(engine) as s:
+        schedule.enqueue_message(s, org_id=reg.org.id, key="nudge:7:2026-11-23", platform="slack", target="U1", screen="nudge",
+                                 view=card.to_dict(), now=MON)
+        (m,) = schedule.claim_messages(s, worker="dead", now=MON, platforms=("slack",))
+    fake = FakeSlack()
+    await fake.start()
+    try:
+        fake.add_user("U1")
+        port = SlackPort(build_client(TOKEN, fake.api_url))
+        first = await port.send_once("U1", card, key="nudge:7:2026-11-23")  # what the dead worker got through
+        assert await eng.deliver(engine, {"slack": port}, now=MON + timedelta(minutes=1), worker="w2") == 0  # its lease holds
+        assert await eng.deliver(engine, {"slack": port}, now=MON + timedelta(minutes=3), worker="w2") == 1
+        (row,) = outbox(engine)
+        assert row.status == "sent" and row.platform_ref == first.ref and row.attempts == 2
+        assert len(fake.posts("DU1")) == 1
+        # a message that never got through is posted on its retry
+        again = await port.send_once("U1", Card(screen="notice", title=Line.of("other")), key="other", again=True)
+        assert len(fake.posts("DU1")) == 2 and again.ref != first.ref
+    finally:
+        await fake.stop()
+
+
+def test_the_lease_is_a_setting():
+    from datetime import timedelta
+
+    from bot.config import Settings
+
+    assert Settings().engine_config().lease == timedelta(minutes=2)
+    assert Settings(ACTIONBOT_LEASE_SECONDS=20).engine_config().lease == timedelta(seconds=20)

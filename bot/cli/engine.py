@@ -169,7 +169,7 @@ def signoff_return(ctx: Ctx, plan_ident: str, ref: str, note: str, as_person: st
 
 @main.command("worker")
 @click.option("--once", is_flag=True, help="One round, then exit.")
-@click.option("--now", "now_text", help="Run as if it were this moment (testing, replaying).")
+@click.option("--now", "now_text", help="Run as if it were this moment, the clock running on from it (testing, replaying).")
 @click.option("--interval", type=float, default=60.0, show_default=True, help="Seconds between rounds.")
 @click.option("--console-out", type=click.Path(dir_okay=False, path_type=Path), help="Append console messages here as JSON lines (default: print them).")
 @pass_ctx
@@ -182,7 +182,8 @@ def worker_cmd(ctx: Ctx, once: bool, now_text: str | None, interval: float, cons
 
     ports = build_ports(ctx.settings, console_path=console_out, console_stream=sys.stdout, engine=ctx.engine)
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    fixed = parse_cli_datetime(now_text) if now_text else None
+    start = parse_cli_datetime(now_text) if now_text else None
+    began = utcnow()
     cfg = ctx.settings.engine_config()
 
     def warn_unsendable() -> None:
@@ -193,7 +194,8 @@ def worker_cmd(ctx: Ctx, once: bool, now_text: str | None, interval: float, cons
     async def run() -> None:
         warn_unsendable()  # at start, and after every round below
         while True:
-            now = fixed or utcnow()
+            # --now sets the clock, which then runs on (leases expire, later rounds are later)
+            now = start + (utcnow() - began) if start else utcnow()
             result = await eng.tick(ctx.engine, ports, now=now, worker=worker, cfg=cfg)
             click.echo(f"{now.isoformat()} planned {result['planned']}, ran {result['ran']}, sent {result['sent']}", err=True)
             warn_unsendable()

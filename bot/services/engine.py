@@ -45,6 +45,7 @@ class EngineConfig:
     digest_time: time = time(9)
     stale_weeks: int = 4
     chart_dir: Path = field(default_factory=lambda: Path("charts"))
+    lease: timedelta = schedule.LEASE  # how long a claimed job or message is a worker's before another may take it
 
 
 def due(
@@ -236,7 +237,7 @@ def _chart(d: Digest, path: Path) -> Path | None:
 def run_due_jobs(engine: Engine, *, now: datetime, worker: str, cfg: EngineConfig = EngineConfig(), limit: int = 50) -> list[str]:
     """Claim due jobs and run each in its own transaction."""
     with session_scope(engine) as s:
-        ids = [j.id for j in schedule.claim_jobs(s, worker=worker, now=now, limit=limit)]
+        ids = [j.id for j in schedule.claim_jobs(s, worker=worker, now=now, limit=limit, lease=cfg.lease)]
     results = []
     for jid in ids:
         try:
@@ -254,7 +255,8 @@ def run_due_jobs(engine: Engine, *, now: datetime, worker: str, cfg: EngineConfi
     return results
 
 
-async def deliver(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetime, worker: str, limit: int = 50) -> int:
+async def deliver(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetime, worker: str, limit: int = 50,
+                  lease: timedelta = schedule.LEASE) -> int:
     """Send claimed outbox messages through their platform's port. Returns how many were sent.
 
     Messages to different targets go out concurrently (each port paces itself under its
@@ -266,10 +268,10 @@ async def deliver(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetim
     if not ports:
         return 0
 
-    def claim() -> list[tuple[int, str, str, dict[str, Any]]]:
+    def claim() -> list[tuple[int, str, str, dict[str, Any], str, int]]:
         with session_scope(engine) as s:
-            return [(m.id or 0, m.platform, m.target, m.view)
-                    for m in schedule.claim_messages(s, worker=worker, now=now, platforms=tuple(ports), limit=limit)]
+            return [(m.id or 0, m.platform, m.target, m.view, m.key, m.attempts)
+                    for m in schedule.claim_messages(s, worker=worker, now=now, platforms=tuple(ports), limit=limit, lease=lease)]
 
     def record(mid: int, *, ref: str | None = None, error: str = "", retry_after: float | None = None, permanent: bool = False) -> None:
         with session_scope(engine) as s:
@@ -283,9 +285,14 @@ async def deliver(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetim
                 if m.status == "failed":
                     report_undeliverable(s, m, now=now)
 
-    async def one(mid: int, platform: str, target: str, view: dict) -> bool:
+    async def one(mid: int, platform: str, target: str, view: dict[str, Any], key: str, attempts: int) -> bool:
+        port = ports[platform]
         try:
-            result = await ports[platform].send(target, Card.from_dict(view))
+            send_once = getattr(port, "send_once", None)
+            if send_once is not None:  # a port that can tell whether an earlier attempt got through
+                result = await send_once(target, Card.from_dict(view), key=key, again=attempts > 1)
+            else:
+                result = await port.send(target, Card.from_dict(view))
         except Exception as e:
             if isinstance(e, DeliveryError):
                 error, retry_after, permanent = str(e), e.retry_after, e.permanent
@@ -297,11 +304,11 @@ async def deliver(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetim
         await asyncio.to_thread(record, mid, ref=result.ref)
         return True
 
-    by_target: dict[tuple[str, str], list[tuple[int, str, str, dict]]] = {}
+    by_target: dict[tuple[str, str], list[tuple[int, str, str, dict[str, Any], str, int]]] = {}
     for row in await asyncio.to_thread(claim):
         by_target.setdefault((row[1], row[2]), []).append(row)
 
-    async def in_order(rows: list[tuple[int, str, str, dict]]) -> int:
+    async def in_order(rows: list[tuple[int, str, str, dict[str, Any], str, int]]) -> int:
         return sum([await one(*r) for r in rows])
 
     return sum(await asyncio.gather(*(in_order(rows) for rows in by_target.values())))
@@ -388,7 +395,11 @@ async def tick(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetime, 
             planned = plan_jobs(s, now=now, cfg=cfg)
         return planned, run_due_jobs(engine, now=now, worker=worker, cfg=cfg)
 
-    planned, ran = await asyncio.to_thread(plan_and_run)  # database work stays off the event loop
-    sent = await deliver(engine, ports, now=now, worker=worker)
+    # Messages already queued go out while this round's jobs run (database work in a thread, off
+    # the event loop); what the jobs queued goes out after them, in the same round.
+    (planned, ran), sent = await asyncio.gather(asyncio.to_thread(plan_and_run),
+                                                deliver(engine, ports, now=now, worker=worker, lease=cfg.lease))
+    if ran:
+        sent += await deliver(engine, ports, now=now, worker=worker, lease=cfg.lease)
     return {"planned": planned, "ran": len(ran), "sent": sent}
 
