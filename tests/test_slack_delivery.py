@@ -106,7 +106,7 @@ async def test_a_message_retaken_from_a_dead_worker_is_not_posted_twice(engine, 
     with session_scope(engine) as s:
         schedule.enqueue_message(s, org_id=reg.org.id, key="nudge:7:2026-11-23", platform="slack", target="U1", screen="nudge",
                                  view=card.to_dict(), now=MON)
-        (m,) = schedule.claim_messages(s, worker="dead", now=MON, platforms=("slack",))
+        (_claimed,) = schedule.claim_messages(s, worker="dead", now=MON, platforms=("slack",))
     fake = FakeSlack()
     await fake.start()
     try:

@@ -169,11 +169,12 @@ def signoff_return(ctx: Ctx, plan_ident: str, ref: str, note: str, as_person: st
 
 @main.command("worker")
 @click.option("--once", is_flag=True, help="One round, then exit.")
-@click.option("--now", "now_text", help="Run as if it were this moment, the clock running on from it (testing, replaying).")
+@click.option("--now", "now_text", help="Run as if it were this moment (testing, replaying).")
+@click.option("--start", "start_text", help="Start the clock at this moment and let it run on (replaying, benchmarks: leases expire).")
 @click.option("--interval", type=float, default=60.0, show_default=True, help="Seconds between rounds.")
 @click.option("--console-out", type=click.Path(dir_okay=False, path_type=Path), help="Append console messages here as JSON lines (default: print them).")
 @pass_ctx
-def worker_cmd(ctx: Ctx, once: bool, now_text: str | None, interval: float, console_out: Path | None) -> None:
+def worker_cmd(ctx: Ctx, once: bool, now_text: str | None, start_text: str | None, interval: float, console_out: Path | None) -> None:
     """Run the scheduler without the HTTP server: plan jobs, run them, deliver messages."""
     import asyncio
     import socket
@@ -182,7 +183,10 @@ def worker_cmd(ctx: Ctx, once: bool, now_text: str | None, interval: float, cons
 
     ports = build_ports(ctx.settings, console_path=console_out, console_stream=sys.stdout, engine=ctx.engine)
     worker = f"{socket.gethostname()}:{os.getpid()}"
-    start = parse_cli_datetime(now_text) if now_text else None
+    if now_text and start_text:
+        raise click.UsageError("give --now (a fixed moment) or --start (a clock that runs on), not both")
+    fixed = parse_cli_datetime(now_text) if now_text else None
+    start = parse_cli_datetime(start_text) if start_text else None
     began = utcnow()
     cfg = ctx.settings.engine_config()
 
@@ -194,8 +198,7 @@ def worker_cmd(ctx: Ctx, once: bool, now_text: str | None, interval: float, cons
     async def run() -> None:
         warn_unsendable()  # at start, and after every round below
         while True:
-            # --now sets the clock, which then runs on (leases expire, later rounds are later)
-            now = start + (utcnow() - began) if start else utcnow()
+            now = fixed or (start + (utcnow() - began) if start else utcnow())
             result = await eng.tick(ctx.engine, ports, now=now, worker=worker, cfg=cfg)
             click.echo(f"{now.isoformat()} planned {result['planned']}, ran {result['ran']}, sent {result['sent']}", err=True)
             warn_unsendable()
