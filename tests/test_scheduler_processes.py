@@ -141,7 +141,8 @@ def test_two_workers_at_once_send_each_nudge_exactly_once(db_url, tmp_path):
     assert set(got) == set(people), f"missing: {sorted(set(people) - set(got))}"
     assert set(got.values()) == {1}, f"sent more than once: {[k for k, v in got.items() if v > 1]}"
     # Each nudge listed both of the person's actions.
-    for line in (outs[0].read_text() + outs[1].read_text()).splitlines():
+    # (either worker may deliver what the other queued: a worker that sent nothing wrote no file)
+    for line in "".join(o.read_text() for o in outs if o.exists()).splitlines():
         card = json.loads(line)["card"]
         refs = sorted(ln["parts"][0]["text"] for s in card["sections"] if s["key"] == "due" for ln in s["lines"])
         assert len(refs) == 2 and refs[0].split(".")[0] == refs[1].split(".")[0]
