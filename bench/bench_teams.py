@@ -181,6 +181,7 @@ async def proactive(db: str, n: int) -> None:
             if not s.exec(select(Outbox).where(Outbox.status != "sent")).first():
                 break
     elapsed = time.perf_counter() - t
+    await port.close()
     posted = Counter(p.conversation for p in connector.sent if p.method == "post")
     with Session(engine) as s:
         unsent = len(s.exec(select(Outbox).where(Outbox.status != "sent")).all())

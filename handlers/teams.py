@@ -32,12 +32,13 @@ from datetime import UTC, datetime
 from html import unescape
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import aiohttp
 from aiohttp import web
 from botbuilder.core import InvokeResponse, TurnContext, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
-from botbuilder.schema import Activity, ActivityTypes, Attachment, ConversationAccount, ErrorResponseException
+from botbuilder.schema import Activity, ActivityTypes, Attachment, ConversationAccount
 from botframework.connector.auth import AuthenticationConstants, ClaimsIdentity
 from sqlalchemy import Engine
 
@@ -609,17 +610,50 @@ class TeamsPort:
         # the connector's thread pool and arrive in a bunch (which Teams would answer with 429).
         self._in_flight = asyncio.Semaphore(in_flight)
         self._bfa = ConfigurationBotFrameworkAuthentication(auth)
-        self._clients: dict[str, Any] = {}
+        self._creds: dict[str, Any] = {}
+        self._token: tuple[str, float] = ("", 0.0)
+        self._http: aiohttp.ClientSession | None = None
 
-    async def _client(self, service_url: str) -> Any:
-        client = self._clients.get(service_url)
-        if client is None:
+    async def _credentials(self, service_url: str) -> Any:
+        creds = self._creds.get(service_url)
+        if creds is None:
             claims = ClaimsIdentity({AuthenticationConstants.AUDIENCE_CLAIM: self.auth.APP_ID,
                                      AuthenticationConstants.APP_ID_CLAIM: self.auth.APP_ID}, True)
-            client = await self._bfa.create_connector_factory(claims).create(service_url, None)
-            client.config.retry_policy.retries = 0  # retries are ours, paced
-            self._clients[service_url] = client
-        return client
+            made = await self._bfa.create_connector_factory(claims).create(service_url, None)
+            creds = self._creds[service_url] = made.config.credentials  # botbuilder's, for this cloud and app
+        return creds
+
+    async def _headers(self, service_url: str) -> dict[str, str]:
+        """JSON, and the bot's token (botbuilder's credentials; fetched again every 20 minutes)."""
+        headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": "actionbot (BotBuilder Python 4.17.1)"}
+        creds = await self._credentials(service_url)
+        if getattr(creds, "microsoft_app_id", None):
+            token, at = self._token
+            if not token or time.monotonic() - at > 1200:
+                token = await asyncio.to_thread(creds.get_access_token)
+                self._token = (token, time.monotonic())
+            headers["Authorization"] = f"Bearer {token}"
+        return headers
+
+    async def _request(self, method: str, service_url: str, path: str, activity: Activity) -> dict[str, Any]:
+        """One call to the Bot Connector REST API with aiohttp on this event loop (not requests
+        in a thread pool): a send leaves the moment it is paced."""
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        url = service_url.rstrip("/") + path
+        async with self._http.request(method, url, json=activity.serialize(), headers=await self._headers(service_url)) as r:
+            text = await r.text()
+            if r.status in (200, 201, 202):
+                try:
+                    body = json.loads(text) if text else {}
+                except ValueError:
+                    body = {}
+                return body if isinstance(body, dict) else {}
+            raise ConnectorError(r.status, _retry_after(r.headers), text[:300])
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
 
     def _reference(self, target: str) -> tuple[str, str, str]:
         with session_scope(self.engine) as s:
@@ -635,13 +669,13 @@ class TeamsPort:
                 async with self._in_flight:
                     await self.pacer.wait(conversation_id)
                     return await send()
-            except ErrorResponseException as e:
-                status = getattr(e.response, "status_code", 0)
+            except ConnectorError as e:
+                status = e.status
                 if status in PERMANENT_STATUSES:
                     raise DeliveryError(f"{conversation_id}: HTTP {status}: {NOT_REACHABLE}", permanent=True) from e
                 if status not in RETRY_STATUSES:
-                    raise DeliveryError(f"{conversation_id}: HTTP {status}: {e}", permanent=400 <= status < 500) from e
-                wait = _retry_after(e.response) or self.backoff(attempt)
+                    raise DeliveryError(f"{conversation_id}: HTTP {status}: {e.body}", permanent=400 <= status < 500) from e
+                wait = e.retry_after or self.backoff(attempt)
                 if status == 429:
                     self.pacer.pause(min(wait, self.max_wait))
                 last = DeliveryError(f"{conversation_id}: HTTP {status}", retry_after=wait)
@@ -656,25 +690,30 @@ class TeamsPort:
 
     async def send(self, target: str, card: Card) -> Sent:
         conversation_id, service_url, tenant = await asyncio.to_thread(self._reference, target)
-        client = await self._client(service_url)
         act = card_activity(card, chart_images=self.chart_images)
         act.conversation = ConversationAccount(id=conversation_id, tenant_id=tenant or None)
         act.channel_data = {"tenant": {"id": tenant}} if tenant else None
-        result = await self._call(conversation_id, lambda: client.conversations.send_to_conversation(conversation_id, act))
-        return Sent(ref=getattr(result, "id", "") or "")
+        path = f"/v3/conversations/{quote(conversation_id, safe='')}/activities"
+        result = await self._call(conversation_id, lambda: self._request("POST", service_url, path, act))
+        return Sent(ref=str(result.get("id") or ""))
 
     async def update(self, target: str, ref: str, card: Card) -> Sent:
         conversation_id, service_url, tenant = await asyncio.to_thread(self._reference, target)
-        client = await self._client(service_url)
         act = card_activity(card, chart_images=False)
         act.id = ref
         act.conversation = ConversationAccount(id=conversation_id, tenant_id=tenant or None)
-        await self._call(conversation_id, lambda: client.conversations.update_activity(conversation_id, ref, act))
+        path = f"/v3/conversations/{quote(conversation_id, safe='')}/activities/{quote(ref, safe='')}"
+        await self._call(conversation_id, lambda: self._request("PUT", service_url, path, act))
         return Sent(ref=ref)
 
 
-def _retry_after(response: Any) -> float | None:
-    headers = getattr(response, "headers", None) or {}
+class ConnectorError(Exception):
+    def __init__(self, status: int, retry_after: float | None, body: str) -> None:
+        super().__init__(f"HTTP {status}: {body}")
+        self.status, self.retry_after, self.body = status, retry_after, body
+
+
+def _retry_after(headers: Any) -> float | None:
     value = headers.get("Retry-After") if hasattr(headers, "get") else None
     try:
         return max(0.0, float(value)) if value is not None else None
