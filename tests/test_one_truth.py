@@ -218,3 +218,70 @@ def test_another_plan_with_the_same_refs_is_not_taken_for_this_one(cli, plan, tm
                      "1.2,Train SENCOs,April 2027,Ann Lee\n1.3,Review EHCP timeliness,May 2027,Bo Chan\n", encoding="utf-8")
     cli("import", str(other))
     assert len(_plans(cli)) == 2
+
+
+# --- export, import: nothing lost, nothing changed ----------------------------------------------------
+
+ROUND_TRIP_MD = """# Testshire Council – Improvement Plan
+
+## 1. Front door
+
+| Ref | Action | Target End Date | Lead Officer | Progress | RAG |
+|---|---|---|---|---|---|
+| 1.1. | Dip sample contacts | March 2020 and annually | Priya Shah | In progress | Amber |
+| 1.2 | Share practice standards | December 2099 | Priya Shah | | |
+
+## 2. Workforce: recruit and keep social workers
+
+## 3. Care leavers
+
+| Ref | Action | Target End Date | Lead Officer | Progress | RAG |
+|---|---|---|---|---|---|
+| 3.1 | Pathway plans reviewed | June 2021 | Tom Okafor | | |
+"""
+
+
+def _register(cli, plan: str) -> tuple:
+    """Everything the register holds about a plan's content (not the name of the file last read)."""
+    shown = _json(cli("plan", "show", plan, "--json"))
+    actions = _json(cli("action", "list", plan, "--json"))
+    histories = {a["ref"]: _json(cli("action", "show", plan, a["ref"], "--json"))["history"] for a in actions}
+    return shown["priorities"], shown["plan_date"], actions, histories
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".docx", ".csv"])
+def test_reimporting_a_plans_own_export_changes_nothing_and_says_so(cli, tmp_path: Path, suffix: str):
+    cli("import", "-", "--plan-name", "Round trip", input=ROUND_TRIP_MD)
+    cli("update", "round-trip", "3.1", "--revised-target", "30/06/2027", "--reason", "staffing", "-m", "re-planned")
+    before = _register(cli, "round-trip")
+    assert [p["ref"] for p in before[0]] == ["1", "2", "3"]  # 2 has no actions yet
+    out = tmp_path / f"position{suffix}"
+    assert "3 priorities" in cli("export", "round-trip", "--to", str(out)).stdout
+    result = cli("import", str(out), "--plan", "round-trip")
+    assert "0 added, 0 changed, 0 removed, 3 unchanged" in result.stdout
+    assert _register(cli, "round-trip") == before
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".docx", ".csv"])
+def test_an_export_imported_as_a_new_plan_loses_nothing(cli, tmp_path: Path, suffix: str):
+    cli("import", "-", "--plan-name", "Round trip", input=ROUND_TRIP_MD)
+    out = tmp_path / f"position{suffix}"
+    cli("export", "round-trip", "--to", str(out))
+    cli("import", str(out), "--plan-name", "Copy")
+    original, copy = _json(cli("plan", "show", "round-trip", "--json")), _json(cli("plan", "show", "copy", "--json"))
+    assert copy["priorities"] == original["priorities"]
+    keep = ("ref", "priority_ref", "text", "lead", "original_target", "revised_target", "status", "rag", "rating")
+    rows = [[{k: a[k] for k in keep} for a in _json(cli("action", "list", p, "--json"))] for p in ("round-trip", "copy")]
+    assert rows[0] == rows[1]
+
+
+@pytest.mark.real_plans
+@pytest.mark.parametrize("suffix", [".xlsx", ".docx", ".csv"])
+def test_derby_exports_every_recommendation_and_reads_back_unchanged(cli, plans_dir: Path, tmp_path: Path, suffix: str):
+    cli("import", str(plans_dir / "003_73da126e79edb2e7.docx"), "--plan-name", "Derby")
+    before = _register(cli, "derby")
+    assert len(before[0]) == 24
+    out = tmp_path / f"derby{suffix}"
+    assert "81 actions, 24 priorities" in cli("export", "derby", "--to", str(out)).stdout
+    assert "0 added, 0 changed, 0 removed, 81 unchanged" in cli("import", str(out), "--plan", "derby").stdout
+    assert _register(cli, "derby") == before

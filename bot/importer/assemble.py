@@ -38,12 +38,15 @@ from bot.importer.find import (
     FINDINGS_RE,
     LEADING_REF_RE,
     LEGEND_RE,
+    NO_ACTIONS_RE,
     NO_HEADER_MESSAGE,
     NOTES_RE,
     ORG_RE,
     OUTCOME_RE,
     PLAN_WORD_RE,
+    POSITION_LINE_RE,
     PRIORITY_HEAD_RE,
+    TIMESCALE_LINE_RE,
     TIMESCALE_RE,
     is_structural,
     looks_like_header,
@@ -375,7 +378,7 @@ class Assembler:
             if col.index < n:
                 value = cells[col.index]
                 mapped += 1
-                if value:
+                if value and col.key != "ignore":
                     if col.key.startswith("extra:"):
                         extra[col.header] = value
                     else:
@@ -457,9 +460,13 @@ class Assembler:
         rec = vals.pop("priority", "")
         ref_raw = vals.pop("ref", "")
         prio_ref = tidy_ref(vals.pop("priority_ref", ""))
+        # Beside a recommendation column, a recommended timescale is the recommendation's own.
+        prio_timescale = vals.pop("timescale", "") if (rec or prio_ref) and (header.has("priority") or header.has("priority_ref")) else ""
         has_action_data = bool(vals) or bool(extra)
         if prio_ref and (self.current_priority is None or self.current_priority.ref != prio_ref):
             self.current_priority = self._priority_for_row("", rec, where, explicit=prio_ref)
+        if prio_timescale and self.current_priority is not None and not self.current_priority.timescale:
+            self.current_priority.timescale = prio_timescale
         if ref_raw or (rec and not prio_ref and self._starts_new_priority(rec)):
             self._close_fragment()
             self.mode = None
@@ -476,7 +483,9 @@ class Assembler:
             return
         if rec and self.current_priority is not None and header.has("priority"):
             p = self.current_priority
-            if rec != p.title and not p.title.endswith(rec):
+            head = PRIORITY_HEAD_RE.match(rec)
+            restated = head is not None and tidy_ref(head["kref"] or head["nref"] or "") == p.ref  # its own heading again
+            if not restated and rec != p.title and not p.title.endswith(rec):
                 self._grow(p, "title", rec)  # a recommendation cell running on into the next row
         if not has_action_data:
             return
@@ -602,6 +611,12 @@ class Assembler:
             self.group_ref = None
             self.mode = None
             return
+        m = TIMESCALE_LINE_RE.match(text)
+        if m and self.current_priority is not None and self.current is None and not self.current_priority.timescale:
+            self.current_priority.timescale = m["value"].strip()  # under its heading, as exports write it
+            return
+        if NO_ACTIONS_RE.match(text) and self.current_priority is not None and self.current is None:
+            return  # an export's line under a recommendation with no actions yet
         if FINDINGS_RE.match(text):
             self._close_fragment()
             self.mode = "findings"
@@ -908,6 +923,8 @@ class Assembler:
             self.warnings.append(f"no title found at the top of the file; the plan is called '{title}'.")
         plan_date = None
         for line in lines:
+            if POSITION_LINE_RE.match(line):
+                continue  # a report's "Position as at 28 Nov 2026" dates the report, not the plan
             m = DATE_IN_TEXT_RE.search(line)
             if m:
                 reading = read_target(m.group(0))

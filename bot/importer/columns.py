@@ -32,6 +32,8 @@ FIELD_ALIASES = {
 # "Action owner" is the lead, "Page reference for action plan" is nothing we know).
 _RULES: list[tuple[str | None, re.Pattern[str]]] = [
     (None, re.compile(r"\bpage\b")),
+    # the date of the latest update, which the register keeps itself (exports write it)
+    ("ignore", re.compile(r"^(?:date (?:of )?)?last updated?$|^date of last update$")),
     ("priority_ref", re.compile(r"^(?:priority|recommendation|rec|area|objective) (?:ref|reference|no|number|id)(?: no)?$")),
     ("ref", re.compile(r"^(?:action |item |task )?(?:ref|reference|no|number|id|#)(?: no| number| id)?$")),
     ("extra", re.compile(r"\b(?:start|started|launch|commence\w*|begin\w*)\b")),  # a start date is not a target
@@ -193,7 +195,8 @@ def build_header(cells: list[str], where: str, overrides: dict[str, str]) -> Hea
         if not text:
             continue
         name = cell_field(text, overrides)
-        if name == "ignore":
+        if name == "ignore":  # its values are read and left out, not mistaken for text under no heading
+            columns.append(Column(index, text, "ignore"))
             continue
         if name is None or name == "extra":
             columns.append(Column(index, text, f"extra:{text}"))

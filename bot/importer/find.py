@@ -21,7 +21,7 @@ NO_HEADER_MESSAGE = (
 
 PRIORITY_HEAD_RE = re.compile(
     r"^(?:(?:recommendation|priority|area for (?:improvement|development)|improvement area|theme|objective|afi|afd|rec\.?)s?"
-    r"\s*(?:no\.?\s*)?(?P<kref>\d{1,3}[a-z]?)(?![.\d])\s*[.):\-–—]?\s*(?P<ktitle>.*)"
+    r"\s*(?:no\.?\s*)?(?P<kref>(?:[a-z]{1,4}\s?)?\d{1,3}[a-z]?)(?![.\d])\s*[.):\-–—]?\s*(?P<ktitle>.*)"
     r"|(?P<nref>\d{1,3}[a-z]?)(?:\.(?!\d)|\))\s+(?P<ntitle>\S.{3,}))$",
     re.I,
 )
@@ -32,6 +32,12 @@ FINDINGS_RE = re.compile(
     re.I,
 )
 OUTCOME_RE = re.compile(r"^(?:expected|intended|desired) outcomes?\s*[:\-–]?\s*(?P<rest>.*)$", re.I)
+# "Timescale: Immediate" under a recommendation's heading, as exports write it.
+TIMESCALE_LINE_RE = re.compile(r"^(?:recommended\s+)?timescale\s*:\s*(?P<value>\S.{0,300})$", re.I)
+# "No actions recorded." under a recommendation that has none yet (exports write it).
+NO_ACTIONS_RE = re.compile(r"^no actions (?:are )?(?:recorded|yet)\.?$", re.I)
+# "Position as at 28 Nov 2026" (an export's title block): the report's date, not the plan's.
+POSITION_LINE_RE = re.compile(r"^(?:summary\s*[–—-]\s*)?(?:position|progress|update)\s+(?:as\s+)?(?:at|of)\b", re.I)
 LEGEND_RE = re.compile(r"^(?:blue|green|amber|red)\s*[-–—:=]\s*\w[\w\s/,'-]{0,40}$", re.I)
 BRAG_WORD_RE = re.compile(r"\bBRAG\b")
 TIMESCALE_RE = re.compile(

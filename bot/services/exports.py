@@ -34,7 +34,7 @@ def plan_report(session: Session, plan: Plan, *, as_of: date) -> PlanReport:
             outputs=a.outputs, outcome_required=a.outcome_required,
         ))
     priorities = [PriorityReport(p.ref, p.title, p.timescale, groups.pop(p.id, [])) for p in repo.priorities(session, plan.id or 0)]
-    priorities = [p for p in priorities if p.actions]
+    # Every priority, with or without actions: an export read back must give the same register.
     if groups.get(None):
         priorities.append(PriorityReport("", "Other actions", "", groups.pop(None)))
     return PlanReport(title=plan.title, organisation=plan.organisation_name, rag_scheme=scheme, as_of=as_of, priorities=priorities)

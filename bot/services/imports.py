@@ -183,7 +183,9 @@ def _write(
         plan.chase_from = chase_from or next_working_day(now.astimezone(zone(plan.timezone)).date(),
                                                          holiday_country=holiday_country, holiday_subdiv=holiday_subdiv)
     plan.organisation_name = parsed.organisation or plan.organisation_name
-    plan.plan_date = parsed.plan_date or plan.plan_date
+    # The plan's own date is its first file's: a later file's date (an export's "position as at")
+    # does not move it; `plan set --plan-date` does.
+    plan.plan_date = plan.plan_date or parsed.plan_date
     plan.source_file = Path(parsed.source_file).name if parsed.source_file else plan.source_file
     if created or RagScheme(plan.rag_scheme) is RagScheme.RAG:
         plan.rag_scheme = parsed.rag_scheme.value  # a file showing Blue upgrades a plan to BRAG
@@ -348,6 +350,24 @@ def _new_action(plan: Plan, pa: ParsedAction, prio_id: int | None, position: int
     return row, history
 
 
+# What the importer works out from where an action sat in its first file (its section, the ref
+# as written, a note after its date…). A later file that does not say (an export of the
+# register, another format) leaves them as they are.
+DERIVED_EXTRA = ("achievement", "section", "timescale", "target_note", "source_ref")
+_DATE_FORMS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y", "%d-%m-%Y", "%d %b %Y", "%d %B %Y")
+
+
+def _bare_date(raw: str, day: date) -> bool:
+    """Is `raw` only `day` written as a date (a date cell, 2011-12-31, 31/12/2011, 31 Dec 2011)?"""
+    text = raw.strip()
+    for form in _DATE_FORMS:
+        try:
+            return datetime.strptime(text, form).date() == day  # noqa: DTZ007 - a calendar date, no time of day
+        except ValueError:
+            continue
+    return False
+
+
 def _extra(pa: ParsedAction) -> dict[str, str]:
     extra = dict(pa.extra)
     for k, v in (("achievement", pa.achievement), ("section", pa.section), ("timescale", pa.timescale), ("target_note", pa.target_note),
@@ -363,8 +383,11 @@ def _update_action(
 ) -> list[str]:
     """Bring an existing action to what the file says; a new history entry joins `updates`."""
     changes: list[str] = []
+    raw = pa.target_raw[:300]
+    if a.original_target is not None and pa.target_date == a.original_target and _bare_date(raw, a.original_target):
+        raw = a.original_target_raw  # the same date as a date cell: the wording it was first given stays
     wanted = {"text": pa.text, "lead_text": pa.lead_text[:500], "outputs": pa.outputs, "outcome_required": pa.outcome_required,
-              "evidence_required": pa.evidence_required, "links": pa.links, "original_target_raw": pa.target_raw[:300]}
+              "evidence_required": pa.evidence_required, "links": pa.links, "original_target_raw": raw}
     for f, v in wanted.items():
         if (getattr(a, f) or "") != (v or ""):
             setattr(a, f, v)
@@ -373,6 +396,9 @@ def _update_action(
         a.priority_id = prio_id
         changes.append("priority")
     extra = _extra(pa)
+    for k in DERIVED_EXTRA:
+        if k not in extra and k in (a.extra or {}):
+            extra[k] = a.extra[k]
     if extra != (a.extra or {}):
         a.extra = extra
         changes.append("extra")

@@ -30,6 +30,8 @@ def write_csv(report: PlanReport, path: Path) -> Path:
             lead_cells = [neutralise(p.ref), neutralise(priority_heading(p)), neutralise(p.timescale)]
             for action in p.actions:
                 writer.writerow(lead_cells + [_text(action, c.key) for c in cols])
+            if not p.actions:  # a recommendation with no actions yet still belongs to the plan
+                writer.writerow(lead_cells + [""] * len(cols))
     return path
 
 
