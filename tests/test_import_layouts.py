@@ -68,3 +68,26 @@ def test_map_overrides_what_the_contents_suggest() -> None:
     plan = read_plan_text(CUT_OFF, mapping={"Col7": "extra"})
     assert all(a.rag is None for a in plan.actions) and plan.guesses == []
     assert plan.actions[0].extra["Col7"] == "G"
+
+
+def test_numeric_date_order_is_decided_once_per_file() -> None:
+    head = "Ref\tAction\tLead\tTarget\n"
+    month_first = read_plan_text(head + "1\tAudit files\tAnn Lee\t7/25/2025\n2\tTrain staff\tAnn Lee\t3/4/2026\n")
+    assert [a.target_date for a in month_first.actions] == [date(2025, 7, 25), date(2026, 3, 4)]
+    assert any("month first" in w for w in month_first.warnings)
+    day_first = read_plan_text(head + "1\tAudit files\tAnn Lee\t25/7/2025\n2\tTrain staff\tAnn Lee\t3/4/2026\n")
+    assert [a.target_date for a in day_first.actions] == [date(2025, 7, 25), date(2026, 4, 3)]  # UK order when nothing says otherwise
+    mixed = read_plan_text(head + "1\tAudit files\tAnn Lee\t25/7/2025\n2\tTrain staff\tAnn Lee\t7/26/2025\n")
+    assert mixed.actions[0].target_date == date(2025, 7, 25) and mixed.actions[1].target_date is None
+    assert any("read only month first: 7/26/2025" in w for w in mixed.warnings)  # said, not silently guessed
+
+
+def test_a_start_date_is_not_the_target_and_recurring_or_tbc_targets_have_no_date() -> None:
+    text = ("Ref\tAction\tLead\tStart date\tTarget\n"
+            "1\tAudit files\tAnn Lee\tJanuary 2025\tAnnually\n"
+            "2\tTrain staff\tAnn Lee\tMarch 2025\tTBC\n"
+            "3\tPublish the offer\tAnn Lee\tApril 2025\tJune 2025\n")  # fmt: skip
+    plan = read_plan_text(text)
+    assert plan.mapping["Start date"] == "extra"
+    assert [(a.target_kind, a.target_date) for a in plan.actions] == [("ongoing", None), ("empty", None), ("month", date(2025, 6, 30))]
+    assert plan.actions[0].extra == {"Start date": "January 2025"}

@@ -148,7 +148,12 @@ class TargetReading:
 
 
 _COMPLETE_RE = re.compile(r"^(?:action\s+)?(?:complete|completed|done|achieved|closed)\W*$", re.I)
-_ONGOING_RE = re.compile(r"^(?:on[\s-]?going|continuous|continuing|business as usual|bau)\W*$", re.I)
+_ONGOING_RE = re.compile(
+    r"^(?:on[\s-]?going|continuous|continuing|business as usual|bau|(?:every\s+)?(?:annual(?:ly)?|yearly|quarterly|monthly|termly|weekly|"
+    r"each\s+(?:year|quarter|month|term|week)))\W*$",
+    re.I,
+)  # recurring work has no single due date
+_NO_DATE_RE = re.compile(r"^(?:tbc|tba|tbd|n/?a|none|not applicable|to be (?:confirmed|agreed|decided))\W*$", re.I)
 _IMMEDIATE_RE = re.compile(r"^(?:immediate(?:ly)?|with immediate effect|now)\W*$", re.I)
 _RELATIVE_RE = re.compile(
     rf"^(?:within\s+|in\s+)?({_NUMBER_RE})\s+(day|week|fortnight|month|year)s?(?:'?\s*time)?\W*$", re.I
@@ -203,6 +208,8 @@ def _read_target(raw: str, plan_date: _dt.date | None, month_first: bool = False
         return TargetReading(None, raw, "complete")
     if _ONGOING_RE.match(text):
         return TargetReading(None, raw, "ongoing")
+    if _NO_DATE_RE.match(text):
+        return TargetReading(None, raw, "empty", "no date given yet")
     if _IMMEDIATE_RE.match(text):
         return TargetReading(plan_date, raw, "immediate")
     m = _RELATIVE_RE.match(text)
