@@ -91,3 +91,16 @@ def test_a_start_date_is_not_the_target_and_recurring_or_tbc_targets_have_no_dat
     assert plan.mapping["Start date"] == "extra"
     assert [(a.target_kind, a.target_date) for a in plan.actions] == [("ongoing", None), ("empty", None), ("month", date(2025, 6, 30))]
     assert plan.actions[0].extra == {"Start date": "January 2025"}
+
+
+def test_several_roles_in_one_lead_cell() -> None:
+    from bot.importer import split_leads
+
+    assert split_leads("Education Safeguarding Lead and Partnership Business Manager") == [
+        "Education Safeguarding Lead", "Partnership Business Manager"]  # fmt: skip
+    assert split_leads("Director of Children's Services and Head of Early Help") == [
+        "Director of Children's Services", "Head of Early Help"]  # fmt: skip
+    assert split_leads("Detective Inspector / Head of Service MASH") == ["Detective Inspector", "Head of Service MASH"]
+    # one role whose name has "and" in it stays whole
+    assert split_leads("Head of Safeguarding & Quality Assurance") == ["Head of Safeguarding & Quality Assurance"]
+    assert split_leads("HoS Commissioning and Transformation Projects") == ["HoS Commissioning and Transformation Projects"]

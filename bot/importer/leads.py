@@ -61,8 +61,25 @@ def split_leads(text: str) -> list[str]:
     return seen
 
 
+_TITLE_END = frozenset(
+    """lead manager officer director nurse inspector worker adviser advisor head chair coordinator
+    co-ordinator consultant partner practitioner commissioner psychologist teacher principal
+    executive sponsor""".split()
+)
+_TITLE_START = re.compile(r"^(?:head|director|(?:assistant|deputy|executive)\s+director|chair|chief\s+\w+|lead|manager)\s+(?:of|for)\s", re.I)
+
+
+def _is_title(text: str) -> bool:
+    """A whole job title ("Partnership Business Manager", "Head of Early Help"), not a field of
+    work ("Quality Assurance", "Transformation Projects")."""
+    words = text.split()
+    return len(words) >= 2 and (words[-1].lower().strip(".,") in _TITLE_END or bool(_TITLE_START.match(text)))
+
+
 def _split_joined(piece: str) -> list[str]:
     pieces = _AND.split(piece)
+    if len(pieces) > 1 and all(_is_title(p) for p in pieces):
+        return pieces  # "Education Safeguarding Lead and Partnership Business Manager": two roles
     if len(pieces) > 1:
         # "Phil Bradley & Ailsa Barr" splits; "Kevin Stevens With Senior Management Team" too
         # (the part after "with" is a team working with the lead); role titles do not.
