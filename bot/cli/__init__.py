@@ -59,10 +59,11 @@ class Ctx:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            from storage.db import current_revision, head_revision, make_engine, upgrade
+            from storage.db import current_revision, head_revision, make_engine, schema_is_current, upgrade
 
             self._engine = make_engine(self.settings.database_url)
-            if self.settings.auto_migrate and current_revision(self._engine) != head_revision():
+            if (self.settings.auto_migrate and not schema_is_current(self._engine)
+                    and current_revision(self._engine) != head_revision()):
                 upgrade(self._engine)
         return self._engine
 
