@@ -104,3 +104,18 @@ def test_several_roles_in_one_lead_cell() -> None:
     # one role whose name has "and" in it stays whole
     assert split_leads("Head of Safeguarding & Quality Assurance") == ["Head of Safeguarding & Quality Assurance"]
     assert split_leads("HoS Commissioning and Transformation Projects") == ["HoS Commissioning and Transformation Projects"]
+
+
+def test_structural_refs_are_stable_when_an_action_is_added_elsewhere() -> None:
+    def plan(extra_in_first: bool) -> dict[str, str]:
+        rows = ["Action\tLead\tTarget", "Recommendation 1: Improve plans",
+                "Audit plans\tAnn Lee\tMay 2025", "Train managers\tBob Roy\tJune 2025"]  # fmt: skip
+        if extra_in_first:
+            rows.append("Refresh the template\tAnn Lee\tJuly 2025")
+        rows += ["Recommendation 2: Improve supervision", "Set a supervision standard\tCat Dunn\tMay 2025",
+                 "Audit supervision records\tCat Dunn\tAugust 2025"]  # fmt: skip
+        return {a.text: a.ref for a in read_plan_text("\n".join(rows) + "\n").actions}
+
+    before, after = plan(False), plan(True)
+    assert before == {"Audit plans": "1.1", "Train managers": "1.2", "Set a supervision standard": "2.1", "Audit supervision records": "2.2"}
+    assert after == before | {"Refresh the template": "1.3"}  # nothing else renumbered

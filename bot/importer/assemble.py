@@ -254,7 +254,7 @@ class Assembler:
         guesses = guess_unknown_columns(header, rows, self.overrides)
         for g in guesses:
             self.guesses.append(g)
-            self.warnings.append(f"{header.where}: column {g.describe()}. Use --map '{g.header}=...' if that is wrong.")
+            self.warnings.append(f"{header.where}: column {g.describe()}. If that is wrong, use --map '{g.header}=FIELD' (or =extra).")
         self._install_header(header, header.where)
         for block in held:
             self._dispatch(block)
