@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.model import ActionSnapshot, Rag, Status
+from bot.domain.rag import Rating
 from cards.ids import Verb
 from cards.nudge import action_line
 from cards.view import Button, Card, Fact, Line, Section, Text
@@ -57,8 +58,11 @@ def actions_card(title: str, items: Sequence[tuple[ActionSnapshot, str]], *, emp
 
 
 def action_card(a: ActionSnapshot, *, plan: str, lead: str, history: Sequence[tuple[datetime, str, str]],
-                buttons: Sequence[Button] = ()) -> Card:
-    facts = [Fact("Plan", plan), Fact("Status", a.status.label), Fact("RAG", a.rag.label if a.rag else "not rated")]
+                buttons: Sequence[Button] = (), rating: Rating | None = None) -> Card:
+    """One action. `rating`: what a person sees (bot.domain.rag.Rating: reported, else the
+    rules' suggestion, marked suggested); without it, the reported rating."""
+    shown = rating if rating is not None else Rating(a.rag)
+    facts = [Fact("Plan", plan), Fact("Status", a.status.label), Fact("RAG", shown.label if shown.rag else "not rated")]
     if lead:
         facts.append(Fact("Lead", lead))
     if a.original_target or a.original_target_raw:
@@ -68,7 +72,7 @@ def action_card(a: ActionSnapshot, *, plan: str, lead: str, history: Sequence[tu
     hist = tuple(Line((Text(f"{at:%-d %b %Y} {who}: "), Text(text, user=True))) for at, who, text in history[:10])
     return Card(
         screen="action",
-        title=Line((Text(a.ref, user=True, strong=True), Text(" "), Text(a.text, user=True)), a.rag),
+        title=Line((Text(a.ref, user=True, strong=True), Text(" "), Text(a.text, user=True)), shown.rag),
         facts=tuple(facts),
         sections=(Section("history", "Latest updates", hist, more=max(0, len(history) - 10), empty="No updates yet."),),
         buttons=tuple(buttons),

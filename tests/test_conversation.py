@@ -186,6 +186,7 @@ def test_plans_show_digest_and_export_for_the_owner(engine, world, conv, tmp_pat
     assert "cs Children's services improvement plan — 3 open, owner Olive Owner" in text_of(conv.handle(olive(Said("plans"))))
     shown = text_of(conv.handle(olive(Said("show cs 2.4"))))
     assert "2.4 Deliver reflective practice sessions" in shown and "Status: Not started" in shown
+    assert "RAG: Red (suggested)" in shown  # the rating a person sees: nobody reported one, its target passed
     assert "cs has no action '9.9'" in text_of(conv.handle(olive(Said("show cs 9.9"))))
     assert "There is no plan 'nope'" in text_of(conv.handle(olive(Said("show nope"))))
     preview = conv.handle(olive(Said("digest cs preview")))

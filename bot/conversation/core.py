@@ -33,7 +33,7 @@ from bot.domain.permissions import Actor
 from bot.domain.vocabulary import ref_key
 from bot.errors import ActionbotError, NotFound
 from bot.services import engine as eng
-from bot.services import register, replies, signoff
+from bot.services import queries, register, replies, signoff
 from cards import chat
 from cards.ids import Field, Verb
 from cards.nudge import notice_card
@@ -417,7 +417,8 @@ class Conversation:
         snap = repo.action_snapshot(action, owners, delegates)
         buttons = [Button(f"Update {action.ref}", Verb.OPEN_UPDATE, {"action_id": action.id, "version": action.version}, "primary")] \
             if c.person.id in owners + delegates else []
-        return chat.action_card(snap, plan=plan.slug, lead=action.lead_text, history=hist, buttons=buttons)
+        rating = queries.rating(plan, action, today=queries.plan_today(plan, c.now))
+        return chat.action_card(snap, plan=plan.slug, lead=action.lead_text, history=hist, buttons=buttons, rating=rating)
 
     def _cmd_digest(self, c: _Ctx, p: cmds.Parsed, d: Decoded) -> Reply:
         from cards.digest import build_digest_view, digest_card
