@@ -59,6 +59,7 @@ INVOKE_DEADLINE = 12.0  # seconds: Teams gives up on an invoke after 15
 NOT_REACHABLE = "not reachable in Teams — install the app for them"
 KNOWN_VERBS = {v.value for v in Verb}
 REFRESH_EVERY = 3600.0  # a reference unchanged this long is written again anyway (seconds)
+REFERENCES_FOR = 60.0  # the port re-reads conversation references this often (seconds)
 
 
 class Handles(Protocol):
@@ -611,6 +612,9 @@ class TeamsPort:
         self._in_flight = asyncio.Semaphore(in_flight)
         self._bfa = ConfigurationBotFrameworkAuthentication(auth)
         self._creds: dict[str, Any] = {}
+        self._refs: dict[str, tuple[str, str, str, bool]] = {}
+        self._refs_at = -1e9
+        self._refs_lock = asyncio.Lock()
         self._token: tuple[str, float] = ("", 0.0)
         self._http: aiohttp.ClientSession | None = None
 
@@ -655,12 +659,46 @@ class TeamsPort:
         if self._http is not None:
             await self._http.close()
 
-    def _reference(self, target: str) -> tuple[str, str, str]:
+    def _load_references(self) -> dict[str, tuple[str, str, str, bool]]:
+        """Every conversation reference, keyed by conversation id, Teams user id and Entra object
+        id (a person's installed and most recent 1:1 chat winning), in one query."""
+        from sqlmodel import col, select
+
+        from storage.tables import TeamsConversation
+
+        out: dict[str, tuple[str, str, str, bool]] = {}
         with session_scope(self.engine) as s:
-            row = refs.find_reference(s, target)
-            if row is None or not row.installed:
-                raise DeliveryError(f"{target} is {NOT_REACHABLE}", permanent=True)
-            return row.conversation_id, row.service_url, row.tenant_id
+            rows = s.exec(select(TeamsConversation).order_by(col(TeamsConversation.installed), col(TeamsConversation.updated_at))).all()
+            for r in rows:
+                if r.kind == "personal":
+                    for key in (r.user_id, r.aad_object_id):
+                        if key:
+                            out[key] = (r.conversation_id, r.service_url, r.tenant_id, r.installed)
+            for r in rows:
+                out[r.conversation_id] = (r.conversation_id, r.service_url, r.tenant_id, r.installed)
+        return out
+
+    def _find_one(self, target: str) -> tuple[str, str, str, bool] | None:
+        with session_scope(self.engine) as s:
+            r = refs.find_reference(s, target)
+            return (r.conversation_id, r.service_url, r.tenant_id, r.installed) if r is not None else None
+
+    async def _reference(self, target: str) -> tuple[str, str, str]:
+        """Where ``target`` is reached. References are read in bulk and kept for a minute (a
+        thousand nudges cost one query); a target not among them is looked up on its own."""
+        if time.monotonic() - self._refs_at > REFERENCES_FOR:
+            async with self._refs_lock:
+                if time.monotonic() - self._refs_at > REFERENCES_FOR:
+                    self._refs = await asyncio.to_thread(self._load_references)
+                    self._refs_at = time.monotonic()
+        found = self._refs.get(target)
+        if found is None or not found[3]:  # unknown, or uninstalled when last read: ask the database itself
+            found = await asyncio.to_thread(self._find_one, target)
+            if found is not None:
+                self._refs[target] = found
+        if found is None or not found[3]:
+            raise DeliveryError(f"{target} is {NOT_REACHABLE}", permanent=True)
+        return found[0], found[1], found[2]
 
     async def _call(self, conversation_id: str, send: Callable[[], Awaitable[Any]]) -> Any:
         last: Exception | None = None
@@ -689,7 +727,7 @@ class TeamsPort:
         raise last if last is not None else DeliveryError(f"{conversation_id}: not sent")
 
     async def send(self, target: str, card: Card) -> Sent:
-        conversation_id, service_url, tenant = await asyncio.to_thread(self._reference, target)
+        conversation_id, service_url, tenant = await self._reference(target)
         act = card_activity(card, chart_images=self.chart_images)
         act.conversation = ConversationAccount(id=conversation_id, tenant_id=tenant or None)
         act.channel_data = {"tenant": {"id": tenant}} if tenant else None
@@ -698,7 +736,7 @@ class TeamsPort:
         return Sent(ref=str(result.get("id") or ""))
 
     async def update(self, target: str, ref: str, card: Card) -> Sent:
-        conversation_id, service_url, tenant = await asyncio.to_thread(self._reference, target)
+        conversation_id, service_url, tenant = await self._reference(target)
         act = card_activity(card, chart_images=False)
         act.id = ref
         act.conversation = ConversationAccount(id=conversation_id, tenant_id=tenant or None)
