@@ -25,10 +25,13 @@ MAX_ATTEMPTS = 8
 def _insert_ignore(session: Session, table: type, values: dict[str, Any]) -> bool:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":  # imported here: the PostgreSQL dialect costs a SQLite command a third of a second
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        ins: Any = pg_insert(table).values(**values)
     else:
-        from sqlalchemy.dialects.sqlite import insert
-    ins = insert(table).values(**values)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        ins = sqlite_insert(table).values(**values)
     # RETURNING, not rowcount: with implicit RETURNING psycopg reports rowcount -1 (truthy)
     # whether or not the row was inserted.
     result = session.execute(ins.on_conflict_do_nothing(index_elements=["key"]).returning(table.id))  # type: ignore[attr-defined]
