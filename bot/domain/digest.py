@@ -56,8 +56,11 @@ def _zero_rag() -> dict[str, int]:
     return {k: 0 for k in RAG_KEYS}
 
 
+_STATUS_KEYS = tuple(s.value for s in Status)
+
+
 def _zero_status() -> dict[str, int]:
-    return {s.value: 0 for s in Status}
+    return dict.fromkeys(_STATUS_KEYS, 0)
 
 
 @dataclass(frozen=True)
@@ -276,11 +279,12 @@ class _State(NamedTuple):
 class _History:
     """One action's fields over time, from its updates sorted by time."""
 
-    __slots__ = ("action", "rag_t", "rag_v", "status_t", "status_v", "target_t", "target_v", "times")
+    __slots__ = ("_seen", "action", "rag_t", "rag_v", "status_t", "status_v", "target_t", "target_v", "times")
 
     def __init__(self, action: ActionSnapshot, updates: list[UpdateSnapshot]):
         updates.sort(key=_AT)
         self.action = action
+        self._seen: dict[tuple[int, bool], _State] = {}
         self.times = [u.at for u in updates]
         self.status_t, self.status_v = [], []
         self.rag_t, self.rag_v = [], []
@@ -309,8 +313,18 @@ class _History:
         return self._state(self.action.created_at + _TICK)
 
     def _state(self, cutoff: datetime) -> _State:
+        # The state changes only where an update falls or at last_update_at: cutoffs between
+        # the same two of those share it (most of the digest's cutoffs, for most actions).
         a = self.action
         i = bisect_left(self.times, cutoff)
+        key = (i, a.last_update_at is not None and a.last_update_at < cutoff)
+        got = self._seen.get(key)
+        if got is None:
+            got = self._seen[key] = self._make_state(cutoff, i)
+        return got
+
+    def _make_state(self, cutoff: datetime, i: int) -> _State:
+        a = self.action
         last = self.times[i - 1] if i else None
         if a.last_update_at is not None and a.last_update_at < cutoff and (last is None or a.last_update_at > last):
             last = a.last_update_at
@@ -414,7 +428,10 @@ def build_digest(
         rating = shown.rag
         counters.add(now, suggestion.rag, shown)
         key = action.priority_ref if action.priority_ref in prio_titles else None
-        prio_counters.setdefault(key, _Counters()).add(now, suggestion.rag, shown)
+        group = prio_counters.get(key)
+        if group is None:
+            group = prio_counters[key] = _Counters()
+        group.add(now, suggestion.rag, shown)
         if now.rag is not None and suggestion.rag is not None and disagreement(now.rag, suggestion.rag):
             disagreements.append(Disagreement(action.id, action.ref, action.text, now.rag, suggestion.rag,
                                               suggestion.reasons))
