@@ -19,16 +19,32 @@ ENGINE: web.AppKey[Engine] = web.AppKey("engine", Engine)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 
 
+SCHEMA: web.AppKey[dict] = web.AppKey("schema", dict)
+
+
+def _revision(engine: Engine, known: dict[str, Any]) -> str | None:
+    """The schema revision, asked of Alembic once: remembered once it is the newest (the
+    schema does not move under a running server), asked again while it is not."""
+    if "revision" in known:
+        return known["revision"]
+    from storage.db import current_revision, head_revision
+
+    current = current_revision(engine)
+    if current == head_revision():
+        known["revision"] = current
+    return current
+
+
 async def healthz(request: web.Request) -> web.Response:
     """200 when the database answers, 503 otherwise (what the Docker health check reads)."""
-    engine = request.app[ENGINE]
+    engine, known = request.app[ENGINE], request.app[SCHEMA]
 
     def probe() -> dict[str, Any]:
-        from storage.db import current_revision, reading
+        from storage.db import reading
 
         with reading(engine).connect() as conn:  # a reader: never waits for the write lock
             conn.execute(text("SELECT 1"))
-        return {"status": "ok", "database": engine.dialect.name, "revision": current_revision(engine)}
+        return {"status": "ok", "database": engine.dialect.name, "revision": _revision(engine, known)}
 
     try:
         body = await asyncio.to_thread(probe)
@@ -127,6 +143,7 @@ def build_app(settings: Settings, engine: Engine, *, scheduler: bool = False, co
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[SETTINGS] = settings
     app[ENGINE] = engine
+    app[SCHEMA] = {}
     app[PORTS] = {}
     app.router.add_get("/healthz", healthz)
     if conversation is None and (settings.teams or settings.slack_configured):

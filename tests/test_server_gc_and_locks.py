@@ -158,3 +158,31 @@ def test_a_write_in_a_read_only_transaction_fails_and_stores_nothing(tmp_path):
     with session_scope(engine, read_only=True) as s:
         assert s.execute(text("SELECT slug FROM organisation")).scalars().all() == ["fine"]
     engine.dispose()
+
+
+# --- /healthz asks Alembic for the revision once it is the newest, not on every probe --------
+
+
+async def test_healthz_reads_the_schema_revision_once(engine, monkeypatch):
+    from aiohttp.test_utils import TestClient, TestServer
+
+    import storage.db
+    from bot.app import build_app
+    from bot.config import Settings
+
+    asked: list[int] = []
+    real = storage.db.current_revision
+
+    def counting(e):  # type: ignore[no-untyped-def]
+        asked.append(1)
+        return real(e)
+
+    monkeypatch.setattr(storage.db, "current_revision", counting)
+    async with TestClient(TestServer(build_app(Settings(), engine))) as client:
+        bodies = []
+        for _ in range(3):
+            resp = await client.get("/healthz")
+            assert resp.status == 200
+            bodies.append(await resp.json())
+    assert len(asked) == 1
+    assert {b["revision"] for b in bodies} == {storage.db.head_revision()}

@@ -23,7 +23,7 @@ def serve(ctx: Ctx, host: str | None, port: int | None, no_scheduler: bool) -> N
 
     logging.basicConfig(level=ctx.settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = ctx.engine  # creates the database and applies migrations
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # the health check reads the revision on every probe
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations, and the health check until the schema is the newest
     host = host or ctx.settings.host
     port = port or ctx.settings.port
     click.echo(f"actionbot serving on http://{host}:{port} (database: {engine.url.render_as_string(hide_password=True)})")
