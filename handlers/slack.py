@@ -52,6 +52,7 @@ PATH = "/slack/events"
 USER_TTL = 6 * 3600.0  # users.info is asked again after this (e-mail, name, timezone change)
 FORM_VERBS = {Verb.OPEN_UPDATE.value, Verb.RETURN.value}  # buttons that open a form: a modal is opened at once
 FORM_COMMANDS = {"update"}  # `/actions update 2.4` opens the update form
+ACK_HEADSTART = 0.015  # seconds the acknowledgement gets before slow work starts
 SUBMIT_DEADLINE = 2.3  # seconds: a submission's answer must be in its acknowledgement (3 s at Slack)
 MAX_DOWNLOAD = 10 * 1024 * 1024 + 1  # one byte over the importer's limit, so it says "too big"
 DIGEST_LINES = 8  # a digest's sections show this many lines; the full lists go in the thread
@@ -183,6 +184,14 @@ class SlackAdapter:
                 log.error("slack: background work failed", exc_info=t.exception())
 
         task.add_done_callback(done)
+
+    @staticmethod
+    async def _after_ack(work: Coroutine[Any, Any, None]) -> None:
+        """Start slow work once the acknowledgement is on its way: bolt looks for the ack every
+        10 ms, and a conversation step running in a thread would otherwise compete with the
+        answer for the interpreter."""
+        await asyncio.sleep(ACK_HEADSTART)
+        await work
 
     async def drain(self) -> None:
         """Wait for the work started after acknowledgements (tests; a clean shutdown)."""
@@ -326,7 +335,7 @@ class SlackAdapter:
         def later(work: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., Awaitable[None]]:
             async def listener(ack: Any, body: dict[str, Any], context: Any) -> None:
                 await ack()  # first: Slack has its answer whatever follows
-                self.spawn(work(body, context))
+                self.spawn(self._after_ack(work(body, context)))
             return listener
 
         app.command(COMMAND)(later(self.on_command))
