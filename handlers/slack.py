@@ -25,6 +25,7 @@ import bisect
 import logging
 import re
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +53,7 @@ PATH = "/slack/events"
 USER_TTL = 6 * 3600.0  # users.info is asked again after this (e-mail, name, timezone change)
 FORM_VERBS = {Verb.OPEN_UPDATE.value, Verb.RETURN.value}  # buttons that open a form: a modal is opened at once
 FORM_COMMANDS = {"update"}  # `/actions update 2.4` opens the update form
+WINDOW = 1.02  # seconds: the workspace rate is kept over any window this long (a little over Slack's second)
 ACK_HEADSTART = 0.015  # seconds the acknowledgement gets before slow work starts
 SUBMIT_DEADLINE = 2.3  # seconds: a submission's answer must be in its acknowledgement (3 s at Slack)
 MAX_DOWNLOAD = 10 * 1024 * 1024 + 1  # one byte over the importer's limit, so it says "too big"
@@ -490,6 +492,7 @@ class Pacer:
         self.clock = clock
         self._channel_next: dict[str, float] = {}
         self._booked: list[float] = []  # workspace send times booked, sorted
+        self._sent: deque[float] = deque()  # when sends really went, the last second's worth
         self._hold_until = 0.0
 
     def _free_slot(self, t: float) -> float:
@@ -521,6 +524,16 @@ class Pacer:
         delay = self.reserve(channel)
         if delay > 0:
             await asyncio.sleep(delay)
+        if self.gap_workspace:  # sends woken late (a busy loop) must not bunch up: keep the real window too
+            limit = max(1, round(1.0 / self.gap_workspace))
+            while True:
+                now = self.clock()
+                while self._sent and now - self._sent[0] > WINDOW:
+                    self._sent.popleft()
+                if len(self._sent) < limit:
+                    break
+                await asyncio.sleep(WINDOW - (now - self._sent[0]) + 0.001)
+            self._sent.append(self.clock())
 
     def hold(self, channel: str | None, seconds: float) -> None:
         until = self.clock() + seconds
