@@ -34,9 +34,9 @@ from common import ROOT, parser
 
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine, text
 
-from tests.fakes.slack_api import TOKEN, FakeSlack  # noqa: E402
+from tests.fakes.slack_api import TOKEN, FakeSlack
 
 ACTIONBOT = str(Path(sys.executable).with_name("actionbot"))
 START = "2026-12-01T10:00:00+00:00"  # a Tuesday, in working hours in London
@@ -91,14 +91,15 @@ def outbox_counts(db: Path) -> Counter[str]:
     return out
 
 
-async def one_run(db: Path, users: list[str], *, rate: float, kill: bool, folder: Path, env: dict[str, str]) -> dict[str, float]:
+async def one_run(db: Path, users: list[str], *, rate: float, kill: bool, folder: Path, env: dict[str, str], batch: int) -> dict[str, float]:
     fake = FakeSlack(per_channel_rate=1.0, workspace_rate=rate)
     for u in users:
         fake.add_user(u)
     api = await fake.start()
     wenv = env | {"SLACK_BOT_TOKEN": TOKEN, "SLACK_SIGNING_SECRET": "bench", "SLACK_API_URL": api, "SLACK_CHANNEL_RATE": "1",
                   "SLACK_WORKSPACE_RATE": str(rate), "ACTIONBOT_LEASE_SECONDS": "5", "ACTIONBOT_HOLIDAYS": "none",
-                  "ACTIONBOT_CHART_DIR": str(folder / "charts"), "ACTIONBOT_TEAMS": "false"}
+                  "ACTIONBOT_CHART_DIR": str(folder / "charts"), "ACTIONBOT_TEAMS": "false",
+                  "ACTIONBOT_DELIVER_BATCH": str(batch)}
 
     def start() -> subprocess.Popen[bytes]:
         log = (folder / "worker.log").open("ab")
@@ -144,6 +145,7 @@ def main() -> None:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--people", type=int, default=None, help="people to nudge (default 1,000; 200 with --quick)")
     p.add_argument("--workspace-rate", type=float, default=20.0, help="the fake workspace's cap, messages a second (default 20)")
+    p.add_argument("--batch", type=int, default=200, help="ACTIONBOT_DELIVER_BATCH for the worker (default 200)")
     args = p.parse_args()
     n = args.people or (200 if args.quick else 1_000)
     env = os.environ | {"LOG_LEVEL": "WARNING"}
@@ -160,7 +162,8 @@ def main() -> None:
         for label, kill in (("undisturbed", False), ("killed half-way", True)):
             db = folder / f"{label.split()[0]}.db"
             shutil.copy(prepared, db)
-            results[label] = r = asyncio.run(one_run(db, users, rate=args.workspace_rate, kill=kill, folder=folder, env=env))
+            results[label] = r = asyncio.run(one_run(db, users, rate=args.workspace_rate, kill=kill, folder=folder, env=env,
+                                                batch=args.batch))
             extra = f", killed at {r['killed_at']:.1f} s and restarted" if kill else ""
             print(f"{label:<16} {n:,} nudges at 1/s per channel, {args.workspace_rate:g}/s workspace: elapsed {r['elapsed']:.1f} s "
                   f"(minimum {minimum:.1f} s, ratio {r['elapsed'] / minimum:.3f}){extra}; 429s {r['rejected_429']}, "

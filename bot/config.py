@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     chart_dir: str = Field("charts", validation_alias=AliasChoices("ACTIONBOT_CHART_DIR"))
     tick_seconds: float = Field(60.0, validation_alias=AliasChoices("ACTIONBOT_TICK_SECONDS"))
     lease_seconds: float = Field(120.0, validation_alias=AliasChoices("ACTIONBOT_LEASE_SECONDS"))
+    deliver_batch: int = Field(50, validation_alias=AliasChoices("ACTIONBOT_DELIVER_BATCH"))
 
     slack_bot_token: str = Field("", validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
     slack_signing_secret: str = Field("", validation_alias=AliasChoices("SLACK_SIGNING_SECRET"))
@@ -84,4 +85,5 @@ class Settings(BaseSettings):
             stale_weeks=max(1, self.stale_weeks),
             chart_dir=Path(self.chart_dir),
             lease=timedelta(seconds=max(5.0, self.lease_seconds)),
+            deliver_batch=max(1, self.deliver_batch),
         )

@@ -46,6 +46,7 @@ class EngineConfig:
     stale_weeks: int = 4
     chart_dir: Path = field(default_factory=lambda: Path("charts"))
     lease: timedelta = schedule.LEASE  # how long a claimed job or message is a worker's before another may take it
+    deliver_batch: int = 50  # outbox messages one round claims at most (sent concurrently across targets, each port pacing itself)
 
 
 def due(
@@ -398,8 +399,8 @@ async def tick(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetime, 
     # Messages already queued go out while this round's jobs run (database work in a thread, off
     # the event loop); what the jobs queued goes out after them, in the same round.
     (planned, ran), sent = await asyncio.gather(asyncio.to_thread(plan_and_run),
-                                                deliver(engine, ports, now=now, worker=worker, lease=cfg.lease))
+                                                deliver(engine, ports, now=now, worker=worker, lease=cfg.lease, limit=cfg.deliver_batch))
     if ran:
-        sent += await deliver(engine, ports, now=now, worker=worker, lease=cfg.lease)
+        sent += await deliver(engine, ports, now=now, worker=worker, lease=cfg.lease, limit=cfg.deliver_batch)
     return {"planned": planned, "ran": len(ran), "sent": sent}
 
