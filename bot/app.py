@@ -22,36 +22,58 @@ SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 SCHEMA: web.AppKey[dict] = web.AppKey("schema", dict)
 
 
-def _revision(engine: Engine, known: dict[str, Any]) -> str | None:
-    """The schema revision, asked of Alembic once: remembered once it is the newest (the
-    schema does not move under a running server), asked again while it is not."""
-    if "revision" in known:
-        return known["revision"]
-    from storage.db import current_revision, head_revision
+def schema_problem(engine: Engine, known: dict[str, Any]) -> str | None:
+    """Why the database's schema is not the one this code needs, or None when it is.
 
-    current = current_revision(engine)
-    if current == head_revision():
+    Read once (at start, or at the first probe) and remembered in `known` once it is right: a
+    healthy probe then costs one ``SELECT 1``. While it is wrong each probe reads it again, so
+    running `actionbot db upgrade` makes the server healthy without a restart."""
+    if "revision" in known:
+        return None
+    from storage.db import current_revision, head_revision, known_revisions
+
+    current, newest = current_revision(engine), head_revision()
+    if current == newest:
         known["revision"] = current
-    return current
+        return None
+    upgrade = "run `actionbot db upgrade` (or start with ACTIONBOT_AUTO_MIGRATE=true)"
+    if current is None:
+        return f"the database has no actionbot schema (revision none, this version needs {newest}): {upgrade}"
+    if current not in known_revisions():
+        return f"the database schema is at revision {current}, which this version does not know (newest {newest}): run the newer actionbot"
+    return f"the database schema is at revision {current}, behind the {newest} this version needs: {upgrade}"
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 when the database answers, 503 otherwise (what the Docker health check reads)."""
+    """200 when the database answers and its schema is the one this code needs; 503 with the
+    reason otherwise (what the Docker health check reads)."""
     engine, known = request.app[ENGINE], request.app[SCHEMA]
 
-    def probe() -> dict[str, Any]:
+    def probe() -> str | None:
         from storage.db import reading
 
         with reading(engine).connect() as conn:  # a reader: never waits for the write lock
             conn.execute(text("SELECT 1"))
-        return {"status": "ok", "database": engine.dialect.name, "revision": _revision(engine, known)}
+        return schema_problem(reading(engine), known)
 
     try:
-        body = await asyncio.to_thread(probe)
-    except Exception as e:
-        log.warning("health check failed: %s", e)
-        return web.json_response({"status": "unhealthy", "error": type(e).__name__}, status=503)
-    return web.json_response(body)
+        problem = await asyncio.to_thread(probe)
+    except Exception as e:  # any database failure makes us unhealthy
+        log.warning("health check failed: %s: %s", type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+        return web.json_response({"status": "unhealthy", "error": type(e).__name__, "reason": "the database does not answer"}, status=503)
+    if problem:
+        log.warning("health check: %s", problem)
+        return web.json_response({"status": "unhealthy", "reason": problem}, status=503)
+    return web.json_response({"status": "ok", "database": engine.dialect.name, "revision": known["revision"]})
+
+
+async def _check_schema_at_start(app: web.Application) -> None:
+    try:
+        problem = await asyncio.to_thread(schema_problem, app[ENGINE], app[SCHEMA])
+    except Exception as e:  # the probe will say so; starting must not fail on it
+        problem = f"{type(e).__name__} reading the schema revision"
+    if problem:
+        log.warning("database not ready: %s", problem)
 
 
 async def _scheduler(app: web.Application):
@@ -145,6 +167,7 @@ def build_app(settings: Settings, engine: Engine, *, scheduler: bool = False, co
     app[ENGINE] = engine
     app[SCHEMA] = {}
     app[PORTS] = {}
+    app.on_startup.append(_check_schema_at_start)
     app.router.add_get("/healthz", healthz)
     if conversation is None and (settings.teams or settings.slack_configured):
         conversation = default_conversation(settings, engine)

@@ -117,6 +117,14 @@ def head_revision() -> str | None:
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
+@cache
+def known_revisions() -> frozenset[str]:
+    """Every revision this code's migrations know."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(s.revision for s in ScriptDirectory(str(MIGRATIONS)).walk_revisions())
+
+
 _REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.M)
 
 
