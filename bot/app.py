@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
 from sqlalchemy import Engine, text
 
 from bot.config import Settings
@@ -180,3 +184,48 @@ def build_app(settings: Settings, engine: Engine, *, scheduler: bool = False, co
         settings.engine_config()  # a wrong setting stops start-up here, with its message
         app.cleanup_ctx.append(_scheduler)
     return app
+
+
+class BriefRequestHandler(RequestHandler):
+    """aiohttp's connection handler, but a request that is not HTTP at all (a line too long,
+    a bad character, a TLS hello on the plain port) gets a short fixed 400 — never its own bytes
+    echoed back — and one log line instead of an ERROR with a traceback."""
+
+    def handle_error(self, request: BaseRequest, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        if not isinstance(exc, HttpProcessingError):
+            return super().handle_error(request, status, exc, message)
+        reason = type(exc).__name__
+        log.warning("malformed request from %s: %s (answered %s)", request.remote, reason, status)
+        resp = web.Response(status=status, text=f"{status} {HTTPStatus(status).phrase}: malformed request\n")
+        resp.force_close()
+        return resp
+
+
+async def serve(app: web.Application, host: str, port: int, *, on_ready: Callable[[list[Any]], None] | None = None,
+                stop: asyncio.Event | None = None) -> None:
+    """Run `app` on host:port until SIGINT/SIGTERM (or `stop`), with ``BriefRequestHandler``.
+    `on_ready` is given the listening addresses once it accepts connections."""
+    import signal
+
+    runner = web.AppRunner(app)
+    await runner.setup()
+    loop = asyncio.get_running_loop()
+    stop = stop or asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
+            pass
+    manager = runner.server
+    assert manager is not None
+    server = await loop.create_server(lambda: BriefRequestHandler(manager, loop=loop), host, port)
+    if on_ready is not None:
+        on_ready([sock.getsockname() for sock in server.sockets])
+    try:
+        await stop.wait()
+    finally:
+        server.close()
+        await server.wait_closed()
+        await runner.cleanup()
+

@@ -1,5 +1,6 @@
 """The HTTP server: health endpoint answers from the real database."""
 
+import logging
 import uuid
 
 import pytest
@@ -88,3 +89,50 @@ async def test_healthz_reads_the_schema_revision_once_not_per_probe(engine, monk
             resp = await client.get("/healthz")
             assert resp.status == 200 and (await resp.json())["revision"] == head_revision()
     assert len(calls) == 1
+
+
+async def _serve_and_send(engine, payload: bytes) -> bytes:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from bot.app import serve
+
+    stop, addrs = asyncio.Event(), []
+    task = asyncio.create_task(serve(build_app(Settings(), engine), "127.0.0.1", 0, on_ready=addrs.extend, stop=stop))
+    while not addrs:
+        await asyncio.sleep(0.01)
+    try:
+        reader, writer = await asyncio.open_connection(*addrs[0][:2])
+        writer.write(payload)
+        await writer.drain()
+        answer = await reader.read()
+        writer.close()
+        return answer
+    finally:
+        stop.set()
+        await task
+
+
+JUNK = {
+    "TLS hello on the plain port": b"\x16\x03\x01" + b"J" * 65536 + b"\r\n\r\n",
+    "request line too long": b"GET /" + b"A" * 70000 + b" HTTP/1.1\r\n\r\n",
+    "header too long": b"GET /healthz HTTP/1.1\r\nHost: x\r\nX: " + b"B" * 70000 + b"\r\n\r\n",
+    "NUL in a header": b"GET /healthz HTTP/1.1\r\nHost: x\r\nX: \x00" + b"C" * 8000 + b"\r\n\r\n",
+    "bad Content-Length": b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: " + b"9" * 5000 + b"x\r\n\r\n",
+}
+
+
+@pytest.mark.parametrize("junk", JUNK.values(), ids=JUNK.keys())
+async def test_a_malformed_request_gets_a_brief_400_and_one_log_line(engine, junk, caplog):
+    caplog.set_level(logging.DEBUG)
+    answer = await _serve_and_send(engine, junk)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.") and b" 400 " in head.split(b"\r\n")[0]
+    assert body == b"400 Bad Request: malformed request\n"  # nothing of what was sent comes back
+    mine = [r for r in caplog.records if r.name in ("actionbot", "aiohttp.server") and r.levelno >= logging.WARNING]
+    assert len(mine) == 1 and mine[0].levelno == logging.WARNING and mine[0].exc_info is None
+    assert mine[0].getMessage().startswith("malformed request from 127.0.0.1: ") and len(mine[0].getMessage()) < 120
+
+
+async def test_the_server_still_answers_good_requests(engine):
+    answer = await _serve_and_send(engine, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert b" 200 " in answer.split(b"\r\n")[0] and b'"status": "ok"' in answer

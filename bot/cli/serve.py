@@ -1,5 +1,6 @@
 """`actionbot serve`: the HTTP server."""
 
+import asyncio
 import logging
 
 import click
@@ -17,9 +18,8 @@ def serve(ctx: Ctx, host: str | None, port: int | None, no_scheduler: bool) -> N
 
     Migrations are applied first. Nudges and digests for people with no Slack or Teams id are
     printed here (the console platform)."""
-    from aiohttp import web
-
     from bot.app import build_app
+    from bot.app import serve as serve_app
 
     logging.basicConfig(level=ctx.settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = ctx.engine  # creates the database and applies migrations
@@ -29,7 +29,7 @@ def serve(ctx: Ctx, host: str | None, port: int | None, no_scheduler: bool) -> N
     click.echo(f"actionbot serving on http://{host}:{port} (database: {engine.url.render_as_string(hide_password=True)})")
     app = build_app(ctx.settings, engine, scheduler=not no_scheduler)
     app.on_startup.append(_freeze_start_up)
-    web.run_app(app, host=host, port=port, print=None)
+    asyncio.run(serve_app(app, host, port))
 
 
 async def _freeze_start_up(_app: object) -> None:
