@@ -43,6 +43,15 @@ def sqlite_path(url: str) -> Path | None:
     return Path(path) if path and path != ":memory:" else None
 
 
+def safe_url(url: str) -> str:
+    """`url` quoted for a message, its password hidden."""
+    try:
+        shown = make_url(normalise_url(url)).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL: hide anything between ':' and '@'
+        shown = re.sub(r":[^:@/]*@", ":***@", url)
+    return repr(shown if len(shown) <= 200 else shown[:199] + "…")
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):

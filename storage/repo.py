@@ -16,6 +16,8 @@ from sqlalchemy import func, insert, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
+from bot.domain import limits
+from bot.domain.limits import shown
 from bot.domain.model import ActionSnapshot, Cadence, PersonSnapshot, PlanSnapshot, Rag, RagScheme, Role, Status
 from bot.domain.names import name_key
 from bot.domain.permissions import Actor, Grant
@@ -46,7 +48,7 @@ def get_org(session: Session, slug: str) -> Organisation:
     org = find_org(session, slug)
     if org is None:
         existing = org_slugs(session)
-        raise NotFound(f"no organisation {slug!r}; " + (f"the organisations are: {', '.join(existing)}" if existing
+        raise NotFound(f"no organisation {shown(slug)}; " + (f"the organisations are: {', '.join(existing)}" if existing
                                                          else "there are none yet"))
     return org
 
@@ -76,17 +78,19 @@ def get_plan(session: Session, org_id: int, ident: str) -> Plan:
     """A plan by slug, by number, or by a unique piece of its title."""
     ident = ident.strip()
     q = select(Plan).where(Plan.org_id == org_id)
-    plan = session.exec(q.where(Plan.slug == ident)).first()
-    if plan is None and ident.isdigit():
-        plan = session.exec(q.where(Plan.id == int(ident))).first()
-    if plan is None and ident:
-        matches = list(session.exec(q.where(func.lower(Plan.title).contains(ident.lower()))))
+    plan = None
+    if len(ident) <= limits.IDENT:  # no plan is named by more: a longer text finds nothing, cheaply
+        plan = session.exec(q.where(Plan.slug == ident)).first()
+        if plan is None and ident.isdigit() and len(ident) <= 18:
+            plan = session.exec(q.where(Plan.id == int(ident))).first()
+    if plan is None and ident and len(ident) <= limits.IDENT:
+        matches = list(session.exec(q.where(func.lower(Plan.title).contains(ident.lower(), autoescape=True))))
         if len(matches) == 1:
             plan = matches[0]
     if plan is None:
         known = [p.slug for p in list_plans(session, org_id)]
         hint = f"; plans here: {', '.join(known)}" if known else "; there are no plans yet (try `actionbot import`)"
-        raise NotFound(f"no plan {ident!r}{hint}")
+        raise NotFound(f"no plan {shown(ident)}{hint}")
     return plan
 
 
@@ -123,7 +127,7 @@ def get_action(session: Session, plan: Plan, ref: str) -> Action:
     for action in list_actions(session, plan.id or 0):
         if ref_key(action.ref) == wanted:
             return action
-    raise NotFound(f"no action {ref!r} in plan {plan.slug!r} (see `actionbot action list {plan.slug}`)")
+    raise NotFound(f"no action {shown(ref)} in plan {plan.slug!r} (see `actionbot action list {plan.slug}`)")
 
 
 def action_people(session: Session, action_id: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -272,10 +276,10 @@ def find_person(session: Session, org_id: int, ident: str) -> Person:
         )
     )
     if not ids:
-        raise NotFound(f"no person {ident!r} (see `actionbot person list`)")
+        raise NotFound(f"no person {shown(ident)} (see `actionbot person list`)")
     found = list(session.exec(q.where(col(Person.id).in_(sorted(ids))).order_by(col(Person.id))))
     if len(found) > 1:
-        raise Ambiguous(f"{ident!r} could be {len(found)} people: {describe_people(found)}; name one by id (e.g. {found[0].id})")
+        raise Ambiguous(f"{shown(ident)} could be {len(found)} people: {describe_people(found)}; name one by id (e.g. {found[0].id})")
     return found[0]
 
 

@@ -13,9 +13,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
+from collections.abc import Iterator, Mapping
+
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, LargeBinary, Table, Text, UniqueConstraint, event
+from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+from bot.domain import limits
+from bot.domain.model import InvalidValue
 
 
 def utcnow() -> datetime:
@@ -56,8 +62,9 @@ def _json(default: Any) -> Any:
     return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
 
 
-def _text(default: str = "") -> Any:
-    return Field(default=default, sa_column=Column(Text, nullable=False, default=default))
+def _text(limit: int | None = limits.LONG_TEXT, default: str = "") -> Any:
+    """Long text, at most `limit` characters (checked by ``check_values``; None: internal text)."""
+    return Field(default=default, sa_column=Column(Text, nullable=False, default=default, info={"max_chars": limit}))
 
 
 class Organisation(SQLModel, table=True):
@@ -140,7 +147,7 @@ class Action(SQLModel, table=True):
     original_target: date | None = None
     original_target_raw: str = Field(default="", max_length=300)
     revised_target: date | None = None
-    revised_reason: str = _text()
+    revised_reason: str = _text(limits.REASON)
     status: str = Field(default="not_started", max_length=16)
     rag: str | None = Field(default=None, max_length=1)
     extra: dict[str, str] = _json(dict)
@@ -178,7 +185,7 @@ class Update(SQLModel, table=True):
     status: str | None = Field(default=None, max_length=16)
     rag: str | None = Field(default=None, max_length=1)
     revised_target: date | None = None
-    revised_reason: str = _text()
+    revised_reason: str = _text(limits.REASON)
     evidence: list[str] = _json(list)
     period_label: str = Field(default="", max_length=100)
     supersedes_id: int | None = Field(default=None, foreign_key="action_update.id")
@@ -196,7 +203,7 @@ class Signoff(SQLModel, table=True):
     decision: str = Field(max_length=10)  # approved | returned
     by_id: int | None = Field(default=None, foreign_key="person.id")
     at: datetime = _created()
-    note: str = _text()
+    note: str = _text(limits.NOTE)
     cleared_at: datetime | None = _ts(nullable=True)
 
 
@@ -244,7 +251,7 @@ class Job(SQLModel, table=True):
     claimed_by: str = Field(default="", max_length=100)
     lease_until: datetime | None = _ts(nullable=True)
     attempts: int = 0
-    last_error: str = _text()
+    last_error: str = _text(None)
     done_at: datetime | None = _ts(nullable=True)
     created_at: datetime = _created()
 
@@ -270,7 +277,7 @@ class Outbox(SQLModel, table=True):
     lease_until: datetime | None = _ts(nullable=True)
     sent_at: datetime | None = _ts(nullable=True)
     platform_ref: str = Field(default="", max_length=200)  # message ts / activity id, to update the card later
-    last_error: str = _text()
+    last_error: str = _text(None)
     created_at: datetime = _created()
 
 
@@ -361,3 +368,58 @@ class PendingImport(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
     resolved_at: datetime | None = _ts(nullable=True)
     outcome: str = Field(default="", max_length=20)  # committed | cancelled | changed | expired | superseded
+
+
+# --- every value checked before the database sees it -------------------------------------------
+def _label(table: Table, column: Column[Any]) -> str:
+    return f"{table.name.replace('_', ' ')} {column.name.replace('_', ' ')}"
+
+
+def _check(table: Table, column: Column[Any], value: Any) -> None:
+    if isinstance(value, str):
+        problem = limits.bad_text(value)
+        if problem:
+            raise InvalidValue(f"{_label(table, column)} contains {problem}; nothing was saved")
+        limit = getattr(column.type, "length", None) or column.info.get("max_chars")
+        if limit and len(value) > limit:
+            raise InvalidValue(f"{_label(table, column)} is {len(value):,} characters long; the limit is {limit:,}")
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, int) and isinstance(column.type, Integer) and abs(value) > limits.INT_MAX:
+        raise InvalidValue(f"{_label(table, column)} {value} is out of range (at most {limits.INT_MAX:,})")
+    elif isinstance(value, (list, dict)):
+        for text in _strings(value):
+            problem = limits.bad_text(text)
+            if problem:
+                raise InvalidValue(f"{_label(table, column)} contains {problem}; nothing was saved")
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a JSON value, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(k)
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def check_values(table: Table, values: Mapping[str, Any]) -> None:
+    """Refuse (``InvalidValue``) a value its column cannot hold: text over the column's limit
+    (see ``bot.domain.limits``), a NUL or a lone surrogate, an integer past 32 bits. The same
+    check on SQLite and PostgreSQL, before either sees the value."""
+    for name, value in values.items():
+        column = table.columns.get(name)
+        if column is not None:
+            _check(table, column, value)
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _check_before_flush(session: OrmSession, _context: Any, _instances: Any) -> None:
+    for obj in (*session.new, *session.dirty):
+        table = getattr(obj, "__table__", None)
+        if isinstance(table, Table):
+            check_values(table, {c.name: getattr(obj, c.key, None) for c in table.columns})

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from bot.domain.limits import check_date, shown
 from bot.domain.model import InvalidValue
 from bot.errors import ActionbotError, NotFound
 
@@ -52,20 +53,53 @@ class Ctx:
     @cached_property
     def settings(self) -> Settings:
         """Read when a command first needs it (pydantic-settings costs a fifth of a second)."""
+        from pydantic import ValidationError
+
         from bot.config import Settings
 
-        return Settings(**self.overrides)
+        try:
+            return Settings(**self.overrides)
+        except ValidationError as e:
+            bad = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'setting'}: {err['msg']}" for err in e.errors())
+            raise ActionbotError(f"a setting is wrong ({bad}); see the Configuration table in the README") from None
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            from storage.db import current_revision, head_revision, make_engine, schema_is_current, upgrade
+            from storage.db import upgrade
 
-            self._engine = make_engine(self.settings.database_url)
-            if (self.settings.auto_migrate and not schema_is_current(self._engine)
-                    and current_revision(self._engine) != head_revision()):
-                upgrade(self._engine)
+            engine, current = self.connect()
+            if self.settings.auto_migrate and not current:
+                upgrade(engine)
+            self._engine = engine
         return self._engine
+
+    def close(self) -> None:
+        """Let go of the database's connections when the command ends."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def connect(self) -> tuple[Engine, bool]:
+        """The engine for the configured URL and whether its schema is the newest (one SELECT
+        when it is), or an error saying why the URL cannot be used or the database cannot be
+        reached."""
+        from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+        from storage.db import current_revision, head_revision, make_engine, safe_url, schema_is_current
+
+        url = self.settings.database_url
+        try:
+            engine = make_engine(url)
+        except (ArgumentError, NoSuchModuleError, ValueError) as e:
+            raise ActionbotError(f"the database URL {safe_url(url)} is not one actionbot can use ({str(e).splitlines()[0]}); "
+                                 "write sqlite:///path/to/file.db or postgresql://user@host:5432/dbname") from None
+        try:
+            return engine, schema_is_current(engine) or current_revision(engine) == head_revision()
+        except DBAPIError as e:
+            engine.dispose()
+            reason = str(e.orig).strip().splitlines()[0] if str(e.orig).strip() else type(e.orig).__name__
+            raise ActionbotError(f"cannot reach the database {safe_url(url)}: {reason}") from None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -113,15 +147,28 @@ def _json_default(v: Any) -> Any:
     raise TypeError(f"cannot write {type(v).__name__} as JSON")
 
 
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d %b %Y", "%d %B %Y", "%d %b %y")
+
+
+def parse_ok(text: str, fmt: str) -> bool:
+    try:
+        datetime.strptime(text.strip(), fmt)  # noqa: DTZ007 - only whether it parses
+    except ValueError:
+        return False
+    return True
+
+
 def parse_cli_date(text: str, what: str = "date") -> date:
-    """Dates typed on the command line: 2026-11-30, 30/11/2026, 30 Nov 2026, 30 November 2026."""
+    """Dates typed on the command line: 2026-11-30, 30/11/2026, 30 Nov 2026, 30 November 2026,
+    within the dates actionbot works with (``bot.domain.limits``)."""
     t = text.strip()
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d %b %Y", "%d %B %Y", "%d %b %y"):
+    for fmt in _DATE_FORMATS:
         try:
-            return datetime.strptime(t, fmt).date()  # noqa: DTZ007 - only the calendar date is kept
+            d = datetime.strptime(t, fmt).date()  # noqa: DTZ007 - only the calendar date is kept
         except ValueError:
             continue
-    raise InvalidValue(f"{what} {text!r} is not a date; write it as 2026-11-30 or 30/11/2026")
+        return check_date(d, what)
+    raise InvalidValue(f"{what} {shown(text)} is not a date; write it as 2026-11-30 or 30/11/2026")
 
 
 def local_today() -> date:
@@ -138,25 +185,81 @@ def parse_cli_datetime(text: str, tz: str = "Europe/London") -> datetime:
     try:
         dt = datetime.fromisoformat(t.replace("Z", "+00:00"))
     except ValueError:
-        try:
-            d = parse_cli_date(text)
-        except InvalidValue:
-            raise InvalidValue(f"{text!r} is not a date and time; write it as 2026-11-23T10:00") from None
+        if not any(parse_ok(text, fmt) for fmt in _DATE_FORMATS):
+            raise InvalidValue(f"{shown(text)} is not a date and time; write it as 2026-11-23T10:00") from None
+        d = parse_cli_date(text, "the moment")
         dt = datetime(d.year, d.month, d.day, 9, 0, tzinfo=ZoneInfo(tz))
+    check_date(dt.date(), "the moment")
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=ZoneInfo(tz))
     return dt.astimezone(UTC)
 
 
-class ActionbotGroup(click.Group):
-    """Turns errors meant for people into one clear line and exit code 1."""
+def _one_line(message: str, limit: int = 1000) -> str:
+    """A message as one printable line: no newlines, no unencodable characters, not a flood."""
+    from bot.domain.limits import bad_text
 
-    def invoke(self, ctx: click.Context) -> Any:
+    line = " ".join(message.split())
+    if bad_text(line):
+        line = "".join("\ufffd" if bad_text(ch) else ch for ch in line)
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"error: {_one_line(message)}", err=True)
+    sys.exit(code)
+
+
+class ActionbotGroup(click.Group):
+    """Every failure a person can cause ends as one clear line on stderr and a non-zero exit,
+    never a traceback: errors meant for people (`ActionbotError`, `InvalidValue`) and misuse of
+    the command line exit 1 and 2; the database refusing or not answering, and files that cannot
+    be written, exit 1 with what happened. Each command is one transaction, so nothing was saved."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        from bot.domain.limits import bad_text
+
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        args = list(sys.argv[1:] if args is None else args)
+        for arg in args:
+            if problem := bad_text(arg):
+                _fail(f"an argument contains {problem}: {shown(arg)}; nothing was done", 2)
         try:
-            return super().invoke(ctx)
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Abort:
+            _fail("aborted; nothing was saved")
+        except click.UsageError as e:
+            where = f" (see `{e.ctx.command_path} --help`)" if e.ctx is not None else ""
+            _fail(e.format_message() + where, e.exit_code)
+        except click.ClickException as e:
+            _fail(e.format_message(), e.exit_code)
         except (ActionbotError, InvalidValue) as e:
-            click.echo(f"error: {e}", err=True)
-            sys.exit(1)
+            _fail(str(e))
+        except OSError as e:
+            where = f": {e.filename}" if e.filename else ""
+            _fail(f"{e.strerror or e}{where}")
+        except Exception as e:
+            if (said := _database_failure(e)) is None:
+                raise
+            _fail(said)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _database_failure(e: Exception) -> str | None:
+    """What to tell a person when the database refused or failed a command (SQLAlchemy is only
+    looked at if a command loaded it)."""
+    if "sqlalchemy" not in sys.modules:
+        return None
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    if isinstance(e, DBAPIError):
+        first = str(e.orig).strip().splitlines()[0] if str(e.orig).strip() else type(e.orig).__name__
+        return f"the database refused this ({first}); nothing was saved"
+    if isinstance(e, SQLAlchemyError):
+        return f"database error: {str(e).splitlines()[0] if str(e) else type(e).__name__}; nothing was saved"
+    return None
 
 
 @click.group(cls=ActionbotGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -175,6 +278,7 @@ def main(ctx: click.Context, database_url: str | None, org: str | None) -> None:
     if org:
         overrides["ACTIONBOT_ORG"] = org
     ctx.obj = Ctx(overrides)
+    ctx.call_on_close(ctx.obj.close)
 
 
 def _register_commands() -> None:

@@ -171,7 +171,7 @@ def signoff_return(ctx: Ctx, plan_ident: str, ref: str, note: str, as_person: st
 @click.option("--once", is_flag=True, help="One round, then exit.")
 @click.option("--now", "now_text", help="Run as if it were this moment (testing, replaying).")
 @click.option("--start", "start_text", help="Start the clock at this moment and let it run on (replaying, benchmarks: leases expire).")
-@click.option("--interval", type=float, default=60.0, show_default=True, help="Seconds between rounds.")
+@click.option("--interval", type=click.FloatRange(0, 86400, min_open=True), default=60.0, show_default=True, help="Seconds between rounds.")
 @click.option("--console-out", type=click.Path(dir_okay=False, path_type=Path), help="Append console messages here as JSON lines (default: print them).")
 @pass_ctx
 def worker_cmd(ctx: Ctx, once: bool, now_text: str | None, start_text: str | None, interval: float, console_out: Path | None) -> None:

@@ -104,6 +104,11 @@ def export_cmd(ctx: Ctx, plan_ident: str, dest: Path, as_of: str | None) -> None
 
     if dest.suffix.lower() not in EXPORT_FORMATS:
         raise InvalidValue(f"cannot export to {dest.name!r}: use one of {', '.join(EXPORT_FORMATS)}")
+    folder = dest.resolve().parent
+    if not folder.is_dir():
+        raise InvalidValue(f"there is no folder {str(folder)!r} to write {dest.name!r} into; create it first")
+    if dest.is_dir():
+        raise InvalidValue(f"{str(dest)!r} is a folder; give a file name such as {str(dest / ('plan' + dest.suffix))!r}")
     day = parse_cli_date(as_of, "as-of date") if as_of else local_today()
     with ctx.session() as s:
         report = plan_report(s, repo.get_plan(s, ctx.org(s).id or 0, plan_ident), as_of=day)

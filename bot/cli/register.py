@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from bot.cli import Ctx, LazyModule, emit_json, main, parse_cli_date, pass_ctx, utcnow
+from bot.domain import limits
 from bot.domain.model import Channel, InvalidValue, Rag, RagScheme, Role, Status
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ def plan_create(ctx: Ctx, title: str, slug: str | None, scheme: str, cadence: st
 @click.option("--cadence", help="weekly[:mon..sun], fortnightly[:day], monthly[:1..28|last].")
 @click.option("--timezone")
 @click.option("--scheme", type=click.Choice(["RAG", "BRAG"], case_sensitive=False))
-@click.option("--due-soon-days", type=int, help="Nudge when the target is this near (default 14).")
+@click.option("--due-soon-days", type=click.IntRange(0, 365), help="Nudge when the target is this near (default 14).")
 @click.option("--plan-date", help="The plan's own date; relative timescales count from it.")
 @click.option("--chase-from", help="Day from which lead officers are chased (an import sets the next working day); 'start' for at once.")
 @click.option("--owner", help="Person who owns the plan (gets private escalations and names).")
@@ -275,7 +276,7 @@ def action_assign(ctx: Ctx, plan_ident: str, ref: str, person: str, delegate: bo
 @click.option("--evidence", multiple=True, help="Link to evidence. Repeat for several.")
 @click.option("--label", default="", help="Period label, e.g. 'End of November'.")
 @click.option("--as", "as_person", help="Record as this person (their permissions apply).")
-@click.option("--expect-version", type=int, help="Fail with a conflict if the action changed since this version.")
+@click.option("--expect-version", type=click.IntRange(1, limits.INT_MAX), help="Fail with a conflict if the action changed since this version.")
 @pass_ctx
 def update_cmd(ctx: Ctx, plan_ident: str, ref: str, text: str, status: str | None, rag: str | None, revised_target: str | None,
                reason: str, evidence: tuple[str, ...], label: str, as_person: str | None, expect_version: int | None) -> None:
@@ -469,7 +470,7 @@ def role_list(ctx: Ctx, as_json: bool) -> None:
 # --- audit ----------------------------------------------------------------------------------
 @main.command("audit")
 @click.option("--entity", type=click.Choice(["action", "plan", "person", "role", "import"]), help="Only this kind of thing.")
-@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True, help="How many entries (1 to 10,000).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_ctx
 def audit_cmd(ctx: Ctx, entity: str | None, limit: int, as_json: bool) -> None:

@@ -10,7 +10,7 @@ from bot.cli import Ctx, main, pass_ctx
 
 @main.command()
 @click.option("--host", help="Address to listen on (default 127.0.0.1; env HOST).")
-@click.option("--port", type=int, help="Port (default 3978; env PORT).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default 3978; env PORT).")
 @click.option("--no-scheduler", is_flag=True, help="Serve HTTP only; do not plan or send nudges and digests.")
 @pass_ctx
 def serve(ctx: Ctx, host: str | None, port: int | None, no_scheduler: bool) -> None:

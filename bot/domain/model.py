@@ -12,6 +12,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import cast
 
+from bot.domain.limits import shown
+
 
 class InvalidValue(ValueError):
     """A value typed by a person (CLI, chat, import) that is not one we know. The message says
@@ -54,7 +56,7 @@ class Status(StrEnum):
         if found is not None:
             return found
         accepted = ", ".join(s.value for s in cls)
-        raise InvalidValue(f"unknown status {text!r}; use one of: {accepted}")
+        raise InvalidValue(f"unknown status {shown(text)}; use one of: {accepted}")
 
 
 _STATUS_LABELS = {
@@ -85,7 +87,7 @@ class Rag(StrEnum):
     def parse(cls, text: str) -> Rag:
         found = cls.find(text)
         if found is None:
-            raise InvalidValue(f"unknown RAG rating {text!r}; use R, A, G or B (Red, Amber, Green, Blue)")
+            raise InvalidValue(f"unknown RAG rating {shown(text)}; use R, A, G or B (Red, Amber, Green, Blue)")
         return found
 
     @classmethod
@@ -121,7 +123,7 @@ class RagScheme(StrEnum):
         key = text.strip().upper()
         if key in cls.__members__:
             return cls[key]
-        raise InvalidValue(f"unknown RAG scheme {text!r}; use RAG or BRAG")
+        raise InvalidValue(f"unknown RAG scheme {shown(text)}; use RAG or BRAG")
 
 
 class Channel(StrEnum):
@@ -146,7 +148,7 @@ class Role(StrEnum):
         try:
             return cls(_norm(text))
         except ValueError:
-            raise InvalidValue(f"unknown role {text!r}; use one of: {', '.join(r.value for r in cls)}") from None
+            raise InvalidValue(f"unknown role {shown(text)}; use one of: {', '.join(r.value for r in cls)}") from None
 
 
 _WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -169,19 +171,19 @@ class Cadence:
         kind, _, day_text = raw.partition(":")
         if kind not in ("weekly", "fortnightly", "monthly"):
             raise InvalidValue(
-                f"unknown cadence {text!r}; use weekly[:mon..sun], fortnightly[:mon..sun] or monthly[:1..28|last]"
+                f"unknown cadence {shown(text)}; use weekly[:mon..sun], fortnightly[:mon..sun] or monthly[:1..28|last]"
             )
         if kind == "monthly":
             if not day_text or day_text == "last":
                 return cls("monthly", -1)
             if day_text.isdigit() and 1 <= int(day_text) <= 28:
                 return cls("monthly", int(day_text))
-            raise InvalidValue(f"monthly cadence day must be 1..28 or 'last', not {day_text!r}")
+            raise InvalidValue(f"monthly cadence day must be 1..28 or 'last', not {shown(day_text)}")
         if not day_text:
             return cls(kind, 0)
         if day_text[:3] in _WEEKDAYS:
             return cls(kind, _WEEKDAYS.index(day_text[:3]))
-        raise InvalidValue(f"{kind} cadence day must be a weekday (mon..sun), not {day_text!r}")
+        raise InvalidValue(f"{kind} cadence day must be a weekday (mon..sun), not {shown(day_text)}")
 
     def __str__(self) -> str:
         if self.kind == "monthly":

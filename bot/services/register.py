@@ -13,13 +13,14 @@ from datetime import date, datetime
 from sqlalchemy import update as sql_update
 from sqlmodel import Session, col, func, select
 
+from bot.domain import limits
 from bot.domain.model import Cadence, Channel, InvalidValue, Rag, RagScheme, Role, Status
 from bot.domain.permissions import Actor, Permission, allowed, denial
 from bot.errors import Conflict, NotFound, PermissionDenied
 from storage import repo
-from storage.tables import Action, ActionPerson, Organisation, Person, Plan, RoleGrant, Signoff, Update
+from storage.tables import Action, ActionPerson, Organisation, Person, Plan, RoleGrant, Signoff, Update, check_values
 
-MAX_TEXT = 4000  # characters of progress text one update may carry
+MAX_TEXT = limits.PROGRESS_TEXT  # characters of progress text one update may carry
 
 ACTION_FIELDS = (
     "ref",
@@ -140,6 +141,7 @@ def versioned_write(session: Session, action: Action, expected: int, values: dic
     """Write `values` to the action only if it is still at version `expected` (and bump it);
     otherwise raise Conflict, having written nothing."""
     values = {**values, "version": expected + 1}
+    check_values(Action.__table__, values)  # type: ignore[arg-type]
     result = session.execute(
         sql_update(Action)
         .where(col(Action.id) == action.id, col(Action.version) == expected)
@@ -161,6 +163,13 @@ def _validate(plan: Plan, action: Action, r: UpdateRequest) -> None:
         raise InvalidValue("an update needs progress text, a status, a RAG rating, a revised date or evidence")
     if len(r.text) > MAX_TEXT:
         raise InvalidValue(f"progress text is {len(r.text)} characters; the limit is {MAX_TEXT}")
+    if len(r.revised_reason) > limits.REASON:
+        raise InvalidValue(f"the reason is {len(r.revised_reason):,} characters; the limit is {limits.REASON:,}")
+    if len(r.evidence) > limits.EVIDENCE_LINKS:
+        raise InvalidValue(f"{len(r.evidence)} evidence links on one update; the limit is {limits.EVIDENCE_LINKS}")
+    for link in r.evidence:
+        if len(link) > limits.EVIDENCE_LINK:
+            raise InvalidValue(f"an evidence link is {len(link):,} characters; the limit is {limits.EVIDENCE_LINK:,}")
     if r.status is Status.SIGNED_OFF:
         raise InvalidValue("an action is signed off by its sign-off stages, not by an update: mark it complete")
     if r.rag is Rag.BLUE and RagScheme(plan.rag_scheme) is RagScheme.RAG:
@@ -224,6 +233,10 @@ def configure_plan(
         _check_tz(str(changes["timezone"]))
     if "rag_scheme" in changes:
         changes["rag_scheme"] = RagScheme.parse(str(changes["rag_scheme"])).value
+    if "signoff_stages" in changes:
+        _check_names(changes["signoff_stages"], "sign-off stage", 200, 20)  # type: ignore[arg-type]
+    if "digest_channels" in changes:
+        _check_names(changes["digest_channels"], "digest channel", 200, 20)  # type: ignore[arg-type]
     if "due_soon_days" in changes and not 0 <= int(changes["due_soon_days"]) <= 365:  # type: ignore[call-overload]
         raise InvalidValue("due-soon days must be between 0 and 365")
     before = repo.row_dict(plan, changes.keys())
@@ -237,13 +250,21 @@ def configure_plan(
     return plan
 
 
+def _check_names(values: list[str], what: str, longest: int, most: int) -> None:
+    if len(values) > most:
+        raise InvalidValue(f"{len(values)} {what}s; the limit is {most}")
+    for v in values:
+        if len(v) > longest:
+            raise InvalidValue(f"a {what} is {len(v):,} characters; the limit is {longest}")
+
+
 def _check_tz(name: str) -> None:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidValue(f"unknown timezone {name!r}; use an IANA name such as Europe/London") from None
+        raise InvalidValue(f"unknown timezone {limits.shown(name)}; use an IANA name such as Europe/London") from None
 
 
 # --- people ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bot.domain import limits
 from bot.domain.model import Channel, InvalidValue, Rag, RagScheme, Role, Status
 from bot.domain.permissions import Actor, Permission, allowed, own_work
 from bot.errors import PermissionDenied
@@ -76,6 +77,8 @@ def decide(
         raise PermissionDenied(_refusal(session, plan, action, stage, actor, owners + delegates))
     if not approve and not note.strip():
         raise InvalidValue("returning an action needs a note saying what is missing")
+    if len(note) > limits.NOTE:
+        raise InvalidValue(f"the note is {len(note):,} characters; the limit is {limits.NOTE:,}")
     before = repo.row_dict(action, ACTION_FIELDS)
     expected = expected_version if expected_version is not None else action.version
     last = action.signoff_stage + 1 >= len(plan.signoff_stages)
