@@ -23,7 +23,7 @@ from bot.domain.names import name_key
 from bot.domain.permissions import Actor, Grant
 from bot.domain.vocabulary import ref_key
 from bot.errors import Ambiguous, NotFound
-from storage.tables import Action, ActionPerson, AuditLog, Organisation, Person, Plan, Priority, RoleGrant, Update
+from storage.tables import Action, ActionPerson, AuditLog, Organisation, Person, Plan, Priority, RoleGrant, Update, check_values
 
 
 # --- organisations --------------------------------------------------------------------------
@@ -196,10 +196,11 @@ def insert_rows(session: Session, model: type[SQLModel], rows: Sequence[dict[str
         elif info.default is not PydanticUndefined:
             defaults[name] = info.default
     full = []
+    table = model.__table__  # type: ignore[attr-defined]
     for r in rows:
         row = defaults | {k: f() for k, f in factories.items() if k not in r} | r
+        check_values(table, row)  # what the ORM's flush would check: no flush happens here
         full.append(row)
-    table = model.__table__  # type: ignore[attr-defined]
     if not return_ids:
         session.execute(insert(table), full)
         return []

@@ -222,6 +222,8 @@ def chat_cmd(ctx: Ctx, as_person: str, now_text: str | None) -> None:
     clock = (lambda: start + (utcnow() - began)) if start else utcnow
     chat = ConsoleChat(ctx.engine, org=ctx.settings.org, person=as_person, clock=clock, out=click.echo, cfg=ctx.settings.engine_config())
     chat.start()
+    if hasattr(sys.stdin, "reconfigure"):  # bytes that are not UTF-8 reach the chat as text it cleans, not a traceback
+        sys.stdin.reconfigure(errors="surrogateescape")
     while True:
         try:
             line = input("you> ")

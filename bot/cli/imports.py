@@ -46,7 +46,11 @@ def import_cmd(ctx: Ctx, path: Path, plan_name: str | None, plan_ident: str | No
 
     try:
         if str(path) == "-":
-            parsed = read_plan_text(sys.stdin.read(), source="pasted", plan_name=plan_name, mapping=_mapping(maps))
+            # Bytes, decoded here: whatever the terminal's locale, text that is not UTF-8 keeps its
+            # bad bytes as lone surrogates and is refused with a clear message, not a traceback.
+            raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8", "surrogateescape")
+            pasted = raw.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
+            parsed = read_plan_text(pasted, source="pasted", plan_name=plan_name, mapping=_mapping(maps))
         else:
             if not path.exists():
                 raise InvalidValue(f"no file {str(path)!r}")

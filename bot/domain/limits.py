@@ -37,7 +37,7 @@ def bad_text(value: str) -> str | None:
     m = _BAD_TEXT.search(value)
     if m is None:
         return None
-    return "a NUL character" if m.group() == "\x00" else "an invalid character (half of a UTF-16 surrogate pair)"
+    return "a NUL character" if m.group() == "\x00" else "an invalid character (a lone surrogate, or bytes that are not UTF-8)"
 
 
 def shown(value: str, n: int = 60) -> str:
