@@ -23,7 +23,18 @@ from bot.domain.names import name_key
 from bot.domain.permissions import Actor, Grant
 from bot.domain.vocabulary import ref_key
 from bot.errors import Ambiguous, NotFound
-from storage.tables import Action, ActionPerson, AuditLog, Organisation, Person, Plan, Priority, RoleGrant, Update, check_values
+from storage.tables import (
+    Action,
+    ActionPerson,
+    AuditLog,
+    Organisation,
+    Person,
+    Plan,
+    Priority,
+    RoleGrant,
+    Update,
+    check_values,
+)
 
 
 # --- organisations --------------------------------------------------------------------------

@@ -10,10 +10,9 @@ Times are stored as UTC and read back as aware UTC datetimes (``UTCDateTime``) o
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
-
-from collections.abc import Iterator, Mapping
 
 from sqlalchemy import JSON, Column, DateTime, Index, Integer, LargeBinary, Table, Text, UniqueConstraint, event
 from sqlalchemy.orm import Session as OrmSession

@@ -94,8 +94,7 @@ def world(db_url):
         before = state()
         result = run(*args, input=input)
         err = result.stderr
-        assert result.exit_code != 0 and result.exception is None or isinstance(result.exception, SystemExit), (
-            f"{args!r} raised {result.exception!r}")
+        assert result.exception is None or isinstance(result.exception, SystemExit), f"{args!r} raised {result.exception!r}"
         assert result.exit_code != 0, f"{args!r} was accepted: {result.output}"
         assert code is None or result.exit_code == code
         assert "Traceback" not in result.output + err

@@ -141,7 +141,7 @@ def versioned_write(session: Session, action: Action, expected: int, values: dic
     """Write `values` to the action only if it is still at version `expected` (and bump it);
     otherwise raise Conflict, having written nothing."""
     values = {**values, "version": expected + 1}
-    check_values(Action.__table__, values)  # type: ignore[arg-type]
+    check_values(Action.__table__, values)  # type: ignore[attr-defined]
     result = session.execute(
         sql_update(Action)
         .where(col(Action.id) == action.id, col(Action.version) == expected)
