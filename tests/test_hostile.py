@@ -74,6 +74,7 @@ def world(db_url):
         result = run(*args)
         assert result.exit_code == 0, result.output + result.stderr
 
+    assert runner.invoke(main, ["--db", db_url, "org", "add", "derby"]).exit_code == 0
     ok("plan", "create", "Children's services improvement plan", "--slug", "cs")
     ok("plan", "set", "cs", "--stage", "Evidence Challenge Panel")
     ok("person", "add", "Priya Shah", "--email", "priya@derby.example")
@@ -149,7 +150,7 @@ def test_poisoned_text_in_any_field_is_refused(world, bad, field):
         "reason": ("update", "cs", "2.4", "--revised-target", "2027-03-31", "--reason", bad),
         "note": ("signoff", "return", "cs", "2.5", "--note", bad, "--as", "Sam Patel"),
         "evidence": ("update", "cs", "2.4", "--evidence", bad),
-        "org": ("--org", bad, "plan", "list"),
+        "org": ("org", "add", bad),
         "plan": ("action", "list", bad),
         "person": ("update", "cs", "2.4", "-m", "x", "--as", bad),
     }[field]
@@ -213,7 +214,7 @@ def test_days_that_do_not_exist_are_refused(world, typed):
     (("person", "add", "{}"), 200, "person display name"),
     (("action", "add", "cs", "{}", "Some action"), 40, "action ref"),
     (("update", "cs", "2.4", "-m", "x", "--label", "{}"), 100, "period label"),
-    (("--org", "{}", "plan", "create", "X"), 64, "organisation slug"),
+    (("org", "add", "{}"), 64, "organisation slug"),
     (("update", "cs", "2.4", "--revised-target", "2027-03-31", "--reason", "{}"), limits.REASON, "reason"),
     (("update", "cs", "2.4", "--evidence", "{}"), limits.EVIDENCE_LINK, "evidence link"),
     (("signoff", "approve", "cs", "2.5", "--as", "Sam Patel", "--note", "{}"), limits.NOTE, "note"),
