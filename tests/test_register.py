@@ -147,6 +147,43 @@ def test_concurrent_writers_never_lose_an_update(engine, setup, now):
         assert s.get(Action, a.id).version == 1 + results.count("ok")
 
 
+def test_notes_without_a_version_never_conflict_eight_people_at_once(engine, setup, now):
+    """Eight people append five progress notes each to one action at the same moment, none
+    giving a version: all forty land, in order per person (on PostgreSQL too, where each waits
+    for the row instead of failing on a version that moved)."""
+    org, plan, a, _ = setup
+    failures: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def person(i: int) -> None:
+        barrier.wait()
+        for n in range(5):
+            try:
+                with Session(engine, expire_on_commit=False) as s:
+                    act = s.get(Action, a.id)
+                    register.record_update(s, org=org, plan=plan, action=act, actor=repo.actor_for(s, None, operator=True), author=None,
+                                           channel=Channel.CLI, now=now, request=UpdateRequest(text=f"person {i} note {n}"))
+                    s.commit()
+            except BaseException as e:
+                failures.append(e)
+
+    threads = [threading.Thread(target=person, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    with Session(engine) as s:
+        texts = [u.text for u in repo.history(s, a.id)]
+        assert len(texts) == 40 and s.get(Action, a.id).version == 41
+        for i in range(8):
+            assert [t for t in texts if t.startswith(f"person {i} ")] == [f"person {i} note {n}" for n in range(5)]
+    # A change against a version someone saw still conflicts when the action moved on.
+    with Session(engine, expire_on_commit=False) as s, pytest.raises(Conflict):
+        register.record_update(s, org=org, plan=plan, action=s.get(Action, a.id), actor=repo.actor_for(s, None, operator=True), author=None,
+                               channel=Channel.CLI, now=now, request=UpdateRequest(text="stale", expected_version=5))
+
+
 def test_organisations_do_not_see_each_other(session, now):
     op = repo.actor_for(session, None, operator=True)
     a_org, b_org = repo.get_or_create_org(session, "derby"), repo.get_or_create_org(session, "rotherham")

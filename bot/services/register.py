@@ -69,6 +69,11 @@ def record_update(
     owners, delegates = repo.action_people(session, action.id)
     if not allowed(actor, Permission.UPDATE_ACTION, plan_id=plan.id, action_people=owners + delegates):
         raise PermissionDenied(denial(Permission.UPDATE_ACTION) + f" ({action.ref} is not yours)")
+    if request.expected_version is None:
+        # No version seen: a note on whatever is current. Wait for any change in flight (the
+        # row lock; SQLite already holds its write lock) and build on it, so two notes never
+        # conflict. Only a change made against a version the person saw may conflict.
+        session.refresh(action, with_for_update=True)
     _validate(plan, action, request)
 
     before = repo.row_dict(action, ACTION_FIELDS)
