@@ -244,6 +244,8 @@ LEAD_NOWHERE = [
     (("--db", "nosuchdb://x/y", "plan", "list"), "is not one actionbot can use"),
     (("--db", "/nonexistent/folder/x.db", "plan", "list"), "cannot reach the database"),
     (("action", "list", "%"), "no plan '%'"),  # a title search treats wildcards as letters
+    (("--org", "defualt", "plan", "list"), "no organisation 'defualt'"),  # a read creates nothing
+    (("--org", "o" * 100_000, "audit"), "no organisation 'ooo"),
     (("action", "list", "_"), "no plan '_'"),
 ]
 
