@@ -374,12 +374,18 @@ def _label(table: Table, column: Column[Any]) -> str:
     return f"{table.name.replace('_', ' ')} {column.name.replace('_', ' ')}"
 
 
+_LIMITS: dict[Column[Any], int | None] = {}
+
+
 def _check(table: Table, column: Column[Any], value: Any) -> None:
     if isinstance(value, str):
-        problem = limits.bad_text(value)
-        if problem:
-            raise InvalidValue(f"{_label(table, column)} contains {problem}; nothing was saved")
-        limit = getattr(column.type, "length", None) or column.info.get("max_chars")
+        if "\x00" in value or not value.isascii():  # ASCII without NUL is always storable: skip the search
+            problem = limits.bad_text(value)
+            if problem:
+                raise InvalidValue(f"{_label(table, column)} contains {problem}; nothing was saved")
+        limit = _LIMITS.get(column, 0)
+        if limit == 0:
+            limit = _LIMITS[column] = getattr(column.type, "length", None) or column.info.get("max_chars")
         if limit and len(value) > limit:
             raise InvalidValue(f"{_label(table, column)} is {len(value):,} characters long; the limit is {limit:,}")
     elif isinstance(value, bool):
