@@ -427,22 +427,16 @@ class Conversation:
         mode = (p.args[1].lower() if len(p.args) > 1 else "preview")
         if mode not in ("preview", "send"):
             return _say("digest PLAN preview (to you) or digest PLAN send (to the plan's channels).")
+        if mode == "send" and not plan.digest_channels:
+            return _say(f"{plan.slug} has no digest channel yet: set PLAN channel #channel (or here).")
         as_of = c.now.astimezone(zone(plan.timezone)).date()
         dg = eng.digest_for(c.session, plan, as_of=as_of, cfg=self.cfg)
-        chart = eng._chart(dg, self.cfg.chart_dir / f"digest-{plan.slug}-{as_of.isoformat()}-manual.png")
+        chart = eng.digest_chart(dg, self.cfg.chart_dir / f"digest-{plan.slug}-{as_of.isoformat()}-manual.png")
         if mode == "preview":
             return Reply(cards=(digest_card(build_digest_view(dg, private=True, chart_path=chart)),))
-        if not plan.digest_channels:
-            return _say(f"{plan.slug} has no digest channel yet: set PLAN channel #channel (or here).")
-        from storage import schedule
-
         card = digest_card(build_digest_view(dg, chart_path=chart))
-        stamp = c.now.strftime("%Y%m%dT%H%M%S")
-        for ch in plan.digest_channels:
-            platform, _, target = ch.partition(":")
-            schedule.enqueue_message(c.session, org_id=c.org.id or 0, key=f"digest-now:{plan.id}:{stamp}:{ch}", platform=platform,
-                                     target=target, screen="digest", view=card.to_dict(), now=c.now)
-        return _say(f"The {plan.slug} digest is on its way to {len(plan.digest_channels)} channel(s).")
+        n = eng.post_digest(c.session, plan, card, key=f"digest-now:{plan.id}:{c.now:%Y%m%dT%H%M%S}", now=c.now)
+        return _say(f"The {plan.slug} digest is on its way to {n} channel(s).")
 
     def _cmd_export(self, c: _Ctx, p: cmds.Parsed, d: Decoded) -> Reply:
         from bot.services.exports import plan_report

@@ -24,6 +24,7 @@ from bot.importer.columns import (
     Guess,
     HeaderMap,
     build_header,
+    column_letter,
     guess_unknown_columns,
     header_from_contents,
     join_split,
@@ -387,7 +388,7 @@ class Assembler:
             used = {c.index for c in header.columns}
             for i, value in enumerate(cells):
                 if value and i not in used and any(ch.isalnum() for ch in value):
-                    name = f"Column {_column_letter(i)}"
+                    name = f"Column {column_letter(i)}"
                     extra[name] = value
                     if i not in self._unmapped_warned:
                         self._unmapped_warned.add(i)
@@ -933,11 +934,3 @@ class Assembler:
                     break
         return title, organisation, plan_date
 
-
-def _column_letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters

@@ -209,12 +209,8 @@ def _run_digest(session: Session, job: Job, *, now: datetime, cfg: EngineConfig)
     # on digest day falls in next week's digest rather than in neither.
     as_of = now.astimezone(zone(plan.timezone)).date() - timedelta(days=1)
     d = digest_for(session, plan, as_of=as_of, cfg=cfg)
-    chart = _chart(d, cfg.chart_dir / f"digest-{plan.slug}-{as_of.isoformat()}.png")
-    public = digest_card(build_digest_view(d, chart_path=chart))
-    for ch in plan.digest_channels:
-        platform, _, target = ch.partition(":")
-        schedule.enqueue_message(session, org_id=job.org_id, key=f"{job.key}:{ch}", platform=platform, target=target,
-                                 screen="digest", view=public.to_dict(), now=now)
+    chart = digest_chart(d, cfg.chart_dir / f"digest-{plan.slug}-{as_of.isoformat()}.png")
+    post_digest(session, plan, digest_card(build_digest_view(d, chart_path=chart)), key=job.key, now=now)
     if plan.owner_id is not None and (owner := session.get(Person, plan.owner_id)) is not None:
         private = digest_card(build_digest_view(d, private=True, chart_path=chart))
         platform, target = address_for(owner)
@@ -223,7 +219,17 @@ def _run_digest(session: Session, job: Job, *, now: datetime, cfg: EngineConfig)
     return f"digest of {plan.slug} to {len(plan.digest_channels)} channel(s)"
 
 
-def _chart(d: Digest, path: Path) -> Path | None:
+def post_digest(session: Session, plan: Plan, card: Card, *, key: str, now: datetime) -> int:
+    """Queue a digest card to each of the plan's digest channels (in the caller's transaction);
+    `key` makes it idempotent per channel. Returns how many channels it was queued for."""
+    for ch in plan.digest_channels:
+        platform, _, target = ch.partition(":")
+        schedule.enqueue_message(session, org_id=plan.org_id, key=f"{key}:{ch}", platform=platform, target=target,
+                                 screen="digest", view=card.to_dict(), now=now)
+    return len(plan.digest_channels)
+
+
+def digest_chart(d: Digest, path: Path) -> Path | None:
     from bot.chart import render_digest_chart
 
     try:
