@@ -106,6 +106,66 @@ def test_several_roles_in_one_lead_cell() -> None:
     assert split_leads("HoS Commissioning and Transformation Projects") == ["HoS Commissioning and Transformation Projects"]
 
 
+@pytest.mark.parametrize(
+    ("cell", "leads"),
+    [
+        ("Head of Service\nService Manager, Safeguarding", ["Head of Service", "Service Manager, Safeguarding"]),
+        ("Ailsa Barr\nPhil Bradley\nNick O'Reilly", ["Ailsa Barr", "Phil Bradley", "Nick O'Reilly"]),
+        ("DCS\nAD Early Help", ["DCS", "AD Early Help"]),
+        ("Head of Children's\nservices (interim)", ["Head of Children's services (interim)"]),  # wrapped: lower case
+        ("Head of Early Help and\nPrevention", ["Head of Early Help and Prevention"]),  # a line ending in "and"
+        ("Assistant Director,\nchildren's social care", ["Assistant Director, children's social care"]),  # ending in ","
+        ("Director of Children's\nServices", ["Director of Children's Services"]),  # one word is the title's end
+        ("Head of Service\nMASH", ["Head of Service MASH"]),
+        ("Head of Service Service Manager, Safeguarding", ["Head of Service Service Manager, Safeguarding"]),  # no break: no guess
+    ],
+)
+def test_leads_on_separate_lines_of_one_cell(cell: str, leads: list[str]) -> None:
+    from bot.importer import split_leads
+
+    assert split_leads(cell) == leads
+    assert split_leads(cell.replace("\n", "\u2028")) == leads  # the importer's marker reads the same
+
+
+def test_a_line_break_is_a_space_in_every_field_but_the_lead(tmp_path) -> None:
+    """Word cells with a second paragraph or a <w:br/>, and an Excel cell with Alt+Enter: the
+    lead keeps the break, the action, progress and target read it as a space, and a body
+    paragraph with a line break is one paragraph as before."""
+    import docx
+    import openpyxl
+
+    from bot.importer import read_plan
+
+    rows = [["Ref", "Action", "Lead", "Target", "Progress"],
+            ["1.1", "Audit thirty case files\neach quarter", "Head of Service\nPrincipal Social Worker", "31 March\n2026", "Started in\nJanuary"]]  # fmt: skip
+    document = docx.Document()
+    title = document.add_paragraph("Northmoor Borough Council")
+    title.add_run().add_break()
+    title.add_run("Improvement Plan, June 2025")
+    table = document.add_table(rows=2, cols=5)
+    for c, value in enumerate(rows[0]):
+        table.cell(0, c).text = value
+    for c, value in enumerate(rows[1]):
+        cell = table.cell(1, c)
+        first, *more = value.split("\n")
+        cell.text = first
+        for line in more:  # separate paragraphs in the cell, not <w:br/>
+            cell.add_paragraph(line)
+    document.save(tmp_path / "plan.docx")
+    wb = openpyxl.Workbook()
+    wb.active.append(["Northmoor Borough Council Improvement Plan, June 2025"])
+    for row in rows:
+        wb.active.append(row)
+    wb.save(tmp_path / "plan.xlsx")
+    for name in ("plan.docx", "plan.xlsx"):
+        plan = read_plan(tmp_path / name)
+        (a,) = plan.actions
+        assert (a.text, a.progress, a.target_date) == ("Audit thirty case files each quarter", "Started in January", date(2026, 3, 31)), name
+        assert a.lead_text == "Head of Service\nPrincipal Social Worker", name
+        assert plan.to_json()["actions"][0]["leads"] == ["Head of Service", "Principal Social Worker"]
+    assert read_plan(tmp_path / "plan.docx").preamble == ["Northmoor Borough Council Improvement Plan, June 2025"]
+
+
 def test_structural_refs_are_stable_when_an_action_is_added_elsewhere() -> None:
     def plan(extra_in_first: bool) -> dict[str, str]:
         rows = ["Action\tLead\tTarget", "Recommendation 1: Improve plans",

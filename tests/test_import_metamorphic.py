@@ -5,7 +5,8 @@ rating) and a way of writing it; the register read from the rewritten plan must 
 read from the plain table. What is varied is what councils vary: the column order, the words
 of the headings, recommendations as rows of the table or as paragraphs between tables, no ref
 column at all (then the refs come from the structure: recommendation 2's third action is 2.3,
-which is how the plain plan numbers them too), and an action's text run on into a second row."""
+which is how the plain plan numbers them too), an action's text run on into a second row, and
+several leads written one per line of the cell ("<br>" in a text copy) rather than with "/"."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.importer import ParsedPlan, read_plan_text
+from bot.importer import ParsedPlan, read_plan_text, split_leads
 
 VERBS = ["Review", "Publish", "Audit", "Introduce", "Recruit", "Train", "Refresh", "Commission", "Agree", "Deliver"]
 OBJECTS = [
@@ -69,7 +70,7 @@ def cell(a: dict, f: str) -> str:
             "status": STATUS_WORDS[a["status"]], "rag": RAG_WORDS[a["rag"]]}[f]  # fmt: skip
 
 
-def write(recs, *, order=FIELDS, names=None, recs_as_paragraphs=False, split_text=False) -> str:
+def write(recs, *, order=FIELDS, names=None, recs_as_paragraphs=False, split_text=False, lead_sep=" / ") -> str:
     names = names or {f: SYNONYMS[f][0] for f in FIELDS}
     header = "\t".join(names[f] for f in order)
     lines = ["Northmoor Borough Council", "Improvement Plan, 1 June 2025", ""]
@@ -81,6 +82,7 @@ def write(recs, *, order=FIELDS, names=None, recs_as_paragraphs=False, split_tex
         else:
             lines.append(f"Recommendation {rec['ref']}: {rec['title']}")
         for a in rec["actions"]:
+            a = {**a, "lead": lead_sep.join(a["leads"])} if "leads" in a else a
             if split_text:  # the text runs on into the next row, as at a page break
                 first, rest = a["text"].split(" ", 1)
                 row = {**a, "text": first}
@@ -136,6 +138,19 @@ def test_no_ref_column_gives_refs_from_the_structure(recs, order):
 @given(plans())
 def test_action_text_split_over_two_rows(recs):
     assert register(read_plan_text(write(recs, split_text=True))) == plain(recs)
+
+
+@SETTINGS
+@given(plans(), st.data())
+def test_leads_on_separate_lines_of_a_cell_split_as_with_slashes(recs, data):
+    for rec in recs:
+        for a in rec["actions"]:
+            a["leads"] = data.draw(st.lists(st.sampled_from(LEADS), min_size=1, max_size=3, unique=True))
+    by_lines = read_plan_text(write(recs, lead_sep=data.draw(st.sampled_from(["<br>", "<br/>", "<br />", "</p><p>"]))))
+    by_slashes = read_plan_text(write(recs))
+    assert [split_leads(a.lead_text) for a in by_lines.actions] == [split_leads(a.lead_text) for a in by_slashes.actions] == [
+        a["leads"] for rec in recs for a in rec["actions"]]  # fmt: skip
+    assert [r[:2] + r[3:] for r in register(by_lines)] == [r[:2] + r[3:] for r in register(by_slashes)]
 
 
 def test_the_plain_plan_reads_as_written():

@@ -53,6 +53,7 @@ from bot.importer.find import (
     looks_like_header,
     unfold_forms,
 )
+from bot.importer.leads import lead_lines
 from bot.importer.parsed import (
     ParsedAction,
     ParsedPlan,
@@ -60,7 +61,7 @@ from bot.importer.parsed import (
     ParsedProgress,
     PlanFileError,
 )
-from bot.importer.read import Block
+from bot.importer.read import BREAK, Block
 
 _MAX_PRIORITY_TEXT = 5000
 _HOLD_ROWS = 30  # data rows read before deciding what an unknown column holds
@@ -191,6 +192,9 @@ class Assembler:
 
     def feed(self, blocks: Iterable[Block]) -> None:
         for block in unfold_forms(blocks, self.overrides):
+            if block.cells and BREAK in "\x00".join(block.cells):  # in-cell line breaks: kept for the lead only
+                block.raw = block.cells
+                block.cells = [c.replace(BREAK, " ") for c in block.cells]
             if self._held_header is not None:  # rows under a header with unknown columns: read them first
                 self._held.append(block)
                 if block.kind != "row" or len(self._held) >= _HOLD_ROWS:
@@ -213,7 +217,7 @@ class Assembler:
     def _dispatch(self, block: Block) -> None:
         kind = block.kind
         if kind == "row":
-            self._row(block.cells, block.where)
+            self._row(block.cells, block.where, block.raw)
         elif kind == "para":
             self._text(block.cells[0], block.where, from_row=False)
         else:
@@ -280,7 +284,7 @@ class Assembler:
 
     # ---------------------------------------------------------------- rows
 
-    def _row(self, cells: list[str], where: str) -> None:
+    def _row(self, cells: list[str], where: str, raw: list[str] | None = None) -> None:
         first_in_table = self.table_rows == 0
         self.table_rows += 1
         filled = [i for i, c in enumerate(cells) if c]
@@ -303,7 +307,7 @@ class Assembler:
             elif not self.any_header and not self._replaying:
                 self.table_rows -= 1  # counted again when it is played back
                 self.sheet_rows -= 1
-                self._pre = [Block("row", cells, where)]  # hold it: a header row may follow, or none at all
+                self._pre = [Block("row", cells, where, raw=raw)]  # hold it: a header row may follow, or none at all
             else:
                 self.warnings.append(
                     f"{where}: row before any column headings, not imported: "
@@ -319,7 +323,7 @@ class Assembler:
         if len(filled) == 1 and filled[0] == 0 and self._is_text_line(cells[0], header):
             self._text(cells[0], where, from_row=True)
             return
-        self._data(cells, where, header)
+        self._data(cells, where, header, raw)
 
     def _is_text_line(self, text: str, header: HeaderMap) -> bool:
         """Is a row with only its first cell filled a heading or paragraph (as a spreadsheet
@@ -368,9 +372,10 @@ class Assembler:
             if label not in self.history_labels:
                 self.history_labels.append(label)
 
-    def _data(self, cells: list[str], where: str, header: HeaderMap) -> None:
+    def _data(self, cells: list[str], where: str, header: HeaderMap, raw: list[str] | None = None) -> None:
         if header.split_at:
             cells = join_split(cells, header.split_at)
+            raw = None
         vals: dict[str, str] = {}
         extra: dict[str, str] = {}
         mapped = 0
@@ -412,6 +417,9 @@ class Assembler:
             self._close_fragment()
             self._priority_row(vals, extra, where)
             return
+        if raw is not None and "lead" in vals:  # the lead keeps its line breaks: they can separate two leads
+            index = next(c.index for c in header.columns if c.key == "lead")
+            vals["lead"] = raw[index]
         self._action_row(vals, extra, where, header)
 
     # ---------------------------------------------------------------- recommendations
@@ -883,7 +891,7 @@ class Assembler:
             ref=ref,
             priority_ref=priority_ref,
             text=c.get("action", ""),
-            lead_text=c.get("lead", ""),
+            lead_text=lead_lines(c.get("lead", "")),
             target_raw=target_raw,
             target_date=reading.date,
             target_kind=reading.kind,

@@ -34,31 +34,97 @@ def _split_run_of_names(text: str) -> list[str]:
     return [text]
 
 
+# A line break inside the cell: "\n", or the importer's marker (bot.importer.read.BREAK).
+_LINE_RE = re.compile(r"\s*[\n\u2028]\s*")
+_RUNS_ON_END = frozenset("and & or of for in the to with at".split())
+
+
+def lead_lines(text: str) -> str:
+    """A lead cell's text with a line break ("\n") kept wherever the lines are separate leads
+    and read as a space wherever a line runs on. "Head of Service" over "Service Manager,
+    Safeguarding" are two leads; "Director of Children's" over "Services", or a line ending in
+    "and" or ",", or one continuing in lower case, is one lead wrapped at the cell's width.
+    Text without a line break comes back with its spaces tidied."""
+    text = text or ""
+    if "\n" not in text and "\u2028" not in text:
+        return " ".join(text.split())
+    lines = [" ".join(line.split()) for line in _LINE_RE.split(text.strip())]
+    out: list[str] = []
+    for line in lines:
+        if not line:
+            continue
+        if out and _runs_on(out[-1], line):
+            out[-1] = f"{out[-1]} {line}"
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _runs_on(above: str, line: str) -> bool:
+    """Does `line` continue the lead on the line above rather than name another?"""
+    if not line[0].isupper() and not line[0].isdigit():
+        return True  # "Head of Children's" / "services (interim)"
+    if above.endswith((",", "/", "-", "–", "&", "(")) or above.split()[-1].lower() in _RUNS_ON_END:
+        return True
+    if line.split()[0].lower() in _RUNS_ON_END:
+        return True
+    return not (_reads_as_lead(above, first=True) and _reads_as_lead(line))
+
+
+def _reads_as_lead(line: str, *, first: bool = False) -> bool:
+    """Can this line stand as a lead by itself: a person's name, a job title, or a role or team of
+    two words or more ("Service Manager, Safeguarding", "DCS and AD Early Help")? One word
+    below a line ("Services", "MASH") is more likely the end of the title above; one initialism
+    on the first line ("DCS") is a role."""
+    if len(line.split()) < 2:
+        return first and bool(_INITIALISM.match(line))
+    return _is_name(line) or _is_title(line) or is_person_or_role(line)
+
+
 def split_leads(text: str) -> list[str]:
     """The individual people or roles named in a lead cell, in order, without repeats.
 
-    Splits on "/" and "," and ";" always; on " & ", " and ", " with " only when the pieces on
-    both sides read as people's names (so "Head of Safeguarding & Quality Assurance" and
-    "HoS Commissioning and Transformation Projects" stay whole). A person with a role after a
-    dash stays one entry: "Tina Smith - East Midlands Strategic Commissioning Group"."""
-    text = " ".join((text or "").split())
+    Splits at line breaks between leads (see lead_lines), and on "/" and "," and ";" always; on
+    " & ", " and ", " with " only when the pieces on both sides read as people's names (so
+    "Head of Safeguarding & Quality Assurance" and "HoS Commissioning and Transformation
+    Projects" stay whole). A person with a role after a dash stays one entry: "Tina Smith -
+    East Midlands Strategic Commissioning Group"; a job title with its field after a comma
+    too: "Service Manager, Safeguarding"."""
+    text = lead_lines(text)
     if not text:
         return []
     parts: list[str] = []
-    for chunk in _COMMA.split(text):
-        for piece in _SLASH.split(chunk):
+    for line in text.split("\n"):
+        parts.extend(_split_line(line))
+    seen: list[str] = []
+    for p in parts:
+        if p and p.lower() not in (s.lower() for s in seen):
+            seen.append(p)
+    return seen
+
+
+def _split_line(text: str) -> list[str]:
+    parts: list[str] = []
+    for n, chunk in enumerate(_COMMA.split(text)):
+        for k, piece in enumerate(_SLASH.split(chunk)):
             piece = piece.strip(" .-–")
             if not piece:
                 continue
             if parts and piece[0].islower() and not _AND.match(" " + piece):
                 parts[-1] = f"{parts[-1]}, {piece}"  # "Director, children's services"
                 continue
+            if parts and _is_field_of(parts[-1], piece, n > 0 and k == 0):
+                parts[-1] = f"{parts[-1]}, {piece}"  # "Service Manager, Safeguarding"
+                continue
             parts.extend(_split_joined(piece))
-    seen: list[str] = []
-    for p in parts:
-        if p and p.lower() not in (s.lower() for s in seen):
-            seen.append(p)
-    return seen
+    return parts
+
+
+def _is_field_of(before: str, piece: str, after_comma: bool) -> bool:
+    """Is `piece`, after a comma, the field of the job title before it ("Service Manager,
+    Safeguarding") rather than another lead? One capitalised word that is neither an
+    initialism ("PPU", "DCS") nor a title, after a whole job title."""
+    return after_comma and " " not in piece and piece[:1].isupper() and not piece.isupper() and not _INITIALISM.match(piece) and _is_title(before)
 
 
 _TITLE_END = frozenset(

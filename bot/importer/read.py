@@ -1,7 +1,11 @@
 """Step 1 of an import: any file format -> a neutral stream of blocks, in document order.
 
 A block is a paragraph (one text), the start of a table (its width), or a table row (a list of
-cell strings, already cleaned of inline HTML, Markdown bold and stray whitespace). Spreadsheets
+cell strings, already cleaned of inline HTML, Markdown bold and stray whitespace). A line break
+inside a cell (a Word cell's second paragraph or <w:br/>, an Excel cell's "\n", "<br>" in a text or
+Markdown copy) is kept as BREAK between the cell's cleaned lines, so the lead splitter can tell
+"Head of Service" from "Service Manager" on the next line; the assembler reads every other field
+with the break as a space, exactly as if it had never been kept. Spreadsheets
 and CSV files have no paragraphs: their single-cell rows play that part, and the later steps treat
 them alike. Every block says where it came from ("table 3, row 2", "sheet 'Plan', row 40",
 "line 12") so a warning can point at it.
@@ -49,6 +53,7 @@ class Block:
     cells: list[str]  # para: [text]; row: the cells; table: []
     where: str
     width: int | None = None
+    raw: list[str] | None = None  # a row with line breaks kept (BREAK); `cells` then has them as spaces
 
 
 @dataclass
@@ -70,9 +75,34 @@ _MD_HEADING_RE = re.compile(r"^#{1,6}\s+")
 _LINE_HYPHEN_RE = re.compile(r"\b([a-z]{2,})- (?!(?:and|or|to|nor|as|then)\b)([a-z]{2,})\b")
 
 
+# The line-break marker inside a cell's text: Unicode's LINE SEPARATOR, which str.split(), strip()
+# and regex \s all treat as whitespace, so code that flattens text flattens it too.
+BREAK = "\u2028"
+_LINE_BREAK_RE = re.compile(r"<\s*br\s*/?\s*>|<\s*/\s*p\s*>\s*<\s*p\b[^<>]{0,200}>|\r\n?|\n|\u2028", re.I)
+
+
 def clean(text: str) -> str:
     """Cell text without inline HTML (<b>, <i>, <sup>, &amp;), Markdown bold markers or runs of
-    whitespace; "2 <sup>nd</sup>" and "2 nd" both become "2nd"."""
+    whitespace; "2 <sup>nd</sup>" and "2 nd" both become "2nd". Line breaks ("\n", "<br>",
+    "</p><p>") are kept as one BREAK between the cleaned lines, unless cleaning joined something
+    across them (a hyphenated word, a table border): then the cell is one line, as it always was.
+    Either way `text.replace(BREAK, " ")` is the flat text."""
+    if not text:
+        return ""
+    if "\n" in text or "\r" in text or BREAK in text or ("<" in text and _LINE_BREAK_RE.search(text)):
+        return _clean_lines(text)
+    return _clean_flat(text)
+
+
+def _clean_lines(text: str) -> str:
+    flat = _clean_flat(text)
+    lines = [line for line in map(_clean_flat, _LINE_BREAK_RE.split(text)) if line]
+    if len(lines) < 2 or " ".join(lines) != flat:
+        return flat
+    return BREAK.join(lines)
+
+
+def _clean_flat(text: str) -> str:
     if not text:
         return ""
     if "<" in text:
@@ -306,13 +336,13 @@ def _docx_blocks(document, path: Path) -> Iterator[Block]:
     counters = {"para": 0, "table": 0}
     numbering = Numbering(document)
 
-    def para(p) -> str:
+    def para(p, br: str = " ") -> str:
         label = numbering.label(p)
-        text = paragraph_text(p)
+        text = paragraph_text(p, br)
         return f"{label} {text}" if label else text
 
-    def cell_text(tc) -> str:
-        return clean(" ".join(para(p) for p in tc.iter(p_tag)))
+    def cell_text(tc) -> str:  # a cell's paragraphs and <w:br/>s are its lines
+        return clean("\n".join(para(p, "\n") for p in tc.iter(p_tag)))
 
     def walk(parent) -> Iterator[Block]:
         for el in parent.iterchildren():

@@ -16,10 +16,11 @@ _VAL = qn("w:val")
 _MOVE_FROM, _TABS = qn("w:moveFrom"), qn("w:tabs")
 
 
-def paragraph_text(p) -> str:
+def paragraph_text(p, br: str = " ") -> str:
     """Every w:t of the paragraph in order (tracked insertions included, deletions are
     w:delText and so left out; text moved with track changes on is read where it went, w:moveTo,
-    not also where it came from, w:moveFrom); tabs and breaks as spaces."""
+    not also where it came from, w:moveFrom); tabs as spaces, line breaks (w:br, w:cr) as `br`
+    (a space in a body paragraph; a new line in a table cell, where it can separate two leads)."""
     parts: list[str] = []
     for node in p.iter(_T, _TAB, _BR, _CR):
         parent = node.getparent()
@@ -32,6 +33,8 @@ def paragraph_text(p) -> str:
             continue
         if node.tag == _T:
             parts.append(node.text or "")
+        elif node.tag != _TAB:
+            parts.append(br)
         elif parent.tag != _TABS:
             parts.append(" ")
     return "".join(parts)
