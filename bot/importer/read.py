@@ -81,7 +81,7 @@ BREAK = "\u2028"
 _LINE_BREAK_RE = re.compile(r"<\s*br\s*/?\s*>|<\s*/\s*p\s*>\s*<\s*p\b[^<>]{0,200}>|\r\n?|\n|\u2028", re.I)
 
 
-def clean(text: str) -> str:
+def clean(text: str, _one_line: bool = False) -> str:
     """Cell text without inline HTML (<b>, <i>, <sup>, &amp;), Markdown bold markers or runs of
     whitespace; "2 <sup>nd</sup>" and "2 nd" both become "2nd". Line breaks ("\n", "<br>",
     "</p><p>") are kept as one BREAK between the cleaned lines, unless cleaning joined something
@@ -89,22 +89,8 @@ def clean(text: str) -> str:
     Either way `text.replace(BREAK, " ")` is the flat text."""
     if not text:
         return ""
-    if "\n" in text or "\r" in text or BREAK in text or ("<" in text and _LINE_BREAK_RE.search(text)):
+    if not _one_line and ("\n" in text or "\r" in text or BREAK in text or ("<" in text and _LINE_BREAK_RE.search(text))):
         return _clean_lines(text)
-    return _clean_flat(text)
-
-
-def _clean_lines(text: str) -> str:
-    flat = _clean_flat(text)
-    lines = [line for line in map(_clean_flat, _LINE_BREAK_RE.split(text)) if line]
-    if len(lines) < 2 or " ".join(lines) != flat:
-        return flat
-    return BREAK.join(lines)
-
-
-def _clean_flat(text: str) -> str:
-    if not text:
-        return ""
     if "<" in text:
         text = _TAG_RE.sub(" ", text)
     if "&" in text and ";" in text:
@@ -119,6 +105,14 @@ def _clean_flat(text: str) -> str:
     if " st" in text or " nd" in text or " rd" in text or " th" in text:
         text = _ORDINAL_RE.sub(r"\1\2", text)
     return text
+
+
+def _clean_lines(text: str) -> str:
+    flat = clean(text, True)
+    lines = [line for line in (clean(part, True) for part in _LINE_BREAK_RE.split(text)) if line]
+    if len(lines) < 2 or " ".join(lines) != flat:
+        return flat
+    return BREAK.join(lines)
 
 
 def unquote_formula(text: str) -> str:
