@@ -25,7 +25,7 @@ import json
 import logging
 import re
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -39,7 +39,7 @@ from aiohttp import web
 from botbuilder.core import InvokeResponse, TurnContext, serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity, ActivityTypes, Attachment, ConversationAccount
-from botframework.connector.auth import AuthenticationConstants, ClaimsIdentity
+from botframework.connector.auth import AuthenticationConstants, ClaimsIdentity, ConnectorFactory
 from sqlalchemy import Engine
 
 from bot.conversation.events import FileIn, Incoming, Press, Reply, Said, Submit, Who
@@ -60,6 +60,7 @@ NOT_REACHABLE = "not reachable in Teams — install the app for them"
 KNOWN_VERBS = {v.value for v in Verb}
 REFRESH_EVERY = 3600.0  # a reference unchanged this long is written again anyway (seconds)
 REFERENCES_FOR = 60.0  # the port re-reads conversation references this often (seconds)
+CLIENTS_KEPT = 32  # connector clients kept (one per service URL, i.e. per Teams region, in practice)
 
 
 class Handles(Protocol):
@@ -89,8 +90,61 @@ def auth_from(settings: Any) -> TeamsAuth:
                      APP_TYPE="SingleTenant" if tenant else "MultiTenant")
 
 
+class _CachedConnectors(ConnectorFactory):
+    """botbuilder's connector factory, remembering the client it made for each service URL and
+    audience: building one (credentials, msrest's configuration and retry policy) costs a few
+    milliseconds, and the stock adapter builds a new one for every incoming activity."""
+
+    def __init__(self, inner: ConnectorFactory, cache: OrderedDict[tuple[str, str, str], Any], app_id: str) -> None:
+        self.inner, self.cache, self.app_id = inner, cache, app_id
+
+    async def create(self, service_url: str, audience: str | None = None) -> Any:
+        key = (self.app_id, service_url, audience or "")
+        client = self.cache.get(key)
+        if client is None:
+            client = await self.inner.create(service_url, audience)
+            self.cache[key] = client
+            while len(self.cache) > CLIENTS_KEPT:
+                self.cache.popitem(last=False)
+        else:
+            self.cache.move_to_end(key)
+        return client
+
+
+class CachingAuthentication(ConfigurationBotFrameworkAuthentication):
+    """ConfigurationBotFrameworkAuthentication that reuses its connector and user-token clients
+    (per app id, service URL and audience) instead of making new ones on every turn, as a
+    long-running bot should. Requests are still authenticated one by one."""
+
+    def __init__(self, configuration: Any, **kw: Any) -> None:
+        super().__init__(configuration, **kw)
+        self._connectors: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
+        self._token_clients: dict[str, Any] = {}
+
+    @staticmethod
+    def _app_id(claims: ClaimsIdentity | None) -> str:
+        claims_ = (claims.claims if claims is not None else None) or {}
+        return str(claims_.get(AuthenticationConstants.AUDIENCE_CLAIM) or claims_.get(AuthenticationConstants.APP_ID_CLAIM) or "")
+
+    async def authenticate_request(self, activity: Activity, auth_header: str) -> Any:
+        result = await super().authenticate_request(activity, auth_header)
+        if result.connector_factory is not None:
+            result.connector_factory = _CachedConnectors(result.connector_factory, self._connectors, self._app_id(result.claims_identity))
+        return result
+
+    def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
+        return _CachedConnectors(super().create_connector_factory(claims_identity), self._connectors, self._app_id(claims_identity))
+
+    async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> Any:
+        key = self._app_id(claims_identity)
+        client = self._token_clients.get(key)
+        if client is None:
+            client = self._token_clients[key] = await super().create_user_token_client(claims_identity)
+        return client
+
+
 def make_adapter(auth: TeamsAuth) -> CloudAdapter:
-    return CloudAdapter(ConfigurationBotFrameworkAuthentication(auth))
+    return CloudAdapter(CachingAuthentication(auth))
 
 
 # --- reading activities ------------------------------------------------------------------
@@ -610,7 +664,7 @@ class TeamsPort:
         # Few requests in flight: a send paced now must leave now, not queue behind others in
         # the connector's thread pool and arrive in a bunch (which Teams would answer with 429).
         self._in_flight = asyncio.Semaphore(in_flight)
-        self._bfa = ConfigurationBotFrameworkAuthentication(auth)
+        self._bfa = CachingAuthentication(auth)
         self._creds: dict[str, Any] = {}
         self._refs: dict[str, tuple[str, str, str, bool]] = {}
         self._refs_at = -1e9

@@ -392,6 +392,23 @@ def test_seen_event_ids_survive_a_new_conversation_object(engine, world, tmp_pat
     assert again.replayed and len(rows(engine, Update, Update.action_id == a.id)) == 1
 
 
+def test_old_event_ids_are_pruned_now_and_then_not_on_every_event(engine, world, tmp_path):
+    from bot.conversation.core import PRUNE_EVERY, SEEN_FOR
+    from storage.tables import SeenEvent
+
+    clock = [NOW]
+    c = Conversation(engine, org=ORG, clock=lambda: clock[0])
+    c.handle(slack("UANN", Said("mine"), event_id="old"))
+    clock[0] = NOW + SEEN_FOR - timedelta(minutes=1)  # "old" is not yet past keeping: this prune leaves it
+    c.handle(slack("UANN", Said("mine"), event_id="e2"))
+    clock[0] += timedelta(minutes=5)  # now it is, but the last prune was 5 minutes ago
+    c.handle(slack("UANN", Said("mine"), event_id="e3"))
+    assert {e.event_id for e in rows(engine, SeenEvent)} == {"old", "e2", "e3"}
+    clock[0] += PRUNE_EVERY
+    c.handle(slack("UANN", Said("mine"), event_id="e4"))
+    assert {e.event_id for e in rows(engine, SeenEvent)} == {"e2", "e3", "e4"}
+
+
 # --- files: import --------------------------------------------------------------------------
 PLAN_CSV = (
     b"Ref,Action,Lead Officer,Target date,Progress,RAG\n"

@@ -232,6 +232,21 @@ async def test_with_an_app_id_unsigned_requests_are_refused(engine, conv, connec
     assert conv.events == []
 
 
+async def test_the_adapter_keeps_one_connector_client_per_service_url():
+    from botbuilder.schema import Activity
+
+    from handlers.teams import CachingAuthentication, TeamsAuth
+
+    auth = CachingAuthentication(TeamsAuth())
+    act = Activity().deserialize(tf.message("https://smba.example/uk/", "mine"))
+    first, second = await auth.authenticate_request(act, ""), await auth.authenticate_request(act, "")
+    uk = await first.connector_factory.create("https://smba.example/uk/", first.audience)
+    assert await second.connector_factory.create("https://smba.example/uk/", second.audience) is uk  # made once, reused
+    emea = await second.connector_factory.create("https://smba.example/emea/", second.audience)
+    assert emea is not uk and emea.config.base_url == "https://smba.example/emea/"
+    assert await auth.create_user_token_client(first.claims_identity) is await auth.create_user_token_client(second.claims_identity)
+
+
 def test_production_refuses_to_run_teams_without_credentials(monkeypatch):
     for var in ("MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppTenantId"):
         monkeypatch.delenv(var, raising=False)

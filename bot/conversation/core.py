@@ -29,7 +29,7 @@ from bot.conversation.forms import read_update_form, return_form, update_form
 from bot.conversation.markup import Decoded, decode
 from bot.domain.due import needs_update, parse_snooze, zone
 from bot.domain.model import Channel, InvalidValue, Role, Status
-from bot.domain.permissions import Actor
+from bot.domain.permissions import Actor, Grant
 from bot.domain.vocabulary import ref_key
 from bot.errors import ActionbotError, NotFound
 from bot.services import engine as eng
@@ -47,7 +47,6 @@ from storage.tables import (
     PendingImport,
     Person,
     Plan,
-    RoleGrant,
     SeenEvent,
     Update,
 )
@@ -55,6 +54,7 @@ from storage.tables import (
 log = logging.getLogger("actionbot.conversation")
 
 SEEN_FOR = timedelta(days=7)  # event ids older than this are pruned (Slack retries within minutes)
+PRUNE_EVERY = timedelta(minutes=10)  # each process prunes them this often, not on every event
 UNDO_WITHIN = timedelta(minutes=10)
 IMPORT_PENDING_FOR = timedelta(hours=24)
 EXPORT_MIME = {
@@ -93,10 +93,11 @@ class _Ctx:
     now: datetime
     level: Level
     where: str | None
+    grants: tuple[Grant, ...] = ()  # the person's roles, read once per event
 
     @property
     def actor(self) -> Actor:
-        return repo.actor_for(self.session, self.person)
+        return Actor(person_id=self.person.id, grants=self.grants)
 
 
 class Conversation:
@@ -109,6 +110,7 @@ class Conversation:
         self.cfg = cfg or eng.EngineConfig()
         self.directories = dict(directories or {})
         self.clock = clock or (lambda: datetime.now(UTC))
+        self._pruned_at: datetime | None = None  # when this process last pruned old event ids
 
     # --- the entry point ----------------------------------------------------------------------
     def handle(self, event: Incoming, *, now: datetime | None = None) -> Reply:
@@ -148,8 +150,9 @@ class Conversation:
             return Reply.from_dict(row.reply, replayed=True)
         if not record:
             return None
-        if now.minute % 10 == 0:  # now and then, forget old ids
+        if self._pruned_at is None or abs(now - self._pruned_at) >= PRUNE_EVERY:  # now and then, forget old ids
             s.execute(delete(SeenEvent).where(col(SeenEvent.at) < now - SEEN_FOR))
+            self._pruned_at = now
         row = SeenEvent(platform=event.who.platform, event_id=key, reply={}, at=now)
         s.add(row)
         s.flush()  # on PostgreSQL a concurrent twin waits here, then fails on the unique key
@@ -159,8 +162,9 @@ class Conversation:
     def _org(self, s: Session, who: Who) -> Organisation:
         if who.platform == "console":
             return repo.get_org(s, self.default_org)
-        linked = s.exec(select(Organisation).where(or_(col(Organisation.slack_team_id).is_not(None),
-                                                        col(Organisation.teams_tenant_id).is_not(None)))).all()
+        orgs = s.exec(select(Organisation).where(or_(col(Organisation.slack_team_id).is_not(None), col(Organisation.teams_tenant_id).is_not(None),
+                                                      col(Organisation.slug) == self.default_org))).all()  # one query for both cases below
+        linked = [o for o in orgs if o.slack_team_id is not None or o.teams_tenant_id is not None]
         if linked:
             field_ = "slack_team_id" if who.platform == "slack" else "teams_tenant_id"
             for o in linked:
@@ -169,7 +173,7 @@ class Conversation:
             log.warning("refused a %s request from unlinked workspace %r (user %r)", who.platform, who.workspace, who.user_id)
             raise _Answer(notice_card("This workspace is not linked to actionbot. An administrator can link it with "
                                       "`actionbot org link`."))
-        org = s.exec(select(Organisation).where(Organisation.slug == self.default_org)).first()
+        org = next((o for o in orgs if o.slug == self.default_org), None)
         if org is None:
             raise _Answer(chat.stranger_card([]))
         return org
@@ -206,8 +210,8 @@ class Conversation:
         return person
 
     @staticmethod
-    def _level(s: Session, person: Person) -> Level:
-        roles = {Role(r) for r in s.exec(select(RoleGrant.role).where(RoleGrant.person_id == person.id)).all()}
+    def _level(grants: tuple[Grant, ...]) -> Level:
+        roles = {g.role for g in grants}
         if Role.ADMIN in roles:
             return Level.ADMIN
         if Role.OWNER in roles:
@@ -219,7 +223,8 @@ class Conversation:
     def _dispatch(self, s: Session, event: Incoming, now: datetime) -> Reply:
         org = self._org(s, event.who)
         person = self._person(s, org, event.who, now)
-        c = _Ctx(s, org, person, event.who, CHANNEL.get(event.who.platform, Channel.CONSOLE), now, self._level(s, person), event.where)
+        grants = repo.grants(s, person.id or 0)
+        c = _Ctx(s, org, person, event.who, CHANNEL.get(event.who.platform, Channel.CONSOLE), now, self._level(grants), event.where, grants)
         body = event.body
         if isinstance(body, Said):
             return self._said(c, body)
