@@ -28,6 +28,7 @@ import tempfile
 import time
 from collections import Counter
 from datetime import UTC, date, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +185,7 @@ async def proactive(db: str, n: int) -> None:
                                      person_id=ids[f"29:p{i}"], screen="nudge", view=view, now=NOW)
     port = teams.TeamsPort(engine, teams.auth_from(Settings(MicrosoftAppId="")), pacer=teams.Pacer(per_app=((APP_RATE, 1.0),)))
     t = time.perf_counter()
+    t_mono = time.monotonic()
     sent = 0
     for _ in range(20):
         sent += await eng.deliver(engine, {"teams": port}, now=NOW, worker="bench", limit=n)
@@ -191,7 +193,15 @@ async def proactive(db: str, n: int) -> None:
             if not s.exec(select(Outbox).where(Outbox.status != "sent")).first():
                 break
     elapsed = time.perf_counter() - t
+    done_mono = time.monotonic()
     await port.close()
+    arrivals = sorted(p.at for p in connector.sent if p.method == "post")
+    if arrivals:
+        gaps = [b - a for a, b in pairwise(arrivals)]
+        print(f"proactive: first send arrived {(arrivals[0] - t_mono) * 1000:.0f} ms after the start; first to last "
+              f"{arrivals[-1] - arrivals[0]:.2f} s (at exactly {APP_RATE}/s: {(len(arrivals) - 1) / APP_RATE:.2f} s; "
+              f"median gap {statistics.median(gaps) * 1000:.1f} ms, max {max(gaps) * 1000:.0f} ms); "
+              f"last send to all recorded {(done_mono - arrivals[-1]) * 1000:.0f} ms")
     posted = Counter(p.conversation for p in connector.sent if p.method == "post")
     with Session(engine) as s:
         unsent = len(s.exec(select(Outbox).where(Outbox.status != "sent")).all())

@@ -601,16 +601,28 @@ class Pacer:
         self.per_app = tuple((n, w + slack) for n, w in per_app)
         self._sent: dict[str, deque[float]] = {}
         self._app: deque[float] = deque()
+        # The slot each stream's last send was given: the even spacing counts from there, not
+        # from when a late-woken send actually left, so lateness does not add up send by send.
+        self._slots: dict[str, float] = {}
+        self._app_slot = float("-inf")
         self._locks: dict[str, asyncio.Lock] = {}
         self._app_lock = asyncio.Lock()
         self._paused_until = 0.0
 
     @staticmethod
-    def _delay(history: deque[float], limits: tuple[tuple[int, float], ...], now: float) -> float:
+    def _spacing(limits: tuple[tuple[int, float], ...]) -> float:
+        if not limits:
+            return 0.0
+        count, window = min(limits, key=lambda lw: lw[1])
+        return window / count
+
+    @staticmethod
+    def _delay(history: deque[float], limits: tuple[tuple[int, float], ...], now: float, slot: float) -> float:
         """How long until one more send fits every window: when the count-th latest send is
         still inside a window, wait until it leaves it. Sends are also spread evenly over the
-        shortest window (7 a second: one every 1/7 s) rather than sent in bursts, whose tails
-        would reach the platform late and overlap the next window."""
+        shortest window (7 a second: one every 1/7 s, counted from the last send's slot) rather
+        than sent in bursts, whose tails would reach the platform late and overlap the next
+        window."""
         if not limits:
             return 0.0
         longest = max(w for _, w in limits)
@@ -621,9 +633,16 @@ class Pacer:
             if len(history) >= count and history[-count] > now - window:
                 delay = max(delay, history[-count] + window - now)
         if history:
-            count, window = min(limits, key=lambda lw: lw[1])
-            delay = max(delay, history[-1] + window / count - now)
+            delay = max(delay, slot + Pacer._spacing(limits) - now)
         return delay
+
+    @staticmethod
+    def _next_slot(last: float, spacing: float, now: float) -> float:
+        """The slot a send leaving ``now`` takes: one spacing after the last one's slot when it
+        woke up a little late for it (at most half a spacing), else now (the stream was idle,
+        or held back by a longer window)."""
+        due = last + spacing
+        return due if spacing and due <= now <= due + spacing / 2 else now
 
     def pause(self, seconds: float) -> None:
         """The platform said 429: nobody sends for a while."""
@@ -633,18 +652,20 @@ class Pacer:
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             history = self._sent.setdefault(key, deque())
-            while (d := self._delay(history, self.per_conversation, self.clock())) > 0:
+            while (d := self._delay(history, self.per_conversation, self.clock(), self._slots.get(key, float("-inf")))) > 0:
                 await self.sleep(d)
             async with self._app_lock:
                 while True:
                     now = self.clock()
-                    d = max(self._delay(self._app, self.per_app, now), self._paused_until - now)
+                    d = max(self._delay(self._app, self.per_app, now, self._app_slot), self._paused_until - now)
                     if d <= 0:
                         break
                     await self.sleep(d)
                 now = self.clock()
                 self._app.append(now)
                 history.append(now)
+                self._app_slot = self._next_slot(self._app_slot, self._spacing(self.per_app), now)
+                self._slots[key] = self._next_slot(self._slots.get(key, float("-inf")), self._spacing(self.per_conversation), now)
 
 
 RETRY_STATUSES = {429, 412, 502, 503, 504}

@@ -23,6 +23,7 @@ class Sent:
     conversation: str
     activity: dict[str, Any]
     activity_id: str | None = None  # the replied-to or updated activity
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
 
 @dataclass

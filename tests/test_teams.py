@@ -341,3 +341,23 @@ async def test_the_pacer_keeps_every_window():
     assert clock[0] - other < 0.05  # another conversation waits at most the app's spacing (1/100 s), not Ann's 1/7 s
     gaps = [b - a for a, b in pairwise(times)]
     assert min(gaps) >= 1 / 7  # spread evenly, never in bursts
+
+
+async def test_late_wake_ups_do_not_add_up_and_no_window_is_overfilled():
+    """The event loop wakes a send a little late (here 3 ms every time): the next send keeps
+    to the schedule instead of counting its spacing from the late one, so 200 sends at 50 a
+    second take (199 / 50) s plus slack, not 15% more; and no second holds more than 50."""
+    clock = [0.0]
+
+    async def late_sleep(d: float) -> None:
+        clock[0] += d + 0.003
+
+    pacer = Pacer(per_conversation=((7, 1.0),), per_app=((50, 1.0),), clock=lambda: clock[0], sleep=late_sleep)
+    times = []
+    for i in range(200):
+        await pacer.wait(f"a:{i}")
+        times.append(clock[0])
+    assert times[-1] < 199 / 50 * 1.03 + 0.003  # the 2% slack and one wake-up's lateness, no more
+    for i in range(len(times)):
+        assert sum(1 for t in times if times[i] <= t < times[i] + 1.0) <= 50
+    assert min(b - a for a, b in pairwise(times)) >= 1.02 / 50 / 2  # caught up by at most half a gap: no bursts
