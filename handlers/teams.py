@@ -54,6 +54,10 @@ from storage.db import session_scope
 log = logging.getLogger("actionbot.teams")
 
 FILE_DOWNLOAD_INFO = "application/vnd.microsoft.teams.file.download.info"
+FILE_CONSENT = "application/vnd.microsoft.teams.card.file.consent"
+FILE_INFO = "application/vnd.microsoft.teams.card.file.info"
+UPLOAD_KEY = "ab_upload"  # the offered file's token in a consent card's accept/decline context
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # an export larger than this is not offered in chat
 MAX_FILE_BYTES = 10 * 1024 * 1024  # the importer's own limit; one byte more is read so it can say "too big"
 INVOKE_DEADLINE = 12.0  # seconds: Teams gives up on an invoke after 15
 NOT_REACHABLE = "not reachable in Teams — install the app for them"
@@ -399,14 +403,95 @@ class TeamsBot:
             log.warning("could not update Teams message %s: %s", activity_id, e)
 
     async def _send_file(self, turn: TurnContext, name: str, data: bytes, mime: str) -> None:
-        """Files for the sender (exports). Teams bots hand files over through OneDrive consent;
-        until that is set up the file comes as a data link the Teams client downloads."""
-        b64 = base64.b64encode(data).decode("ascii")
-        att = Attachment(content_type=mime, content_url=f"data:{mime};base64,{b64}", name=name)
-        if len(b64) > 3 * 1024 * 1024:
+        """Files for the sender (exports), the way Teams bots hand files over: a file consent
+        card in the 1:1 chat; the bytes wait in the database until the person presses Allow
+        (they then go to the person's OneDrive) or Decline. Teams offers this in 1:1 chats only."""
+        a = turn.activity
+        if kind_of(a) != "personal":
+            await self._send_cards(turn, [notice_card(f"I can only send files in our 1:1 chat: ask me for {name} there.")])
+            return
+        if len(data) > MAX_UPLOAD_BYTES:
             await self._send_cards(turn, [notice_card(f"{name} is too large to send in Teams; use `actionbot export` instead.")])
             return
-        await turn.send_activity(Activity(type=ActivityTypes.message, attachments=[att], summary=name))
+        user_id = a.from_property.id if a.from_property else ""
+
+        def offer() -> str:
+            with session_scope(self.engine) as s:
+                return refs.offer_upload(s, conversation_id=a.conversation.id, user_id=user_id or "", file_name=name, mime=mime,
+                                         data=data, now=self.clock()).token
+
+        token = await asyncio.to_thread(offer)
+        context = {UPLOAD_KEY: token}
+        consent = {"description": f"{name}, as you asked. Allow puts it in your OneDrive.", "sizeInBytes": len(data),
+                   "acceptContext": context, "declineContext": context}
+        await turn.send_activity(Activity(type=ActivityTypes.message, summary=name,
+                                          attachments=[Attachment(content_type=FILE_CONSENT, name=name, content=consent)]))
+
+    async def _on_file_consent(self, turn: TurnContext) -> None:
+        """The person pressed Allow or Decline on a file consent card. Allow: PUT the bytes to the
+        upload URL Teams gave (one request, with Content-Range), then post the file's card and
+        answer the invoke 200. Decline: say so. Either way the bytes are dropped."""
+        a = turn.activity
+        value: dict[str, Any] = a.value if isinstance(a.value, dict) else {}
+        context: dict[str, Any] = value["context"] if isinstance(value.get("context"), dict) else {}
+        token = str(context.get(UPLOAD_KEY) or "")
+        action = value.get("action")
+        if action not in ("accept", "decline") or not token:
+            await _invoke_reply(turn, 400, {"error": "not an answer to one of my file consent cards"})
+            return
+        if action == "decline":
+            row = await self._in_db(lambda s: refs.resolve_upload(s, token, "declined", now=self.clock()))
+            name = row.file_name if row is not None else "the file"
+            await self._send_cards(turn, [notice_card(f"Not sent: you declined {name}. Ask me for the export again whenever you want it.")])
+            await _invoke_reply(turn, 200, None)
+            return
+        info: dict[str, Any] = value["uploadInfo"] if isinstance(value.get("uploadInfo"), dict) else {}
+        upload_url = str(info.get("uploadUrl") or "")
+        if not upload_url:
+            await _invoke_reply(turn, 400, {"error": "no uploadUrl"})
+            return
+        claimed = await self._in_db(lambda s: refs.claim_upload(s, token, now=self.clock()))
+        row, why = claimed
+        if row is None:
+            text = ("That file was already put in your OneDrive." if why == "uploaded" else
+                    "That file is on its way to your OneDrive already." if why == "uploading" else
+                    "That file is no longer here (files wait 24 hours, and a declined or failed one is dropped): ask me for the export again.")
+            await self._send_cards(turn, [notice_card(text)])
+            await _invoke_reply(turn, 200, None)
+            return
+        failure = await self._upload(upload_url, row.data)
+        await self._in_db(lambda s: refs.resolve_upload(s, token, "failed" if failure else "uploaded", now=self.clock()))
+        if failure:
+            await self._send_cards(turn, [notice_card(f"I could not put {row.file_name} in your OneDrive ({failure}). Nothing else "
+                                                      f"changed: ask me for the export again to retry.")])
+        else:
+            card = {"uniqueId": str(info.get("uniqueId") or ""), "fileType": str(info.get("fileType") or Path(row.file_name).suffix.lstrip("."))}
+            await turn.send_activity(Activity(type=ActivityTypes.message, summary=row.file_name, attachments=[Attachment(
+                content_type=FILE_INFO, content_url=str(info.get("contentUrl") or ""), name=str(info.get("name") or row.file_name),
+                content=card)]))
+        await _invoke_reply(turn, 200, None)
+
+    async def _upload(self, url: str, data: bytes) -> str:
+        """PUT the whole file to a OneDrive upload session in one request; '' when it was
+        stored, else what went wrong."""
+        headers = {"Content-Length": str(len(data)), "Content-Range": f"bytes 0-{len(data) - 1}/{len(data)}"}
+        own = self.http is None
+        session = aiohttp.ClientSession() if own else self.http()  # type: ignore[misc]
+        try:
+            async with session.put(url, data=data, headers=headers, timeout=aiohttp.ClientTimeout(total=INVOKE_DEADLINE)) as r:
+                return "" if r.status in (200, 201) else f"OneDrive answered HTTP {r.status}"
+        except (aiohttp.ClientError, TimeoutError) as e:
+            return f"{type(e).__name__} talking to OneDrive"
+        finally:
+            if own:
+                await session.close()
+
+    async def _in_db(self, work: Callable[[Any], Any]) -> Any:
+        def run() -> Any:
+            with session_scope(self.engine) as s:
+                return work(s)
+
+        return await asyncio.to_thread(run)
 
     async def _download(self, url: str) -> bytes:
         own = self.http is None
@@ -426,6 +511,9 @@ class TeamsBot:
     # invokes -------------------------------------------------------------------------------
     async def _on_invoke(self, turn: TurnContext) -> None:
         a = turn.activity
+        if a.name == "fileConsent/invoke":
+            await self._on_file_consent(turn)
+            return
         if a.name != "adaptiveCard/action":
             await _invoke_reply(turn, 200, {})  # other invokes (e.g. a sign-in check): nothing to do
             return

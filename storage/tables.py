@@ -336,6 +336,26 @@ class TeamsConversation(SQLModel, table=True):
     updated_at: datetime = _created()
 
 
+class TeamsUpload(SQLModel, table=True):
+    """A file (an export) offered in a Teams 1:1 chat with a file consent card: its bytes wait
+    here until the person accepts (they are then uploaded to their OneDrive) or declines, and
+    are dropped as soon as either happens; rows past ``expires_at`` are deleted."""
+
+    __tablename__ = "teams_upload"
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(unique=True, max_length=40)  # in the card's accept/decline context
+    conversation_id: str = Field(max_length=400)
+    user_id: str = Field(default="", max_length=128)
+    file_name: str = Field(max_length=300)
+    mime: str = Field(default="application/octet-stream", max_length=200)
+    size: int = 0
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: str = Field(default="offered", max_length=20)  # offered | uploading | uploaded | declined | failed
+    created_at: datetime = _created()
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    resolved_at: datetime | None = _ts(nullable=True)
+
+
 class SeenEvent(SQLModel, table=True):
     """A platform event already handled (Slack event_id or interaction id, Teams activity id)
     and the answer it got: a retry or a double click returns that answer and does nothing

@@ -1,14 +1,17 @@
 """Teams conversation references: saved on install and on every message, read by proactive
-sends. The caller owns the transaction."""
+sends; and files offered with a file consent card until they are answered. The caller owns
+the transaction."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete
 from sqlmodel import Session, col, or_, select
 
-from storage.tables import TeamsConversation
+from storage.tables import TeamsConversation, TeamsUpload
 
 FIELDS = ("kind", "service_url", "tenant_id", "user_id", "aad_object_id", "user_name", "team_id", "channel_name", "bot_id", "timezone")
 
@@ -56,3 +59,42 @@ def any_reference_for_tenant(session: Session, tenant_id: str) -> TeamsConversat
     """Some conversation in the tenant (its service URL and bot id start a new 1:1 chat)."""
     q = select(TeamsConversation).where(TeamsConversation.tenant_id == tenant_id).order_by(col(TeamsConversation.updated_at).desc())
     return session.exec(q).first()
+
+
+# --- files offered with a file consent card -----------------------------------------------------
+UPLOAD_KEPT = timedelta(hours=24)  # an offered file waits this long for Allow or Decline
+
+
+def offer_upload(session: Session, *, conversation_id: str, user_id: str, file_name: str, mime: str, data: bytes,
+                 now: datetime) -> TeamsUpload:
+    """Keep a file until its consent card is answered; files offered more than a day ago go."""
+    session.execute(delete(TeamsUpload).where(col(TeamsUpload.expires_at) < now))
+    row = TeamsUpload(token=secrets.token_urlsafe(18), conversation_id=conversation_id, user_id=user_id, file_name=file_name[:300],
+                      mime=mime[:200], size=len(data), data=data, created_at=now, expires_at=now + UPLOAD_KEPT)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def claim_upload(session: Session, token: str, *, now: datetime) -> tuple[TeamsUpload | None, str]:
+    """The offered file for ``token``, marked as being uploaded (so a second Allow pressed at
+    the same moment does not upload it twice), or None and why not."""
+    row = session.exec(select(TeamsUpload).where(TeamsUpload.token == token).with_for_update()).first()
+    if row is None or row.expires_at < now:
+        return None, "expired"
+    if row.status != "offered":
+        return None, row.status
+    row.status = "uploading"
+    session.add(row)
+    return row, ""
+
+
+def resolve_upload(session: Session, token: str, status: str, *, now: datetime) -> TeamsUpload | None:
+    """Uploaded, declined or failed: the bytes are dropped, the row stays (so a repeated
+    answer is recognised) until it expires. A file already resolved is left as it is."""
+    row = session.exec(select(TeamsUpload).where(TeamsUpload.token == token).with_for_update()).first()
+    if row is None or row.status not in ("offered", "uploading"):
+        return row
+    row.status, row.data, row.resolved_at = status, b"", now
+    session.add(row)
+    return row

@@ -34,6 +34,8 @@ class FakeConnector:
 
     members: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
+    uploads: dict[str, tuple[bytes, dict[str, str]]] = field(default_factory=dict)  # OneDrive upload sessions: name -> (bytes, headers)
+    upload_fail: list[int] = field(default_factory=list)  # statuses to answer the next uploads with
     fail: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     retry_after: float = 0.05
     limits: tuple[tuple[int, float], ...] = ()
@@ -57,6 +59,7 @@ class FakeConnector:
         app.router.add_put("/v3/conversations/{cid}/activities/{aid}", self._put)
         app.router.add_get("/v3/conversations/{cid}/members/{uid}", self._member)
         app.router.add_get("/files/{name}", self._file)
+        app.router.add_put("/upload/{name}", self._upload)
         return app
 
     async def start(self) -> FakeConnector:
@@ -118,6 +121,19 @@ class FakeConnector:
         data = self.files.get(request.match_info["name"])
         return web.Response(body=data) if data is not None else web.Response(status=404)
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        """A OneDrive upload session's URL, as Teams hands it over on Allow: the whole file in
+        one PUT whose Content-Range must cover exactly the bytes sent."""
+        if self.upload_fail:
+            return web.json_response({"error": {"code": "generalException"}}, status=self.upload_fail.pop(0))
+        data = await request.read()
+        expected = f"bytes 0-{len(data) - 1}/{len(data)}"
+        if request.headers.get("Content-Range") != expected:
+            return web.json_response({"error": {"code": "invalidRange", "message": f"want {expected}"}}, status=416)
+        name = request.match_info["name"]
+        self.uploads[name] = (data, dict(request.headers))
+        return web.json_response({"id": f"drive-item-{name}", "name": name, "size": len(data)}, status=201)
+
     # what was sent ---------------------------------------------------------------------------
     def cards(self, conversation: str | None = None) -> list[dict[str, Any]]:
         """The Adaptive Cards posted (not updates), oldest first."""
@@ -173,3 +189,15 @@ def file_message(service_url: str, file_name: str, download_url: str, **kw: Any)
     return activity("message", service_url, text="", attachments=[{
         "contentType": "application/vnd.microsoft.teams.file.download.info", "name": file_name,
         "content": {"downloadUrl": download_url, "uniqueId": "u1", "fileType": file_name.rsplit(".", 1)[-1]}}], **kw)
+
+
+def file_consent(service_url: str, action: str, context: dict[str, Any], *, upload_url: str = "", name: str = "cs.xlsx",
+                 **kw: Any) -> dict[str, Any]:
+    """The invoke Teams sends when Allow or Decline is pressed on a file consent card."""
+    value: dict[str, Any] = {"type": "fileUpload", "action": action, "context": context}
+    if action == "accept":
+        value["uploadInfo"] = {"name": name, "uploadUrl": upload_url, "contentUrl": f"https://contoso-my.sharepoint.example/personal/ann/Documents/Applications/{name}",
+                               "uniqueId": "1150D938-8870-4044-9F2C-5BBDEBA70C9D", "fileType": name.rsplit(".", 1)[-1]}
+    act = activity("invoke", service_url, value=value, replyToId="act-consent", **kw)
+    act["name"] = "fileConsent/invoke"
+    return act

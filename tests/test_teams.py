@@ -183,11 +183,96 @@ async def test_a_file_that_cannot_be_downloaded_gets_a_clear_message(client, con
     assert "would not give me the file" in connector.cards()[0]["fallbackText"]
 
 
-async def test_exports_come_back_as_a_file(client, connector, conv):  # type: ignore[no-untyped-def]
-    conv.answer = lambda e: Reply(cards=(notice_card("Here is cs as csv."),), files=(OutFile("cs.csv", b"ref,action\n", "text/csv"),))
+CSV = b"ref,action\n2.4,Deliver reflective practice sessions\n"
+
+
+async def offer_export(client, connector, conv) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Ask for an export in the 1:1 chat: the answer is a file consent card."""
+    conv.answer = lambda e: Reply(cards=(notice_card("Here is cs as csv."),), files=(OutFile("cs.csv", CSV, "text/csv"),))
     await post(client, tf.message(connector.url, "export cs csv"), status=201)
-    files = [a for s in connector.sent for a in s.activity.get("attachments") or [] if a.get("name") == "cs.csv"]
-    assert files and files[0]["contentUrl"].startswith("data:text/csv;base64,")
+    return [a for s in connector.sent for a in s.activity.get("attachments") or []
+            if a["contentType"] == "application/vnd.microsoft.teams.card.file.consent"][-1]
+
+
+def uploads(engine) -> list[Any]:  # type: ignore[no-untyped-def]
+    from storage.tables import TeamsUpload
+
+    with Session(engine) as s:
+        return list(s.exec(select(TeamsUpload)))
+
+
+async def test_an_export_is_offered_with_a_file_consent_card_and_kept_until_answered(client, connector, conv, engine):  # type: ignore[no-untyped-def]
+    consent = await offer_export(client, connector, conv)
+    assert consent["name"] == "cs.csv" and consent["content"]["sizeInBytes"] == len(CSV)
+    assert consent["content"]["acceptContext"] == consent["content"]["declineContext"]
+    assert not [a for s in connector.sent for a in s.activity.get("attachments") or [] if str(a.get("contentUrl", "")).startswith("data:")]
+    (row,) = uploads(engine)
+    assert (row.status, row.data, row.conversation_id, row.user_id) == ("offered", CSV, "a:ann", "29:ann")
+
+
+async def test_allow_uploads_the_bytes_then_shows_the_file_card(client, connector, conv, engine):  # type: ignore[no-untyped-def]
+    consent = await offer_export(client, connector, conv)
+    accept = tf.file_consent(connector.url, "accept", consent["content"]["acceptContext"], upload_url=connector.url + "upload/cs.csv", name="cs.csv")
+    resp = await client.post("/api/messages", json=accept)
+    assert resp.status == 200
+    data, headers = connector.uploads["cs.csv"]
+    assert data == CSV and headers["Content-Range"] == f"bytes 0-{len(CSV) - 1}/{len(CSV)}" and headers["Content-Length"] == str(len(CSV))
+    (info,) = [a for s in connector.sent for a in s.activity.get("attachments") or []
+               if a["contentType"] == "application/vnd.microsoft.teams.card.file.info"]
+    assert info["name"] == "cs.csv" and info["contentUrl"].endswith("/cs.csv")
+    assert info["content"] == {"uniqueId": "1150D938-8870-4044-9F2C-5BBDEBA70C9D", "fileType": "csv"}
+    (row,) = uploads(engine)
+    assert (row.status, row.data) == ("uploaded", b"")  # the bytes are gone once delivered
+    # pressed again (or retried by Teams): not uploaded twice
+    connector.uploads.clear()
+    assert (await client.post("/api/messages", json=accept)).status == 200
+    assert connector.uploads == {} and "already put in your OneDrive" in connector.cards()[-1]["fallbackText"]
+
+
+async def test_decline_says_so_and_drops_the_bytes(client, connector, conv, engine):  # type: ignore[no-untyped-def]
+    consent = await offer_export(client, connector, conv)
+    resp = await client.post("/api/messages", json=tf.file_consent(connector.url, "decline", consent["content"]["declineContext"]))
+    assert resp.status == 200
+    assert "you declined cs.csv" in connector.cards()[-1]["fallbackText"] and connector.uploads == {}
+    (row,) = uploads(engine)
+    assert (row.status, row.data) == ("declined", b"")
+
+
+async def test_a_failed_upload_is_reported_and_no_file_card_is_shown(client, connector, conv, engine):  # type: ignore[no-untyped-def]
+    consent = await offer_export(client, connector, conv)
+    connector.upload_fail.append(503)
+    accept = tf.file_consent(connector.url, "accept", consent["content"]["acceptContext"], upload_url=connector.url + "upload/cs.csv", name="cs.csv")
+    assert (await client.post("/api/messages", json=accept)).status == 200
+    assert "could not put cs.csv in your OneDrive (OneDrive answered HTTP 503)" in connector.cards()[-1]["fallbackText"]
+    assert not [a for s in connector.sent for a in s.activity.get("attachments") or [] if a["contentType"].endswith("file.info")]
+    (row,) = uploads(engine)
+    assert row.status == "failed" and row.data == b""
+
+
+async def test_an_expired_or_unknown_offer_and_a_malformed_answer(client, connector, conv, engine):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from storage.tables import TeamsUpload
+
+    consent = await offer_export(client, connector, conv)
+    with session_scope(engine) as s:
+        row = s.exec(select(TeamsUpload)).one()
+        row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+        s.add(row)
+    accept = tf.file_consent(connector.url, "accept", consent["content"]["acceptContext"], upload_url=connector.url + "upload/cs.csv")
+    assert (await client.post("/api/messages", json=accept)).status == 200
+    assert "no longer here" in connector.cards()[-1]["fallbackText"] and connector.uploads == {}
+    await offer_export(client, connector, conv)  # a new offer deletes the expired one
+    assert [r.status for r in uploads(engine)] == ["offered"]
+    assert (await client.post("/api/messages", json=tf.file_consent(connector.url, "maybe", {"ab_upload": "x"}))).status == 400
+    assert (await client.post("/api/messages", json=tf.file_consent(connector.url, "accept", {}))).status == 400
+
+
+async def test_in_a_channel_a_file_is_not_offered(client, connector, conv, engine):  # type: ignore[no-untyped-def]
+    conv.answer = lambda e: Reply(files=(OutFile("cs.csv", CSV, "text/csv"),))
+    await post(client, tf.message(connector.url, "export cs csv", conversation="19:c@thread.tacv2", conversation_type="channel"), status=201)
+    assert "only send files in our 1:1 chat" in connector.cards()[-1]["fallbackText"]
+    assert uploads(engine) == []
 
 
 async def test_installing_saves_the_reference_and_greets_with_help(client, connector, conv, engine):  # type: ignore[no-untyped-def]
