@@ -4,12 +4,15 @@ read from free text, and short notices."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from bot.domain.due import DueAction, Escalation
 from bot.domain.model import ActionSnapshot, Status
-from bot.domain.reading import Reading
 from cards.ids import Verb
 from cards.view import GENERIC_TITLE, Button, Card, Fact, Line, Section, Text
+
+if TYPE_CHECKING:  # only named in a signature: the reader (its date rules) is not loaded to draw a nudge or a digest
+    from bot.domain.reading import Reading
 
 MAX_ACTIONS = 12  # a nudge lists at most this many actions (the rest are counted)
 

@@ -1,16 +1,28 @@
 """A command loads what it uses: `actionbot --help` and `actionbot parse` start without the
 database stack (SQLAlchemy, SQLModel, Alembic), the settings loader or the services, which
-cost about a second to import. (How fast they start is measured in bench/bench_cli.py.)"""
+cost about a second to import; `due` and `digest` read the register without Alembic, the
+chart's matplotlib, the importer's openpyxl, the free-text reader or the HTTP stack, and the
+digest without the bank-holiday calendars. (How fast they start is measured in
+bench/bench_cli.py.)"""
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-HEAVY = ["sqlalchemy", "sqlmodel", "alembic", "pydantic_settings", "bot.services.engine", "storage.repo", "aiohttp"]
+from bot.cli import main
+
+HEAVY = ["sqlalchemy", "sqlmodel", "alembic", "pydantic_settings", "bot.services.engine", "storage.repo", "aiohttp", "asyncio",
+         "holidays", "matplotlib", "openpyxl"]
+# What a read of the register has no use for (SQLAlchemy itself imports asyncio).
+NOT_FOR_READS = ["alembic", "matplotlib", "openpyxl", "dateparser", "bot.domain.reading", "aiohttp", "handlers.slack", "handlers.teams"]
+BASIC = Path(__file__).resolve().parent / "fixtures" / "basic"
 
 PROBE = """
 import contextlib, io, json, sys
@@ -26,8 +38,8 @@ print(json.dumps({"code": code, "out": out.getvalue(), "loaded": sorted(m for m 
 """
 
 
-def run(*args: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", PROBE, ",".join(HEAVY), *args], capture_output=True, text=True, check=True)
+def run(*args: str, heavy: list[str] = HEAVY) -> dict:
+    done = subprocess.run([sys.executable, "-c", PROBE, ",".join(heavy), *args], capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -48,3 +60,42 @@ def test_help_still_lists_every_command():
     out = run("--help")["out"]
     for command in ("import", "export", "due", "digest", "parse", "serve", "worker", "plan", "action", "person", "db", "org"):
         assert f"  {command} " in out or f"  {command}\n" in out
+
+
+@pytest.fixture
+def register(tmp_path: Path) -> str:
+    """A migrated SQLite register holding the basic sample plan (made in this process, so the
+    probes below start from a database that needs no migration)."""
+    url = f"sqlite:///{tmp_path / 'reads.db'}"
+    got = CliRunner().invoke(main, ["--db", url, "import", str(BASIC / "anytown_ilacs.xlsx"), "--plan-name", "Anytown"])
+    assert got.exit_code == 0, got.output
+    return url
+
+
+def test_due_and_digest_read_without_migrations_charts_or_the_reader(register):
+    due = run("--db", register, "due", "--as-of", "2027-03-16T10:00", "--json", heavy=[*NOT_FOR_READS, "sqlalchemy"])
+    assert due["code"] == 0
+    assert json.loads(due["out"])["actions"] > 0  # it did read the register (chased from the working day after the import)
+    assert due["loaded"] == ["sqlalchemy"]
+    digest = run("--db", register, "digest", "anytown", "--as-of", "2026-03-20", "--json", heavy=[*NOT_FOR_READS, "holidays", "sqlalchemy"])
+    assert digest["code"] == 0
+    assert json.loads(digest["out"])["plan"]
+    assert digest["loaded"] == ["sqlalchemy"]
+
+
+def test_a_one_shot_command_runs_without_the_cyclic_collector_and_turns_it_back_on(register):
+    from bot.cli import engine as cli_engine
+
+    seen = []
+    real = cli_engine.emit_json
+    cli_engine.emit_json = lambda data: (seen.append(gc.isenabled()), real(data))  # type: ignore[assignment]
+    try:
+        got = CliRunner().invoke(main, ["--db", register, "due", "--as-of", "2026-03-16T10:00", "--json"])
+    finally:
+        cli_engine.emit_json = real  # type: ignore[assignment]
+    assert got.exit_code == 0, got.output
+    assert seen == [False]
+    assert gc.isenabled()
+    got = CliRunner().invoke(main, ["--db", register, "digest", "no-such-plan"])
+    assert got.exit_code != 0
+    assert gc.isenabled()

@@ -1,8 +1,5 @@
 """`actionbot serve`: the HTTP server."""
 
-import asyncio
-import logging
-
 import click
 
 from bot.cli import Ctx, main, pass_ctx
@@ -18,6 +15,9 @@ def serve(ctx: Ctx, host: str | None, port: int | None, no_scheduler: bool) -> N
 
     Migrations are applied first. Nudges and digests for people with no Slack or Teams id are
     printed here (the console platform)."""
+    import asyncio
+    import logging
+
     from bot.app import build_app
     from bot.app import serve as serve_app
 

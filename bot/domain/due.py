@@ -41,8 +41,6 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
-
 from bot.domain.model import ActionSnapshot, Cadence, PersonSnapshot, PlanSnapshot, Status
 from bot.domain.rag import fmt_date
 
@@ -201,6 +199,8 @@ def _needs_update(action: ActionSnapshot, day: _PlanDay) -> DueReason | None:
 
 @lru_cache(maxsize=64)
 def _holiday_calendar(country: str, subdiv: str | None, year: int) -> frozenset[date]:
+    import holidays  # here, not at the top: a command that never asks about a working day does not load it (30 ms, 9 MB)
+
     try:
         cal = holidays.country_holidays(country, subdiv=subdiv, years=year)
     except NotImplementedError as exc:  # unknown country or region
