@@ -194,7 +194,12 @@ def insert_rows(session: Session, model: type[SQLModel], rows: Sequence[dict[str
     """Insert many rows of one table in the session's transaction with executemany, without
     building an ORM object per row. Columns a row leaves out get the model's defaults (a fresh
     value from a default factory per row); the id is the database's. With `return_ids`, the
-    new ids in the order of `rows`."""
+    new ids in the order of `rows`.
+
+    Every row's values are checked before any is written; then the rows go in _INSERT_CHUNK
+    at a time, each chunk completed with its defaults just before it is sent, so the full
+    rows (and the driver's parameters made from them) of a 10,000-row import are never all
+    in memory at once."""
     if not rows:
         return []
     defaults: dict[str, Any] = {}
@@ -206,17 +211,26 @@ def insert_rows(session: Session, model: type[SQLModel], rows: Sequence[dict[str
             factories[name] = info.default_factory
         elif info.default is not PydanticUndefined:
             defaults[name] = info.default
-    full = []
     table = model.__table__  # type: ignore[attr-defined]
+    # What the ORM's flush would check (no flush happens here), for every row before the first is sent.
+    check_values(table, defaults)
     for r in rows:
-        row = defaults | {k: f() for k, f in factories.items() if k not in r} | r
-        check_values(table, row)  # what the ORM's flush would check: no flush happens here
-        full.append(row)
-    if not return_ids:
-        session.execute(insert(table), full)
-        return []
-    got = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), full)
-    return [i for (i,) in got]
+        check_values(table, r)
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True) if return_ids else insert(table)
+    ids: list[int] = []
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        full = []
+        for r in rows[start : start + _INSERT_CHUNK]:
+            made = {k: f() for k, f in factories.items() if k not in r}
+            check_values(table, made)
+            full.append(defaults | made | r)
+        got = session.execute(statement, full)
+        if return_ids:
+            ids += [i for (i,) in got]
+    return ids
+
+
+_INSERT_CHUNK = 1000  # rows per executemany in insert_rows: SQLAlchemy's own batch size for a multi-row INSERT
 
 
 def history(session: Session, action_id: int) -> list[Update]:

@@ -76,10 +76,10 @@ def import_cmd(ctx: Ctx, path: Path, plan_name: str | None, plan_ident: str | No
                              holiday_country=cfg.holiday_country, holiday_subdiv=cfg.holiday_subdiv)
         if trial is not None:
             trial.rollback()
-    data = parsed.to_json()
-    data["warnings"] = result.warnings
-    data["result"] = result.to_json()
-    if as_json:
+    if as_json:  # the parsed plan as JSON only when asked for (a fifth of a second at 10,000 actions)
+        data = parsed.to_json()
+        data["warnings"] = result.warnings
+        data["result"] = result.to_json()
         emit_json(data)
         return
     verb = "would import" if dry_run else "imported"

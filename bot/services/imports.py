@@ -203,12 +203,12 @@ def _write(
     people = _people(session, org, parsed, result, now)
     existing = {ref_key(a.ref): a for a in repo.list_actions(session, plan.id or 0, include_removed=True)}
     # Read once for the whole file, not per action: who owns each existing action, and each
-    # one's latest history entry. What is written is gathered and stored in bulk at the end.
+    # one's latest history entry. What is written is gathered and stored in bulk.
     owners = repo.owner_ids(session, [a.id for a in existing.values() if a.id is not None])
     latest = repo.latest_updates(session, plan.id or 0) if existing else {}
-    new_actions: list[dict[str, Any]] = []
-    new_histories: list[list[dict[str, Any]]] = []
-    new_owners: list[set[int]] = []
+    # New actions go in as they are made, _NEW_CHUNK at a time with their history and owners,
+    # so the rows of a 10,000-action file are never all held at once.
+    pending: list[tuple[dict[str, Any], list[dict[str, Any]], set[int]]] = []
     updates: list[dict[str, Any]] = []
     links: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -222,10 +222,10 @@ def _write(
         action = existing.get(key)
         if action is None:
             row, history = _new_action(plan, pa, prio_id, position, now, source)
-            new_actions.append(row)
-            new_histories.append(history)
-            new_owners.append(_owner_ids(pa, people, set()))
+            pending.append((row, history, _owner_ids(pa, people, set())))
             result.added.append(pa.ref)
+            if len(pending) >= _NEW_CHUNK:
+                _insert_new(session, pending)
         else:
             if action.removed:
                 action.removed = False
@@ -244,10 +244,7 @@ def _write(
             session.add(action)
             result.removed.append(action.ref)
     session.flush()  # the changed existing actions, in one go
-    ids = repo.insert_rows(session, Action, new_actions, return_ids=True)
-    for action_id, history, owned in zip(ids, new_histories, new_owners, strict=True):
-        updates += [h | {"action_id": action_id} for h in history]
-        links += [dict(action_id=action_id, person_id=pid, kind="owner") for pid in sorted(owned)]
+    _insert_new(session, pending)
     repo.insert_rows(session, Update, updates)
     repo.insert_rows(session, ActionPerson, links)
     session.flush()
@@ -255,6 +252,25 @@ def _write(
                channel=channel.value, entity="import", entity_id=plan.id, op="reimport" if not created else "import",
                after=result.to_json() | {"source_file": source, "warnings": len(result.warnings)}, at=now)
     return result
+
+
+_NEW_CHUNK = 1000  # new actions stored together (with their history and owner links) during an import
+
+
+def _insert_new(session: Session, pending: list[tuple[dict[str, Any], list[dict[str, Any]], set[int]]]) -> None:
+    """Store the new actions gathered so far, then their history entries and owner links
+    (which need their ids), and empty `pending`."""
+    if not pending:
+        return
+    ids = repo.insert_rows(session, Action, [row for row, _, _ in pending], return_ids=True)
+    updates: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
+    for action_id, (_, history, owned) in zip(ids, pending, strict=True):
+        updates += [h | {"action_id": action_id} for h in history]
+        links += [dict(action_id=action_id, person_id=pid, kind="owner") for pid in sorted(owned)]
+    pending.clear()
+    repo.insert_rows(session, Update, updates)
+    repo.insert_rows(session, ActionPerson, links)
 
 
 @contextmanager
