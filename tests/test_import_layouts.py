@@ -179,3 +179,65 @@ def test_structural_refs_are_stable_when_an_action_is_added_elsewhere() -> None:
     before, after = plan(False), plan(True)
     assert before == {"Audit plans": "1.1", "Train managers": "1.2", "Set a supervision standard": "2.1", "Audit supervision records": "2.2"}
     assert after == before | {"Refresh the template": "1.3"}  # nothing else renumbered
+
+
+RAG_UNDER_TARGET = """Northmoor Borough Council
+Improvement Plan, June 2025
+
+Ref\tAction\tLead\tTarget\tProgress
+1.1\tRefresh the threshold document and publish it to partners\tHead of Early Help\tGreen\tDraft agreed
+1.2\tAudit 20 front door contacts each month\tService Manager MASH\tAmber\tTwo audits done
+1.3\tRecruit four permanent social workers\tHR Business Partner\tRed\tAdvert out
+"""
+
+
+def test_a_heading_its_column_contradicts_is_read_by_the_contents() -> None:
+    """"Target" over R/A/G words is the rating: said in the preview with how sure, and --map
+    puts it back."""
+    plan = read_plan_text(RAG_UNDER_TARGET)
+    assert [(a.rag, a.target_kind) for a in plan.actions] == [(Rag.GREEN, "empty"), (Rag.AMBER, "empty"), (Rag.RED, "empty")]
+    assert plan.mapping["Target"] == "rag"
+    assert plan.guesses == [{"column": "Target", "field": "rag", "confidence": 1.0,
+                             "why": "3 of 3 cells are RAG ratings, not a target date as its heading says"}]  # fmt: skip
+    said = next(w for w in plan.warnings if "'Target' read as the RAG rating" in w)
+    assert "sure, 100%" in said and "--map 'Target=FIELD'" in said
+    kept = read_plan_text(RAG_UNDER_TARGET, mapping={"Target": "target"})
+    assert kept.mapping["Target"] == "target" and kept.guesses == []
+    assert all(a.rag is None and a.target_kind == "unknown" for a in kept.actions)
+
+
+def test_two_headings_swapped_are_both_put_right() -> None:
+    """"Lead" over dates and "Date" over role titles (the headings typed over the wrong columns)."""
+    text = ("Ref\tAction\tLead\tDate\tRAG\n"
+            "A1\tPublish the sufficiency strategy\t31/10/2025\tHead of Commissioning\tGreen\n"
+            "A2\tReview every placement over two years\t30/11/2025\tService Manager, Children in Care\tAmber\n"
+            "A3\tRecommission advocacy\tMarch 2026\tCommissioning Manager\tGreen\n")  # fmt: skip
+    plan = read_plan_text(text)
+    assert [(a.lead_text, a.target_date) for a in plan.actions] == [
+        ("Head of Commissioning", date(2025, 10, 31)), ("Service Manager, Children in Care", date(2025, 11, 30)),
+        ("Commissioning Manager", date(2026, 3, 31))]  # fmt: skip
+    assert {g["column"]: g["field"] for g in plan.guesses} == {"Lead": "target", "Date": "lead"}
+
+
+def test_a_status_heading_over_the_actions_text_is_the_action() -> None:
+    text = ("Ref\tStatus\tLead\tTarget\n"
+            "1\tIntroduce a practice week for every team manager\tPrincipal Social Worker\tMay 2026\n"
+            "2\tPublish the neglect strategy with partners\tHead of Safeguarding\tJune 2026\n"
+            "3\tTrain front door staff on consent and thresholds\tService Manager MASH\tJuly 2026\n")  # fmt: skip
+    plan = read_plan_text(text)
+    assert plan.actions[0].text == "Introduce a practice week for every team manager"
+    assert all(a.status is None for a in plan.actions) and plan.mapping["Status"] == "action"
+    assert not any("not understood" in w for w in plan.warnings)
+
+
+@pytest.mark.parametrize(
+    "targets",
+    [
+        ["Green", "Amber", "30/09/2025", "31/10/2025", "March 2026"],  # mostly dates: the heading stands
+        ["Complete", "Complete", "Complete", "Complete", "31/10/2025"],  # done targets are still targets
+    ],
+)
+def test_a_heading_is_kept_when_its_contents_do_not_plainly_contradict_it(targets: list[str]) -> None:
+    rows = [f"{i}\tDo thing number {i} across the service\tHead of Service\t{t}\tGreen" for i, t in enumerate(targets, start=1)]
+    plan = read_plan_text("\n".join(["Ref\tAction\tLead\tTarget\tRAG", *rows]) + "\n")
+    assert plan.mapping["Target"] == "target" and plan.guesses == []

@@ -21,6 +21,7 @@ from bot.importer.check import check_plan
 from bot.importer.check import list_some as _list
 from bot.importer.check import snippet as _snippet
 from bot.importer.columns import (
+    CHECKED_BY_CONTENTS,
     Guess,
     HeaderMap,
     build_header,
@@ -30,6 +31,7 @@ from bot.importer.columns import (
     join_split,
     norm_header,
     normalise_mapping,
+    recheck_known_columns,
     split_columns,
 )
 from bot.importer.find import (
@@ -256,7 +258,11 @@ class Assembler:
         held, self._held = self._held, []
         assert header is not None
         rows = [b.cells for b in held if b.kind == "row" and sum(1 for c in b.cells if c) >= 2 and not self._header_like(b.cells)]
+        rechecked = recheck_known_columns(header, rows, self.overrides)
         guesses = guess_unknown_columns(header, rows, self.overrides)
+        for g in rechecked:
+            self.guesses.append(g)
+            self.warnings.append(f"{header.where}: column {g.describe()}. If that is wrong, use --map '{g.header}=FIELD'.")
         for g in guesses:
             self.guesses.append(g)
             self.warnings.append(f"{header.where}: column {g.describe()}. If that is wrong, use --map '{g.header}=FIELD' (or =extra).")
@@ -347,8 +353,8 @@ class Assembler:
         if self.header is not None and self.header.signature == sig:
             return  # the same heading repeated at a page break
         header = build_header(cells, where, self.overrides)
-        if any(c.key.startswith("extra:") for c in header.columns) and not self._replaying:
-            self.header = header  # rows are held until the unknown columns are read from their contents
+        if not self._replaying and any(c.key.startswith("extra:") or c.key in CHECKED_BY_CONTENTS for c in header.columns):
+            self.header = header  # rows are held until the columns' contents are read (unknown headings; headings they contradict)
             self._held_header = header
             return
         self._install_header(header, where)

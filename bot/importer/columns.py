@@ -233,7 +233,8 @@ def build_header(cells: list[str], where: str, overrides: dict[str, str]) -> Hea
 # rating, of short role titles or names repeated down the rows a lead, of short codes a ref;
 # the longest imperative text is the action. Each field gets a score (the share of the
 # column's non-empty cells that fit it); a column is read by its contents only when one field
-# clearly wins.
+# clearly wins. A known heading is re-read the same way when its cells plainly contradict it
+# (recheck_known_columns).
 
 CONTENT_FIELDS = ("ref", "target", "rag", "status", "lead", "action", "progress")
 _NEVER_GUESSED = re.compile(r"\bpage\b|\bnotes?\b|\bpara(?:graph)?\b|\bsource\b|\bstart|\blaunch|\bcommenc|\bbegin")  # known to be something else
@@ -428,6 +429,69 @@ def guess_unknown_columns(
         col.key = field_
         why = _why(field_, p)
         guesses.append(Guess(col.index, col.header, field_, score, why))
+    if guesses:
+        header.refresh()
+    return sorted(guesses, key=lambda g: g.index)
+
+
+# A recognised heading whose column plainly holds something else: (the heading's field) -> the
+# fields its contents may take over with. Left out on purpose: a target column of "Complete"
+# (a target reading of its own), a status column of colours or of progress notes (the
+# assembler reads those already), and the free-text columns (action, progress), which hold
+# anything.
+_CONTRADICTED_BY = {
+    "target": ("rag", "lead", "action"),
+    "lead": ("target", "rag", "action"),
+    "rag": ("target", "lead", "action"),
+    "status": ("action", "target", "lead"),
+}  # fmt: skip
+CHECKED_BY_CONTENTS = frozenset(_CONTRADICTED_BY)
+_STRONG = 0.8  # the contents' field must fit this share of the column's cells…
+_CONTRADICTED = 0.2  # …and the heading's field at most this share
+_FIELD_PHRASES = {"target": "a target date", "lead": "a lead officer", "rag": "a RAG rating", "status": "a status"}
+
+
+def recheck_known_columns(header: HeaderMap, rows: list[list[str]], overrides: dict[str, str]) -> list[Guess]:
+    """Re-map a recognised heading whose column plainly holds something else ("Target" over
+    R/A/G words, "Lead" over dates, "Status" over the actions' text, "Date" over role titles):
+    the contents' field must fit at least 80% of three or more cells, the heading's own field at
+    most 20%, and no column that does hold that field may have it already. Two headings swapped
+    are both put right. Headings the administrator mapped are left alone. Changes `header` in
+    place and returns what it re-mapped."""
+    if not rows:
+        return []
+    checkable = [c for c in header.columns if c.key in _CONTRADICTED_BY and norm_header(c.header) not in overrides]
+    if not checkable:
+        return []
+    profiles = {p.index: p for p in profile_columns(rows, header.width)}
+    wrong: list[tuple[Column, str, float, ColumnProfile]] = []
+    for col in checkable:
+        p = profiles.get(col.index)
+        if p is None or p.filled < 3 or p.scores.get(col.key, 0.0) > _CONTRADICTED:
+            continue
+        field_, score = p.best()
+        if field_ in _CONTRADICTED_BY[col.key] and score >= _STRONG:
+            wrong.append((col, field_, score, p))
+    if not wrong:
+        return []
+    fixed = {c.key.split("@")[0] for c in header.columns if c.key in FIELDS and all(c is not w[0] for w in wrong)}
+    while True:  # a column whose contents' field is held by a right column keeps its heading's field
+        stay = [w for w in wrong if w[1] in fixed]
+        if not stay:
+            break
+        for w in stay:
+            wrong.remove(w)
+            fixed.add(w[0].key)
+    guesses: list[Guess] = []
+    for col, field_, score, p in sorted(wrong, key=lambda t: -t[2]):
+        was = col.key
+        if field_ in fixed:  # another re-mapped column wants it more
+            col.key = was if was not in fixed else f"extra:{col.header}"
+            fixed.add(was)
+            continue
+        fixed.add(field_)
+        col.key = field_
+        guesses.append(Guess(col.index, col.header, field_, score, f"{_why(field_, p)}, not {_FIELD_PHRASES[was]} as its heading says"))
     if guesses:
         header.refresh()
     return sorted(guesses, key=lambda g: g.index)
