@@ -73,6 +73,7 @@ class Organisation(SQLModel, table=True):
     name: str = Field(max_length=200)
     slack_team_id: str | None = Field(default=None, index=True, max_length=32)
     teams_tenant_id: str | None = Field(default=None, index=True, max_length=64)
+    country: str = Field(default="GB", max_length=2)  # ISO 3166: how its plans write numeric dates (bot/domain/country.py)
     created_at: datetime = _created()
 
 
@@ -112,6 +113,7 @@ class Plan(SQLModel, table=True):
     owner_id: int | None = Field(default=None, foreign_key="person.id")
     archived: bool = False
     chase_from: date | None = None  # lead officers are chased from this day (plan timezone); None: from the start
+    country: str | None = Field(default=None, max_length=2)  # numeric dates' order in its files; None: the organisation's
     created_at: datetime = _created()
 
 

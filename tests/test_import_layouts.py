@@ -74,12 +74,12 @@ def test_numeric_date_order_is_decided_once_per_file() -> None:
     head = "Ref\tAction\tLead\tTarget\n"
     month_first = read_plan_text(head + "1\tAudit files\tAnn Lee\t7/25/2025\n2\tTrain staff\tAnn Lee\t3/4/2026\n")
     assert [a.target_date for a in month_first.actions] == [date(2025, 7, 25), date(2026, 3, 4)]
-    assert any("month first" in w for w in month_first.warnings)
+    assert any("numeric dates were read month-first: the file's own dates settle it (e.g. 7/25/2025)" in w for w in month_first.warnings)
     day_first = read_plan_text(head + "1\tAudit files\tAnn Lee\t25/7/2025\n2\tTrain staff\tAnn Lee\t3/4/2026\n")
     assert [a.target_date for a in day_first.actions] == [date(2025, 7, 25), date(2026, 4, 3)]  # UK order when nothing says otherwise
     mixed = read_plan_text(head + "1\tAudit files\tAnn Lee\t25/7/2025\n2\tTrain staff\tAnn Lee\t7/26/2025\n")
     assert mixed.actions[0].target_date == date(2025, 7, 25) and mixed.actions[1].target_date is None
-    assert any("read only month first: 7/26/2025" in w for w in mixed.warnings)  # said, not silently guessed
+    assert any("contradict each other" in w and "7/26/2025 (written the other way) kept as written" in w for w in mixed.warnings)  # said, not silently guessed
 
 
 def test_a_start_date_is_not_the_target_and_recurring_or_tbc_targets_have_no_date() -> None:

@@ -31,30 +31,35 @@ def _mapping(pairs: tuple[str, ...]) -> dict[str, str] | None:
                    "outputs, outcome, evidence, links, priority, achievement). Repeat.")
 @click.option("--organisation", "organisation", metavar="NAME",
               help="The organisation's name as the plan states it, when the file does not say (e.g. 'Anytown Council').")
+@click.option("--country", metavar="CC",
+              help="Country code the file's numeric dates are written in (GB day-first, US month-first), kept as the plan's; used "
+                   "only when the file's own dates do not settle it (a '25/07/2025' does). Default: the plan's, else the organisation's (GB).")
 @click.option("--dry-run", is_flag=True, help="Store nothing; show what would be stored.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (the same shape with or without --dry-run).")
 @pass_ctx
 def import_cmd(ctx: Ctx, path: Path, plan_name: str | None, plan_ident: str | None, maps: tuple[str, ...], organisation: str | None,
-               dry_run: bool, as_json: bool) -> None:
+               country: str | None, dry_run: bool, as_json: bool) -> None:
     """Load a plan from .xlsx, .docx, .csv, .txt or .md (PATH '-' reads pasted text from stdin).
 
     Re-importing updates actions by ref (no duplicates) and reports what was added, changed
     and removed; history is kept. One transaction: a file that fails changes nothing."""
+    from bot.domain.country import normalise_country
     from bot.importer import PlanFileError, read_plan, read_plan_text
     from bot.services.imports import import_plan
     from storage import repo
 
+    country = normalise_country(country) if country is not None else None
     try:
         if str(path) == "-":
             # Bytes, decoded here: whatever the terminal's locale, text that is not UTF-8 keeps its
             # bad bytes as lone surrogates and is refused with a clear message, not a traceback.
             raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8", "surrogateescape")
             pasted = raw.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
-            parsed = read_plan_text(pasted, source="pasted", plan_name=plan_name, mapping=_mapping(maps))
+            parsed = read_plan_text(pasted, source="pasted", plan_name=plan_name, mapping=_mapping(maps), country=country)
         else:
             if not path.exists():
                 raise InvalidValue(f"no file {str(path)!r}")
-            parsed = read_plan(path, plan_name=plan_name, mapping=_mapping(maps))
+            parsed = read_plan(path, plan_name=plan_name, mapping=_mapping(maps), country=country)
     except PlanFileError as e:
         message = str(e)  # most messages name the file already: never twice ("plan.pdf: plan.pdf: ...")
         raise InvalidValue(message if path.name in message else f"{path.name}: {message}") from None
@@ -73,7 +78,7 @@ def import_cmd(ctx: Ctx, path: Path, plan_name: str | None, plan_ident: str | No
             org = ctx.org(s, write=True)  # made inside the savepoint, gone with it: a dry run stores nothing
         result = import_plan(s, org=org, parsed=parsed, actor=repo.actor_for(s, None, operator=True), now=utcnow(),
                              plan_ident=plan_ident, plan_name=plan_name, dry_run=dry_run,
-                             holiday_country=cfg.holiday_country, holiday_subdiv=cfg.holiday_subdiv)
+                             holiday_country=cfg.holiday_country, holiday_subdiv=cfg.holiday_subdiv, country=country)
         if trial is not None:
             trial.rollback()
     if as_json:  # the parsed plan as JSON only when asked for (a fifth of a second at 10,000 actions)

@@ -34,7 +34,7 @@ def org_list(ctx: Ctx, as_json: bool) -> None:
     from storage.tables import Organisation
 
     with ctx.session() as s:
-        rows = [{"slug": o.slug, "name": o.name, "slack_team": o.slack_team_id, "teams_tenant": o.teams_tenant_id}
+        rows = [{"slug": o.slug, "name": o.name, "country": o.country, "slack_team": o.slack_team_id, "teams_tenant": o.teams_tenant_id}
                 for o in s.exec(select(Organisation).order_by(col(Organisation.slug)))]
     if as_json:
         emit_json(rows)
@@ -42,17 +42,22 @@ def org_list(ctx: Ctx, as_json: bool) -> None:
     if not rows:
         click.echo("No organisations yet.")
     for r in rows:
-        click.echo(f"{r['slug']}  slack team: {r['slack_team'] or '-'}  teams tenant: {r['teams_tenant'] or '-'}")
+        click.echo(f"{r['slug']}  slack team: {r['slack_team'] or '-'}  teams tenant: {r['teams_tenant'] or '-'}  country: {r['country']}")
 
 
 @org.command("add")
 @click.argument("slug")
 @click.option("--name", help="The organisation's full name (default: the slug).")
+@click.option("--country", default="GB", show_default=True,
+              help="Two-letter country code; decides whether its plans' numeric dates are day-first (GB) or month-first (US) "
+                   "when a file's own dates do not settle it.")
 @pass_ctx
-def org_add(ctx: Ctx, slug: str, name: str | None) -> None:
+def org_add(ctx: Ctx, slug: str, name: str | None, country: str) -> None:
     """Create organisation SLUG; then act in it with --org SLUG (or ACTIONBOT_ORG)."""
+    from bot.domain.country import normalise_country
     from bot.domain.model import InvalidValue
 
+    code = normalise_country(country)
     slug = slug.strip()
     if not slug or slug != repo.slugify(slug):
         raise InvalidValue(f"an organisation's short name is lower-case letters, digits and dashes, e.g. {repo.slugify(slug or 'derby')!r}")
@@ -60,9 +65,41 @@ def org_add(ctx: Ctx, slug: str, name: str | None) -> None:
         if repo.find_org(s, slug) is not None:
             raise InvalidValue(f"organisation {slug!r} already exists")
         o = repo.get_or_create_org(s, slug, (name or "").strip() or slug)
+        o.country = code
+        s.add(o)
         repo.audit(s, org_id=o.id or 0, actor_id=None, actor_text="operator", channel="cli", entity="organisation", entity_id=o.id,
-                   op="create", before=None, after={"slug": o.slug, "name": o.name}, at=utcnow())
-        click.echo(f"created organisation {o.slug} ({o.name}); use it with --org {o.slug}")
+                   op="create", before=None, after={"slug": o.slug, "name": o.name, "country": o.country}, at=utcnow())
+        click.echo(f"created organisation {o.slug} ({o.name}, country {o.country}); use it with --org {o.slug}")
+
+
+@org.command("set")
+@click.option("--name", help="The organisation's full name.")
+@click.option("--country", help="Two-letter country code (GB, IE, US…): whether its plans' numeric dates are day- or month-first "
+                                "when a file's own dates do not settle it. A plan's own (`plan set --country`) wins.")
+@pass_ctx
+def org_set(ctx: Ctx, name: str | None, country: str | None) -> None:
+    """Change this organisation's (--org) name or country."""
+    from bot.domain.country import normalise_country
+    from bot.domain.model import InvalidValue
+
+    changes: dict[str, str] = {}
+    if name is not None:
+        if not name.strip() or len(name.strip()) > 200:
+            raise InvalidValue("an organisation's name is 1 to 200 characters")
+        changes["name"] = name.strip()
+    if country is not None:
+        changes["country"] = normalise_country(country)
+    if not changes:
+        raise click.UsageError("give --name and/or --country")
+    with ctx.session() as s:
+        o = ctx.org(s, write=True)
+        before = {k: getattr(o, k) for k in changes}
+        for k, v in changes.items():
+            setattr(o, k, v)
+        s.add(o)
+        repo.audit(s, org_id=o.id or 0, actor_id=None, actor_text="operator", channel="cli", entity="organisation", entity_id=o.id,
+                   op="configure", before=before, after=changes, at=utcnow())
+        click.echo(f"{o.slug}: name {o.name}, country {o.country}")
 
 
 @org.command("link")

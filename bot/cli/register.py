@@ -74,8 +74,10 @@ def plan_list(ctx: Ctx, as_json: bool) -> None:
 def plan_show(ctx: Ctx, plan_ident: str, as_json: bool) -> None:
     """Show a plan's settings and counts by status and RAG."""
     with ctx.session() as s:
-        p = repo.get_plan(s, ctx.org(s).id or 0, plan_ident)
+        org = ctx.org(s)
+        p = repo.get_plan(s, org.id or 0, plan_ident)
         data = queries.plan_json(s, p, today=queries.plan_today(p, utcnow()))
+        data["org_country"] = org.country
         data["priorities"] = [{"ref": q.ref, "title": q.title, "timescale": q.timescale} for q in repo.priorities(s, p.id or 0)]
     if as_json:
         emit_json(data)
@@ -84,6 +86,7 @@ def plan_show(ctx: Ctx, plan_ident: str, as_json: bool) -> None:
     for k in ("organisation", "plan_date", "rag_scheme", "cadence", "timezone", "due_soon_days", "signoff_stages", "digest_channels"):
         click.echo(f"  {k.replace('_', ' ')}: {data[k]}")
     click.echo(f"  chase from: {data['chase_from'] or 'the start'}")
+    click.echo(f"  country (numeric dates): {data['country'] or data['org_country'] + ' (the organisation' + chr(39) + 's)'}")
     click.echo(f"  actions: {data['actions']}  by status: {data['by_status']}  by rating: {data['by_rating']}"
                + (f" (suggested by the rules: {data['by_rating_suggested']})" if data["by_rating_suggested"] else ""))
     for q in data["priorities"]:
@@ -115,13 +118,15 @@ def plan_create(ctx: Ctx, title: str, slug: str | None, scheme: str, cadence: st
 @click.option("--due-soon-days", type=click.IntRange(0, 365), help="Nudge when the target is this near (default 14).")
 @click.option("--plan-date", help="The plan's own date; relative timescales count from it.")
 @click.option("--chase-from", help="Day from which lead officers are chased (an import sets the next working day); 'start' for at once.")
+@click.option("--country", help="Two-letter country code (GB, US…) its files' numeric dates are written in, when a file's own dates "
+                                "do not settle day- or month-first; 'org' for the organisation's.")
 @click.option("--owner", help="Person who owns the plan (gets private escalations and names).")
 @click.option("--channel", "channels", multiple=True, help="Digest channel, e.g. slack:C0123 or teams:<conversation id>. Repeat; replaces the list.")
 @click.option("--stage", "stages", multiple=True, help="Sign-off stage in order, e.g. 'Evidence Challenge Panel'. Repeat; replaces the list.")
 @pass_ctx
 def plan_set(ctx: Ctx, plan_ident: str, title: str | None, cadence: str | None, timezone: str | None, scheme: str | None,
-             due_soon_days: int | None, plan_date: str | None, chase_from: str | None, owner: str | None, channels: tuple[str, ...],
-             stages: tuple[str, ...]) -> None:
+             due_soon_days: int | None, plan_date: str | None, chase_from: str | None, country: str | None, owner: str | None,
+             channels: tuple[str, ...], stages: tuple[str, ...]) -> None:
     """Change a plan's settings."""
     changes: dict[str, object] = {}
     for key, value in (("title", title), ("cadence", cadence), ("timezone", timezone), ("rag_scheme", scheme), ("due_soon_days", due_soon_days)):
@@ -131,6 +136,10 @@ def plan_set(ctx: Ctx, plan_ident: str, title: str | None, cadence: str | None, 
         changes["plan_date"] = parse_cli_date(plan_date, "plan date")
     if chase_from:
         changes["chase_from"] = None if chase_from.strip().lower() == "start" else parse_cli_date(chase_from, "chase-from date")
+    if country is not None:
+        from bot.domain.country import normalise_country
+
+        changes["country"] = None if country.strip().lower() == "org" else normalise_country(country)
     if channels:
         for c in channels:
             if not c.startswith(("slack:", "teams:")):

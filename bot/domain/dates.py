@@ -11,7 +11,8 @@ Conventions, chosen once and used everywhere:
 
 * A month on its own means its LAST day: "December 2011" -> 31 Dec 2011.
 * "Mon YY" in a plan cell is month + year, never a day: "Nov 12" -> 30 Nov 2012.
-* Numeric dates are UK day-first: "14/11/2022" -> 14 Nov 2022.
+* Numeric dates are UK day-first: "14/11/2022" -> 14 Nov 2022, unless the caller says
+  month-first (the importer decides once per file: bot/importer/dateorder.py).
 * Quarters are calendar quarters: "Q1 2023" -> 31 Mar 2023. When a financial year is written
   ("Q1 2023/24") the quarter is of that April-to-March year: 30 Jun 2023.
 * "Within 3 months" / "Three months" / "20 days" are added to the plan's date exactly
@@ -192,7 +193,7 @@ def read_target(raw: str, *, plan_date: _dt.date | None = None, month_first: boo
     the month after a completion word if there is one, else the latest month named.
 
     `month_first` reads numeric dates as month/day/year ("7/25/2025"); the importer decides it
-    once per file (numeric_date_order), never per cell."""
+    once per file (numeric_date_cells, bot/importer/dateorder.py), never per cell."""
     raw_stripped = (raw or "").strip()
     try:
         return _read_target(raw_stripped, plan_date, month_first)
@@ -261,13 +262,12 @@ def _exact_date(text: str, plan_date: _dt.date | None, month_first: bool = False
     return None
 
 
-def numeric_date_order(cells: list[str]) -> tuple[str, list[str]]:
-    """Whether a file writes numeric dates day-first ("dmy") or month-first ("mdy"), decided
-    from all its date cells together: a "25/7/2025" settles day-first, a "7/25/2025"
-    month-first. With nothing to settle it, day-first (UK plans). Returns the order and the
-    cells that contradict it (when a file has both kinds, day-first is kept and they are named)."""
+def numeric_date_cells(cells: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """The cells whose numeric dates can only be day-first ("25/7/2025"), only month-first
+    ("7/25/2025"), and either way ("4/5/2025"), for deciding a whole file's order at once."""
     day_first: list[str] = []
     month_first: list[str] = []
+    either: list[str] = []
     for cell in cells:
         if "/" not in cell and "." not in cell and "-" not in cell:
             continue
@@ -277,9 +277,9 @@ def numeric_date_order(cells: list[str]) -> tuple[str, list[str]]:
                 day_first.append(cell)
             elif b > 12 >= a:
                 month_first.append(cell)
-    if month_first and not day_first:
-        return "mdy", []
-    return "dmy", month_first
+            elif a != b and 1 <= a <= 12 and 1 <= b <= 12:
+                either.append(cell)
+    return day_first, month_first, either
 
 
 def _next_day(day: int, month: int, after: _dt.date) -> _dt.date | None:

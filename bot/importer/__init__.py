@@ -13,6 +13,7 @@ The pipeline, one module per stage:
     assemble.py  walk the blocks: priorities and actions, refs (generated from the structure
                  when the plan has none)
     check.py     warnings for the preview: gaps, guesses, what was kept aside
+    dateorder.py day- or month-first numeric dates, once per file (its dates, else the country)
 
 Status words, refs and dates are read by the shared domain code (bot/domain/vocabulary.py,
 bot/domain/dates.py), as chat replies are. A file that cannot be imported at all raises
@@ -25,6 +26,7 @@ from pathlib import Path
 
 from bot.domain.vocabulary import cell_status as read_status
 from bot.importer.assemble import Assembler
+from bot.importer.dateorder import DateOrder, apply_country
 from bot.importer.leads import split_leads
 from bot.importer.parsed import (
     ParsedAction,
@@ -48,11 +50,13 @@ from bot.importer.read import (
 )
 
 __all__ = [
+    "DateOrder",
     "ParsedAction",
     "ParsedPlan",
     "ParsedPriority",
     "ParsedProgress",
     "PlanFileError",
+    "apply_country",
     "read_plan",
     "read_plan_text",
     "read_status",
@@ -60,17 +64,23 @@ __all__ = [
 ]
 
 
-def read_plan(path: Path, *, plan_name: str | None = None, mapping: dict[str, str] | None = None) -> ParsedPlan:
+def read_plan(
+    path: Path, *, plan_name: str | None = None, mapping: dict[str, str] | None = None, country: str | None = None,
+    country_from: str = "--country",
+) -> ParsedPlan:
     """Read an uploaded plan file into a ParsedPlan (priorities, actions, warnings).
 
     `plan_name` replaces the title found in the file; `mapping` maps column headings as written
     in the file to fields ("Officer in charge" -> "lead"; fields: ref, priority, action, lead,
     target, progress, rag, status, outputs, outcome_required, evidence_required, links,
-    achievement, timescale, or "extra" / "ignore"). Raises PlanFileError for a file that
-    cannot be imported."""
+    achievement, timescale, or "extra" / "ignore"). `country` (ISO code, default GB) decides
+    whether numeric dates are day- or month-first when the file's own dates do not
+    (bot/importer/dateorder.py); `country_from` says where it came from, for the preview.
+    Raises PlanFileError for a file that cannot be imported."""
     path = Path(path)
     ext, head = check_file(path)
-    assembler = Assembler(source_name=path.name, grid=ext in SPREADSHEET_EXTS | CSV_EXTS, plan_name=plan_name, mapping=mapping)
+    assembler = Assembler(source_name=path.name, grid=ext in SPREADSHEET_EXTS | CSV_EXTS, plan_name=plan_name, mapping=mapping,
+                          country=country, country_from=country_from)
     encoding = ""
     if ext in SPREADSHEET_EXTS:
         source = read_xlsx(path, head)
@@ -96,7 +106,8 @@ def read_plan(path: Path, *, plan_name: str | None = None, mapping: dict[str, st
 
 
 def read_plan_text(
-    text: str, *, source: str = "pasted", plan_name: str | None = None, mapping: dict[str, str] | None = None
+    text: str, *, source: str = "pasted", plan_name: str | None = None, mapping: dict[str, str] | None = None,
+    country: str | None = None, country_from: str = "--country",
 ) -> ParsedPlan:
     """Read a plan pasted as text: tab-separated rows (copied from Excel or Word) or a Markdown
     pipe table, with any title lines above it."""
@@ -104,6 +115,6 @@ def read_plan_text(
         raise PlanFileError(f"the pasted text is over {MAX_FILE_BYTES // 1024 // 1024} MB; upload the file instead.")
     if not text.strip():
         raise PlanFileError("nothing was pasted: the text is empty.")
-    assembler = Assembler(source_name=source, grid=False, plan_name=plan_name, mapping=mapping)
+    assembler = Assembler(source_name=source, grid=False, plan_name=plan_name, mapping=mapping, country=country, country_from=country_from)
     assembler.feed(read_text_blocks(text))
     return assembler.finish()

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from bot.domain.dates import TargetReading, numeric_date_order, read_target
+from bot.domain.country import DEFAULT_COUNTRY
+from bot.domain.dates import TargetReading, read_target
 from bot.domain.model import Rag, RagScheme, Status
 from bot.domain.vocabulary import cell_status, is_ref, tidy_ref
 from bot.importer.check import check_plan
@@ -34,6 +35,7 @@ from bot.importer.columns import (
     recheck_known_columns,
     split_columns,
 )
+from bot.importer.dateorder import decide_order
 from bot.importer.find import (
     BRAG_WORD_RE,
     BULLET_RE,
@@ -143,7 +145,8 @@ class _Fragment:
 
 
 class Assembler:
-    def __init__(self, *, source_name: str, grid: bool, plan_name: str | None, mapping: dict[str, str] | None):
+    def __init__(self, *, source_name: str, grid: bool, plan_name: str | None, mapping: dict[str, str] | None,
+                 country: str | None = None, country_from: str = "default"):
         self.source_name = source_name
         self.grid = grid  # spreadsheet/CSV: one-cell rows are the paragraphs, a table is a sheet
         self.plan_name = plan_name
@@ -188,6 +191,8 @@ class Assembler:
         self.guesses: list[Guess] = []
         self.seen_columns: list[str] = []
         self.month_first = False
+        self.country = country or DEFAULT_COUNTRY  # decides the order of numeric dates when the file's own do not
+        self.country_from = country_from if country else "default"
         self.refs_from_text = 0
 
     # ---------------------------------------------------------------- feeding blocks
@@ -735,17 +740,19 @@ class Assembler:
         refs = self._assign_refs()
         targets: dict[str, TargetReading] = {}
         bad_rag: dict[str, str] = {}
-        order, odd = numeric_date_order([p for d in self.drafts for k in ("target", "revised_target") for p in d.parts.get(k, ())])
-        self.month_first = order == "mdy"
-        if self.month_first:
-            self.warnings.append("numeric dates in this file are month first (e.g. 7/25/2025 is 25 July 2025); all were read that way.")
-        elif odd:
-            self.warnings.append(
-                f"numeric dates were read day first (as the file mostly writes them), but {len(odd)} read only month first: "
-                f"{_list(odd, 5)}; check those targets."
-            )
+        order = decide_order([p for d in self.drafts for k in ("target", "revised_target") for p in d.parts.get(k, ())],
+                             self.country, self.country_from)  # fmt: skip
+        self.month_first = order.month_first_read
+        said_at = len(self.warnings)
         for draft, ref in zip(self.drafts, refs, strict=True):
             plan.actions.append(self._action(draft, ref, plan_date, targets, bad_rag))
+        if order.settled_by == "conflict":
+            either = set(order.either)
+            order.check_refs = [a.ref for a in plan.actions if a.target_raw in either or a.revised_target_raw in either]
+        plan.date_order = order
+        said = order.message()
+        if said:
+            self.warnings.insert(said_at, said)
         plan.priorities = list(self.priorities.values())
         blue = any(a.rag is Rag.BLUE or any(h.rag is Rag.BLUE for h in a.history) for a in plan.actions)
         plan.rag_scheme = RagScheme.BRAG if (blue or self.legend_blue or self.brag_word) else RagScheme.RAG

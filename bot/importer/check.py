@@ -8,7 +8,7 @@ preview says in a few lines what to fix in the file or set by hand afterwards.
 from __future__ import annotations
 
 from bot.domain.model import Status
-from bot.importer.parsed import ParsedPlan
+from bot.importer.parsed import ParsedAction, ParsedPlan
 
 # the warning `actionbot import --organisation NAME` answers (and so leaves out)
 NO_ORGANISATION = "the organisation's name was not found at the top of the file; give it with `import --organisation NAME`."
@@ -24,20 +24,25 @@ def list_some(items: list[str], limit: int = 12) -> str:
     return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
 
 
+UNREAD_MARK = "target(s) are not dates we could read"
+
+
+def unread_targets_warning(actions: list[ParsedAction]) -> str | None:
+    unread = [f"{a.ref} ('{snippet(a.target_raw, 40)}')" for a in actions if a.target_kind == "unknown"]
+    return f"{len(unread)} {UNREAD_MARK}; kept as written: {list_some(unread)}." if unread else None
+
+
 def check_plan(plan: ParsedPlan, *, odd_refs: list[str], footnotes: int, bad_rag: dict[str, str]) -> None:
     """Append the plan's warnings about gaps in its actions and recommendations."""
     warnings = plan.warnings
     no_lead: list[str] = []
     no_target: list[str] = []
-    unread: list[str] = []
     for action in plan.actions:
         ref = action.ref
         if not action.lead_text:
             no_lead.append(ref)
         if action.target_kind == "empty" and action.status not in (Status.COMPLETE, Status.SIGNED_OFF):
             no_target.append(ref)
-        elif action.target_kind == "unknown":
-            unread.append(f"{ref} ('{snippet(action.target_raw, 40)}')")
         if not action.text:
             warnings.append(f"{action.where}: action {ref} has no action text.")
     untitled = [p.ref for p in plan.priorities if not p.title]
@@ -51,8 +56,9 @@ def check_plan(plan: ParsedPlan, *, odd_refs: list[str], footnotes: int, bad_rag
         warnings.append(f"{len(no_lead)} action(s) have no lead officer: {list_some(no_lead)}.")
     if no_target:
         warnings.append(f"{len(no_target)} open action(s) have no target date: {list_some(no_target)}.")
+    unread = unread_targets_warning(plan.actions)
     if unread:
-        warnings.append(f"{len(unread)} target(s) are not dates we could read; kept as written: {list_some(unread)}.")
+        warnings.append(unread)
     for raw, ref in bad_rag.items():
         warnings.append(f"action {ref}: RAG rating '{raw}' is not Red, Amber, Green or Blue; left unrated.")
     if not plan.organisation:

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.model import Rag, RagScheme, Status
 from bot.importer.leads import split_leads
+
+if TYPE_CHECKING:
+    from bot.importer.dateorder import DateOrder
 
 
 class PlanFileError(ValueError):
@@ -147,6 +150,7 @@ class ParsedPlan:
     preamble: list[str] = field(default_factory=list)  # the lines above the first table (title, purpose…)
     encoding: str = ""  # text files only: how the bytes were read
     guesses: list[dict[str, Any]] = field(default_factory=list)  # columns read by their contents: column, field, confidence, why
+    date_order: DateOrder | None = None  # how numeric dates were read (day- or month-first) and why
 
     def to_json(self) -> dict[str, Any]:
         """The shape of `actionbot import --json`."""
@@ -158,6 +162,7 @@ class ParsedPlan:
                 "plan_date": self.plan_date.isoformat() if self.plan_date else None,
                 "source_file": self.source_file,
                 "encoding": self.encoding or None,
+                "date_order": self.date_order.to_json() if self.date_order else None,
             },
             "priorities": [p.to_json() for p in self.priorities],
             "actions": [a.to_json() for a in self.actions],

@@ -24,12 +24,14 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot.domain.country import DEFAULT_COUNTRY, normalise_country
 from bot.domain.due import next_working_day, zone
 from bot.domain.model import Channel, RagScheme, Status
 from bot.domain.names import name_key
 from bot.domain.permissions import Actor, Permission, allowed, denial
 from bot.domain.vocabulary import ref_key
 from bot.errors import ActionbotError, PermissionDenied
+from bot.importer.dateorder import apply_country
 from bot.importer.leads import is_role, split_leads
 from bot.importer.parsed import ParsedAction, ParsedPlan
 from storage import repo
@@ -145,30 +147,34 @@ def recognise_plan(session: Session, org: Organisation, parsed: ParsedPlan, note
 def import_plan(
     session: Session, *, org: Organisation, parsed: ParsedPlan, actor: Actor, now: datetime, plan_ident: str | None = None,
     plan_name: str | None = None, dry_run: bool = False, channel: Channel = Channel.CLI, chase_from: date | None = None,
-    holiday_country: str | None = "GB", holiday_subdiv: str | None = "ENG",
+    holiday_country: str | None = "GB", holiday_subdiv: str | None = "ENG", country: str | None = None,
 ) -> ImportResult:
     """Write `parsed` to the register (or, with dry_run, work out what would be written and
     write nothing). The caller's transaction is all-or-nothing.
 
     A new plan is chased from `chase_from`, by default the next working day after the import
     (the file is not the lead officers' answer: from then every overdue action is asked about;
-    the day between lets an administrator map people first). A re-import leaves it alone."""
+    the day between lets an administrator map people first). A re-import leaves it alone.
+
+    `country` (`import --country`) is the country the file's numeric dates are written in,
+    kept as the plan's; without it, the plan's own, else the organisation's. It decides only
+    when the file's own dates do not settle the order (bot/importer/dateorder.py)."""
     assert org.id is not None
     if dry_run:
         # Work it all out inside a savepoint and roll back just that: the caller's transaction
         # (and whatever it did before) is theirs to commit.
         with _rolled_back(session):
             result = _write(session, org=org, parsed=parsed, actor=actor, now=now, plan_ident=plan_ident, plan_name=plan_name,
-                            channel=channel, chase=(chase_from, holiday_country, holiday_subdiv))
+                            channel=channel, chase=(chase_from, holiday_country, holiday_subdiv), country=country)
         result.dry_run = True
         return result
     return _write(session, org=org, parsed=parsed, actor=actor, now=now, plan_ident=plan_ident, plan_name=plan_name, channel=channel,
-                  chase=(chase_from, holiday_country, holiday_subdiv))
+                  chase=(chase_from, holiday_country, holiday_subdiv), country=country)
 
 
 def _write(
     session: Session, *, org: Organisation, parsed: ParsedPlan, actor: Actor, now: datetime, plan_ident: str | None,
-    plan_name: str | None, channel: Channel, chase: tuple[date | None, str | None, str | None],
+    plan_name: str | None, channel: Channel, chase: tuple[date | None, str | None, str | None], country: str | None = None,
 ) -> ImportResult:
     chase_from, holiday_country, holiday_subdiv = chase
     assert org.id is not None
@@ -182,6 +188,15 @@ def _write(
         plan = Plan(org_id=org.id, slug=repo.unique_plan_slug(session, org.id, title), title=title, created_at=now)
         plan.chase_from = chase_from or next_working_day(now.astimezone(zone(plan.timezone)).date(),
                                                          holiday_country=holiday_country, holiday_subdiv=holiday_subdiv)
+    # The order of the file's numeric dates, when its own dates leave it open: this import's
+    # --country (kept as the plan's), else the plan's, else the organisation's.
+    if country:
+        plan.country = normalise_country(country)
+        apply_country(parsed, plan.country, "--country")
+    elif plan.country:
+        apply_country(parsed, plan.country, "plan")
+    else:
+        apply_country(parsed, org.country or DEFAULT_COUNTRY, "organisation")
     plan.organisation_name = parsed.organisation or plan.organisation_name
     # The plan's own date is its first file's: a later file's date (an export's "position as at")
     # does not move it; `plan set --plan-date` does.

@@ -46,6 +46,7 @@ def plan_json(session: Session, plan: Plan, *, with_counts: bool = True, today: 
         "owner_id": plan.owner_id,
         "source_file": plan.source_file,
         "chase_from": plan.chase_from.isoformat() if plan.chase_from else None,
+        "country": plan.country,  # None: the organisation's
     }
     if with_counts:
         actions = repo.list_actions(session, plan.id or 0)

@@ -221,7 +221,8 @@ def create_plan(
     return plan
 
 
-PLAN_SETTINGS = ("cadence", "timezone", "due_soon_days", "rag_scheme", "digest_channels", "signoff_stages", "owner_id", "title", "plan_date", "chase_from")
+PLAN_SETTINGS = ("cadence", "timezone", "due_soon_days", "rag_scheme", "digest_channels", "signoff_stages", "owner_id", "title", "plan_date", "chase_from",
+                 "country")
 
 
 def configure_plan(
@@ -236,6 +237,10 @@ def configure_plan(
         changes["cadence"] = str(Cadence.parse(str(changes["cadence"])))
     if "timezone" in changes:
         _check_tz(str(changes["timezone"]))
+    if changes.get("country") is not None:
+        from bot.domain.country import normalise_country
+
+        changes["country"] = normalise_country(str(changes["country"]))
     if "rag_scheme" in changes:
         changes["rag_scheme"] = RagScheme.parse(str(changes["rag_scheme"])).value
     if "signoff_stages" in changes:
