@@ -99,3 +99,22 @@ def test_a_one_shot_command_runs_without_the_cyclic_collector_and_turns_it_back_
     got = CliRunner().invoke(main, ["--db", register, "digest", "no-such-plan"])
     assert got.exit_code != 0
     assert gc.isenabled()
+
+
+def test_every_command_is_found_in_the_module_named_for_it():
+    import importlib
+
+    from bot.cli import COMMAND_MODULES
+
+    for module in sorted(set(COMMAND_MODULES.values())):
+        importlib.import_module(f"bot.cli.{module}")
+    assert sorted(main.commands) == sorted(COMMAND_MODULES)
+    for name, command in main.commands.items():
+        assert command.callback is not None
+        assert command.callback.__module__ == f"bot.cli.{COMMAND_MODULES[name]}", name
+
+
+def test_a_command_loads_only_its_own_module():
+    got = run("digest", "--help", heavy=[f"bot.cli.{m}" for m in ("db", "engine", "imports", "org", "register", "serve", "teams")])
+    assert got["code"] == 0
+    assert got["loaded"] == ["bot.cli.engine"]

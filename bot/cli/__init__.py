@@ -214,11 +214,32 @@ def _fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
+# The module of bot.cli defining each command: `actionbot X` imports X's module only, not every
+# command's definitions (`--help` lists them all, so it imports them all). A test checks this
+# map against the modules.
+COMMAND_MODULES = {
+    "action": "register", "audit": "register", "chat": "engine", "db": "db", "demo": "engine", "digest": "engine",
+    "due": "engine", "export": "imports", "import": "imports", "org": "org", "parse": "engine", "person": "register",
+    "plan": "register", "role": "register", "serve": "serve", "signoff": "engine", "teams": "teams", "update": "register",
+    "worker": "engine",
+}
+
+
 class ActionbotGroup(click.Group):
     """Every failure a person can cause ends as one clear line on stderr and a non-zero exit,
     never a traceback: errors meant for people (`ActionbotError`, `InvalidValue`) and misuse of
     the command line exit 1 and 2; the database refusing or not answering, and files that cannot
-    be written, exit 1 with what happened. Each command is one transaction, so nothing was saved."""
+    be written, exit 1 with what happened. Each command is one transaction, so nothing was saved.
+
+    Commands are defined in sibling modules, imported when a command is looked up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMAND_MODULES) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMAND_MODULES:
+            importlib.import_module(f"bot.cli.{COMMAND_MODULES[cmd_name]}")  # its decorators add it to `main`
+        return super().get_command(ctx, cmd_name)
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
@@ -293,8 +314,3 @@ def main(ctx: click.Context, database_url: str | None, org: str | None) -> None:
         ctx.call_on_close(gc.enable)
 
 
-def _register_commands() -> None:
-    from bot.cli import db, engine, imports, org, register, serve, teams  # noqa: F401  (each adds its commands to main)
-
-
-_register_commands()
