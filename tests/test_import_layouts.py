@@ -109,6 +109,27 @@ def test_several_roles_in_one_lead_cell() -> None:
 @pytest.mark.parametrize(
     ("cell", "leads"),
     [
+        # a job title, a comma, then its field of work: one lead
+        ("Assistant Director, Children's Services", ["Assistant Director, Children's Services"]),
+        ("Team Manager, Duty and Assessment", ["Team Manager, Duty and Assessment"]),
+        ("Service Manager, Children in Care", ["Service Manager, Children in Care"]),
+        # a comma before another title, a name, a body or an initialism: two leads
+        ("Director of Children's Services, Head of Early Help", ["Director of Children's Services", "Head of Early Help"]),
+        ("Head of Service, Assistant Director", ["Head of Service", "Assistant Director"]),
+        ("Head of Service, Early Help Partnership", ["Head of Service", "Early Help Partnership"]),
+        ("Head of Service, DCS", ["Head of Service", "DCS"]),
+        ("Nick O'Reilly, Jacqui Jensen", ["Nick O'Reilly", "Jacqui Jensen"]),
+    ],
+)
+def test_a_title_keeps_its_field_after_a_comma(cell: str, leads: list[str]) -> None:
+    from bot.importer import split_leads
+
+    assert split_leads(cell) == leads
+
+
+@pytest.mark.parametrize(
+    ("cell", "leads"),
+    [
         ("Head of Service\nService Manager, Safeguarding", ["Head of Service", "Service Manager, Safeguarding"]),
         ("Ailsa Barr\nPhil Bradley\nNick O'Reilly", ["Ailsa Barr", "Phil Bradley", "Nick O'Reilly"]),
         ("DCS\nAD Early Help", ["DCS", "AD Early Help"]),

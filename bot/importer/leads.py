@@ -122,9 +122,28 @@ def _split_line(text: str) -> list[str]:
 
 def _is_field_of(before: str, piece: str, after_comma: bool) -> bool:
     """Is `piece`, after a comma, the field of the job title before it ("Service Manager,
-    Safeguarding") rather than another lead? One capitalised word that is neither an
-    initialism ("PPU", "DCS") nor a title, after a whole job title."""
-    return after_comma and " " not in piece and piece[:1].isupper() and not piece.isupper() and not _INITIALISM.match(piece) and _is_title(before)
+    Safeguarding", "Assistant Director, Children's Services") rather than another lead? Only
+    after a whole job title, and only a capitalised field of work: one word that is not an
+    initialism ("PPU", "DCS" stay leads of their own), or two to four words that are neither a
+    job title, a person's name, an initialism nor a body ("Head of Early Help", "Nina Martin",
+    "Early Help Partnership" stay leads of their own)."""
+    if not (after_comma and piece[:1].isupper() and _is_title(before)):
+        return False
+    words = piece.split()
+    if len(words) == 1:
+        return not piece.isupper() and not _INITIALISM.match(piece)
+    return (
+        len(words) <= 4
+        and not _is_title(piece)
+        and not _is_name(piece)
+        and not any(_INITIALISM.match(w) or w.lower().strip(".,") in _TITLE_END for w in words)
+        and words[-1].lower().strip(".,") not in _BODY_END
+    )
+
+
+# A lead ending in one of these is a body that can lead an action by itself ("Early Help
+# Partnership", "LSCB Sub Group").
+_BODY_END = frozenset("team teams board group partnership panel unit trust council directorate forum committee network".split())
 
 
 _TITLE_END = frozenset(
