@@ -101,11 +101,21 @@ async def _scheduler(app: web.Application):
         if warning:
             log.warning("%s", warning)
 
+    # The outbox goes out continuously, as fast as each platform's limits allow; the rounds plan
+    # jobs and run the due ones (in a thread), and wake the sender when they queue messages.
+    sender = eng.Deliverer(engine, ports, worker=worker, clock=lambda: datetime.now(UTC), lease=cfg.lease, batch=cfg.deliver_batch,
+                           idle=min(settings.tick_seconds, 1.0))
+
     async def loop() -> None:
         await warn_unsendable()  # at start, and after every round below
+        reported = 0
         while True:
             try:
-                result = await eng.tick(engine, ports, now=datetime.now(UTC), worker=worker, cfg=cfg)
+                planned, ran = await asyncio.to_thread(eng.plan_and_run, engine, now=datetime.now(UTC), worker=worker, cfg=cfg)
+                if ran:
+                    sender.wake()
+                result = {"planned": planned, "ran": len(ran), "sent": sender.sent - reported}
+                reported = sender.sent
                 if any(result.values()):
                     log.info("scheduler: %s", result)
                 await warn_unsendable()
@@ -113,13 +123,20 @@ async def _scheduler(app: web.Application):
                 log.exception("scheduler round failed")
             await asyncio.sleep(settings.tick_seconds)
 
-    task = asyncio.create_task(loop())
+    async def send() -> None:
+        while True:  # a sender that fails is logged and started again
+            try:
+                await sender.run()
+                return
+            except Exception:
+                log.exception("scheduler: the sender failed; starting it again")
+                await asyncio.sleep(1.0)
+
+    tasks = [asyncio.create_task(send()), asyncio.create_task(loop())]
     yield
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 PORTS: web.AppKey[dict] = web.AppKey("ports", dict)

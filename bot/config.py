@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -49,9 +51,14 @@ class Settings(BaseSettings):
     microsoft_app_tenant_id: str = Field("", validation_alias=AliasChoices("MicrosoftAppTenantId", "MICROSOFT_APP_TENANT_ID"))
     teams_app_rate: float = Field(30.0, validation_alias=AliasChoices("ACTIONBOT_TEAMS_APP_RATE"))  # proactive sends a second, app-wide
 
+    @property
+    def lease(self) -> timedelta:
+        """How long a claimed job or message is a worker's before another may take it."""
+        return timedelta(seconds=max(5.0, self.lease_seconds))
+
     def engine_config(self):
         """The engine's settings, checked: a wrong value stops start-up with a clear message."""
-        from datetime import time, timedelta
+        from datetime import time
         from pathlib import Path
 
         from bot.domain.model import InvalidValue
@@ -84,6 +91,6 @@ class Settings(BaseSettings):
             digest_time=clock(self.digest_time, "ACTIONBOT_DIGEST_TIME"),
             stale_weeks=max(1, self.stale_weeks),
             chart_dir=Path(self.chart_dir),
-            lease=timedelta(seconds=max(5.0, self.lease_seconds)),
+            lease=self.lease,
             deliver_batch=max(1, self.deliver_batch),
         )

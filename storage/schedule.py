@@ -117,6 +117,27 @@ def claim_messages(
     return rows
 
 
+def extend_leases(session: Session, ids: list[int], *, worker: str, until: datetime) -> int:
+    """Keep messages `worker` claimed and still holds (waiting their turn to be sent) its own
+    until `until`. Rows another worker has taken meanwhile are left alone."""
+    from sqlalchemy import update
+
+    result = session.execute(update(Outbox).where(col(Outbox.id).in_(ids), col(Outbox.claimed_by) == worker,
+                                                  col(Outbox.status) == "sending").values(lease_until=until))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def release(session: Session, ids: list[int], *, worker: str) -> int:
+    """Give back messages `worker` claimed but never tried to send (it is stopping): pending
+    again at once, their attempt not counted."""
+    from sqlalchemy import update
+
+    result = session.execute(update(Outbox).where(col(Outbox.id).in_(ids), col(Outbox.claimed_by) == worker,
+                                                  col(Outbox.status) == "sending")
+                             .values(status="pending", lease_until=None, claimed_by="", attempts=col(Outbox.attempts) - 1))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def mark_sent(session: Session, msg: Outbox, *, now: datetime, platform_ref: str = "") -> None:
     msg.status, msg.sent_at, msg.platform_ref, msg.lease_until = "sent", now, platform_ref, None
     session.add(msg)

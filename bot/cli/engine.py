@@ -13,6 +13,8 @@ from bot.cli import Ctx, LazyModule, emit_json, local_today, main, parse_cli_dat
 from bot.domain.model import Channel
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from bot.services import engine as eng
     from storage import repo
 else:  # loaded when a command uses them
@@ -171,13 +173,17 @@ def signoff_return(ctx: Ctx, plan_ident: str, ref: str, note: str, as_person: st
 @click.option("--once", is_flag=True, help="One round, then exit.")
 @click.option("--now", "now_text", help="Run as if it were this moment (testing, replaying).")
 @click.option("--start", "start_text", help="Start the clock at this moment and let it run on (replaying, benchmarks: leases expire).")
-@click.option("--interval", type=click.FloatRange(0, 86400, min_open=True), default=60.0, show_default=True, help="Seconds between rounds.")
+@click.option("--interval", type=click.FloatRange(0, 86400, min_open=True), default=60.0, show_default=True, help="Seconds between rounds (each runs the due jobs; jobs are planned at most once a minute; the outbox is sent continuously).")
 @click.option("--console-out", type=click.Path(dir_okay=False, path_type=Path), help="Append console messages here as JSON lines (default: print them).")
 @pass_ctx
 def worker_cmd(ctx: Ctx, once: bool, now_text: str | None, start_text: str | None, interval: float, console_out: Path | None) -> None:
-    """Run the scheduler without the HTTP server: plan jobs, run them, deliver messages."""
+    """Run the scheduler without the HTTP server: plan jobs, run them, deliver messages.
+
+    Messages are sent as fast as each platform's limits allow, by a sender that keeps going
+    beside the rounds; a round plans jobs (at most once a minute) and runs the due ones."""
     import asyncio
     import socket
+    import time
 
     from bot.wiring import build_ports
 
@@ -188,25 +194,55 @@ def worker_cmd(ctx: Ctx, once: bool, now_text: str | None, start_text: str | Non
     fixed = parse_cli_datetime(now_text) if now_text else None
     start = parse_cli_datetime(start_text) if start_text else None
     began = utcnow()
-    cfg = ctx.settings.engine_config()
 
     def warn_unsendable() -> None:
         warning = eng.unsendable_warning(eng.unsendable(ctx.engine, ports))
         if warning:
             click.echo(f"warning: {warning}", err=True)
 
-    async def run() -> None:
-        warn_unsendable()  # at start, and after every round below
-        while True:
-            now = fixed or (start + (utcnow() - began) if start else utcnow())
-            result = await eng.tick(ctx.engine, ports, now=now, worker=worker, cfg=cfg)
-            click.echo(f"{now.isoformat()} planned {result['planned']}, ran {result['ran']}, sent {result['sent']}", err=True)
-            warn_unsendable()
-            if once:
-                return
-            await asyncio.sleep(interval)
+    def clock() -> datetime:
+        return fixed or (start + (utcnow() - began) if start else utcnow())
 
-    asyncio.run(run())
+    async def once_only() -> None:
+        warn_unsendable()
+        now = clock()
+        result = await eng.tick(ctx.engine, ports, now=now, worker=worker, cfg=ctx.settings.engine_config())
+        click.echo(f"{now.isoformat()} planned {result['planned']}, ran {result['ran']}, sent {result['sent']}", err=True)
+        warn_unsendable()
+
+    async def run() -> None:
+        from bot.services.delivery import Deliverer
+
+        # The sender starts first, on what is already queued; planning and running jobs (the
+        # engine's heavier imports and reads) follow in a thread, and wake it when they queue more.
+        sender = Deliverer(ctx.engine, ports, worker=worker, clock=clock, lease=ctx.settings.lease, batch=ctx.settings.deliver_batch,
+                           idle=min(interval, 1.0))
+        sending = asyncio.create_task(sender.run())
+        try:
+            cfg = await asyncio.to_thread(ctx.settings.engine_config)
+            await asyncio.to_thread(warn_unsendable)  # at start, and after every round below
+            reported, planned_at = 0, float("-inf")
+            while True:
+                now = clock()
+                # Jobs are planned ahead (due now or later), so reading the whole register for them
+                # once a minute is enough however short the interval; due jobs run every round.
+                plan = time.monotonic() - planned_at >= max(interval, eng.PLAN_EVERY)
+                if plan:
+                    planned_at = time.monotonic()
+                planned, ran = await asyncio.to_thread(eng.plan_and_run, ctx.engine, now=now, worker=worker, cfg=cfg, plan=plan)
+                if ran:
+                    sender.wake()
+                if sending.done():
+                    sending.result()  # the sender stopped: say why
+                click.echo(f"{now.isoformat()} planned {planned}, ran {len(ran)}, sent {sender.sent - reported}", err=True)
+                reported = sender.sent
+                await asyncio.to_thread(warn_unsendable)
+                await asyncio.sleep(interval)
+        finally:
+            sending.cancel()
+            await asyncio.gather(sending, return_exceptions=True)
+
+    asyncio.run(once_only() if once else run())
 
 
 @main.command("chat")

@@ -20,7 +20,9 @@ from sqlmodel import Session, select
 
 from bot.domain.digest import Digest, build_digest
 from bot.domain.due import NudgePlan, NudgeState, is_nudge_time, needs_update, next_nudge_time, plan_nudges, zone
-from bot.ports import ChatPort, DeliveryError
+from bot.ports import ChatPort
+from bot.services.delivery import Deliverer as Deliverer  # delivery lives there; re-exported for the callers
+from bot.services.delivery import deliver as deliver
 from bot.services.signoff import awaiting
 from cards.digest import build_digest_view, digest_card
 from cards.nudge import escalation_card, nudge_card
@@ -28,7 +30,7 @@ from cards.view import Card
 from storage import repo, schedule
 from storage.db import session_scope
 from storage.snapshots import RegisterView, load_register, load_updates_for_plan, paused_gc
-from storage.tables import Job, NudgeStateRow, Organisation, Outbox, Person, Plan
+from storage.tables import Job, NudgeStateRow, Organisation, Person, Plan
 
 log = logging.getLogger("actionbot.engine")
 
@@ -127,10 +129,10 @@ def next_digest_time(plan: Plan, *, now: datetime, cfg: EngineConfig) -> datetim
 
 
 # --- planning -------------------------------------------------------------------------------
-def plan_jobs(session: Session, *, now: datetime, cfg: EngineConfig = EngineConfig()) -> int:
-    """Insert the job rows for nudges and digests that are due now or later. Idempotent: the
-    keys name the person and local day, or the plan and digest day."""
-    created = 0
+def jobs_wanted(session: Session, *, now: datetime, cfg: EngineConfig = EngineConfig()) -> list[dict[str, Any]]:
+    """The job rows for nudges and digests due now or later (what `plan_jobs` inserts): only
+    reads, so it can run in a transaction that takes no write lock."""
+    wanted: list[dict[str, Any]] = []
     for org in session.exec(select(Organisation)):
         assert org.id is not None
         nudges, reg = due(session, org.id, now=now, cfg=cfg)
@@ -139,15 +141,23 @@ def plan_jobs(session: Session, *, now: datetime, cfg: EngineConfig = EngineConf
                 continue
             tz = zone(reg.people[n.person_id].timezone)
             key = f"nudge:{n.person_id}:{n.send_at.astimezone(tz).date().isoformat()}"
-            created += schedule.enqueue_job(session, org_id=org.id, key=key, kind="nudge", due_at=n.send_at,
-                                            payload={"person_id": n.person_id}, now=now)
+            wanted.append(dict(org_id=org.id, key=key, kind="nudge", due_at=n.send_at, payload={"person_id": n.person_id}))
         for plan in reg.plan_rows.values():
             if not plan.digest_channels and plan.owner_id is None:
                 continue
             at = next_digest_time(plan, now=now, cfg=cfg)
             key = f"digest:{plan.id}:{at.astimezone(zone(plan.timezone)).date().isoformat()}"
-            created += schedule.enqueue_job(session, org_id=org.id, key=key, kind="digest", due_at=at, payload={"plan_id": plan.id}, now=now)
-    return created
+            wanted.append(dict(org_id=org.id, key=key, kind="digest", due_at=at, payload={"plan_id": plan.id}))
+    return wanted
+
+
+def plan_jobs(session: Session, *, now: datetime, cfg: EngineConfig = EngineConfig(), wanted: list[dict[str, Any]] | None = None) -> int:
+    """Insert the job rows for nudges and digests that are due now or later (`wanted`, if
+    already read). Idempotent: the keys name the person and local day, or the plan and digest
+    day."""
+    if wanted is None:
+        wanted = jobs_wanted(session, now=now, cfg=cfg)
+    return sum(schedule.enqueue_job(session, now=now, **w) for w in wanted)
 
 
 # --- running jobs ---------------------------------------------------------------------------
@@ -262,65 +272,6 @@ def run_due_jobs(engine: Engine, *, now: datetime, worker: str, cfg: EngineConfi
     return results
 
 
-async def deliver(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetime, worker: str, limit: int = 50,
-                  lease: timedelta = schedule.LEASE) -> int:
-    """Send claimed outbox messages through their platform's port. Returns how many were sent.
-
-    Messages to different targets go out concurrently (each port paces itself under its
-    platform's limits); one target's messages go in order. Database work runs in a thread so
-    the server's event loop keeps answering Slack and Teams. A permanent failure (the person or
-    channel cannot be reached) is not retried: the plan owner is told instead."""
-    import asyncio
-
-    if not ports:
-        return 0
-
-    def claim() -> list[tuple[int, str, str, dict[str, Any], str, int]]:
-        with session_scope(engine) as s:
-            return [(m.id or 0, m.platform, m.target, m.view, m.key, m.attempts)
-                    for m in schedule.claim_messages(s, worker=worker, now=now, platforms=tuple(ports), limit=limit, lease=lease)]
-
-    def record(mid: int, *, ref: str | None = None, error: str = "", retry_after: float | None = None, permanent: bool = False) -> None:
-        with session_scope(engine) as s:
-            m = s.get(Outbox, mid)
-            if m is None:
-                return
-            if ref is not None:
-                schedule.mark_sent(s, m, now=now, platform_ref=ref)
-            else:
-                schedule.mark_retry(s, m, now=now, error=error, retry_after=retry_after, permanent=permanent)
-                if m.status == "failed":
-                    report_undeliverable(s, m, now=now)
-
-    async def one(mid: int, platform: str, target: str, view: dict[str, Any], key: str, attempts: int) -> bool:
-        port = ports[platform]
-        try:
-            send_once = getattr(port, "send_once", None)
-            if send_once is not None:  # a port that can tell whether an earlier attempt got through
-                result = await send_once(target, Card.from_dict(view), key=key, again=attempts > 1)
-            else:
-                result = await port.send(target, Card.from_dict(view))
-        except Exception as e:
-            if isinstance(e, DeliveryError):
-                error, retry_after, permanent = str(e), e.retry_after, e.permanent
-            else:  # not what a port should raise (a bug, a network error): retried with backoff
-                log.exception("sending message %s through %s failed", mid, platform)
-                error, retry_after, permanent = f"{type(e).__name__}: {e}", None, False
-            await asyncio.to_thread(record, mid, error=error, retry_after=retry_after, permanent=permanent)
-            return False
-        await asyncio.to_thread(record, mid, ref=result.ref)
-        return True
-
-    by_target: dict[tuple[str, str], list[tuple[int, str, str, dict[str, Any], str, int]]] = {}
-    for row in await asyncio.to_thread(claim):
-        by_target.setdefault((row[1], row[2]), []).append(row)
-
-    async def in_order(rows: list[tuple[int, str, str, dict[str, Any], str, int]]) -> int:
-        return sum([await one(*r) for r in rows])
-
-    return sum(await asyncio.gather(*(in_order(rows) for rows in by_target.values())))
-
-
 UNDELIVERABLE = "undeliverable"
 
 
@@ -393,18 +344,30 @@ def unsendable_warning(counts: Mapping[str, int]) -> str | None:
             "They stay pending until it is.")
 
 
-async def tick(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetime, worker: str, cfg: EngineConfig = EngineConfig()) -> dict[str, int]:
-    """One round: plan jobs, run the due ones, deliver the outbox."""
-    import asyncio
+PLAN_EVERY = 60.0  # seconds: a long-running worker reads the whole register to plan jobs at most this often
 
-    def plan_and_run() -> tuple[int, list[str]]:
+
+def plan_and_run(engine: Engine, *, now: datetime, worker: str, cfg: EngineConfig = EngineConfig(), plan: bool = True) -> tuple[int, list[str]]:
+    """Plan jobs (unless `plan` is False) and run the due ones; blocking, call it in a thread.
+    The register is read without the write lock; only the inserts take it, briefly, so
+    deliveries recording what they sent never wait for a round's reading."""
+    planned = 0
+    if plan:
+        with session_scope(engine, read_only=True) as r:
+            wanted = jobs_wanted(r, now=now, cfg=cfg)
         with session_scope(engine) as s:
-            planned = plan_jobs(s, now=now, cfg=cfg)
-        return planned, run_due_jobs(engine, now=now, worker=worker, cfg=cfg)
+            planned = plan_jobs(s, now=now, cfg=cfg, wanted=wanted)
+    return planned, run_due_jobs(engine, now=now, worker=worker, cfg=cfg)
+
+
+async def tick(engine: Engine, ports: Mapping[str, ChatPort], *, now: datetime, worker: str, cfg: EngineConfig = EngineConfig()) -> dict[str, int]:
+    """One round: plan jobs, run the due ones, deliver the outbox (one pass; a long-running
+    process uses a `Deliverer` beside `plan_and_run` instead)."""
+    import asyncio
 
     # Messages already queued go out while this round's jobs run (database work in a thread, off
     # the event loop); what the jobs queued goes out after them, in the same round.
-    (planned, ran), sent = await asyncio.gather(asyncio.to_thread(plan_and_run),
+    (planned, ran), sent = await asyncio.gather(asyncio.to_thread(plan_and_run, engine, now=now, worker=worker, cfg=cfg),
                                                 deliver(engine, ports, now=now, worker=worker, lease=cfg.lease, limit=cfg.deliver_batch))
     if ran:
         sent += await deliver(engine, ports, now=now, worker=worker, lease=cfg.lease, limit=cfg.deliver_batch)
