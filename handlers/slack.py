@@ -21,7 +21,6 @@ each event carries Slack's id for it (``event_id``; an interaction's ``trigger_i
 from __future__ import annotations
 
 import asyncio
-import bisect
 import logging
 import re
 import time
@@ -34,8 +33,6 @@ from typing import Any, Protocol
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import WebClient
 from slack_sdk.web.async_client import AsyncWebClient
@@ -160,6 +157,9 @@ class SlackAdapter:
         self.conversation, self.clock, self.token = conversation, clock, token
         self.client = AsyncWebClient(token=token, base_url=api_url or AsyncWebClient.BASE_URL, timeout=http_timeout)
         self.users = SlackUsers(self.client)
+        # imported here: the worker, which only delivers (SlackPort), does without bolt
+        from slack_bolt.async_app import AsyncApp
+
         self.app = AsyncApp(client=self.client, signing_secret=signing_secret or "socket-mode-only", process_before_response=False,
                             raise_error_for_unhandled_request=False)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -169,6 +169,8 @@ class SlackAdapter:
     # --- plumbing -------------------------------------------------------------------------------
     async def dispatch(self, request: web.Request) -> web.Response:
         """The aiohttp handler of /slack/events (events, slash commands and interactivity)."""
+        from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+
         return await to_aiohttp_response(await self.app.async_dispatch(await to_bolt_request(request)))
 
     def mount(self, app: web.Application, path: str = PATH) -> None:
@@ -481,59 +483,51 @@ class DownloadError(Exception):
 # --- delivering the outbox ----------------------------------------------------------------------
 class Pacer:
     """Spaces sends under Slack's limits: about one message a second per channel and a
-    workspace-wide rate. A send books the first moment at or after its channel's next turn that
-    is 1/rate away from every other booked send, so one busy channel never holds up the others.
-    A 429's Retry-After holds the channel (or everything) until then."""
+    workspace-wide rate, so a rate-limited Slack has no reason to refuse one.
 
-    def __init__(self, per_channel: float = 1.0, workspace: float = 20.0, *, clock: Callable[[], float] = time.monotonic) -> None:
+    A send first waits for its channel's turn (one busy channel never holds up the others),
+    then passes the workspace's gate one at a time, first come first served. The gate keeps
+    the sends on a steady beat of 1/rate: a send the event loop woke late may catch up on its
+    beat, but never comes sooner than half a beat after the one before (late sends do not
+    bunch; a longer stall is lost, not made up in a burst), and never more than the rate in any window a little over Slack's second. A 429's
+    Retry-After holds the channel (or everything) until then."""
+
+    def __init__(self, per_channel: float = 1.0, workspace: float = 20.0, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
         # a little under the limits: requests arrive with some jitter, and Slack counts arrivals
         self.gap_channel = 1.05 / per_channel if per_channel > 0 else 0.0
         self.gap_workspace = 1.01 / workspace if workspace > 0 else 0.0
-        self.clock = clock
+        self.limit = max(1, round(1.0 / self.gap_workspace)) if self.gap_workspace else 0
+        self.clock, self.sleep = clock, sleep
         self._channel_next: dict[str, float] = {}
-        self._booked: list[float] = []  # workspace send times booked, sorted
-        self._sent: deque[float] = deque()  # when sends really went, the last second's worth
+        self._beat = 0.0  # the workspace's next send, on the beat
+        self._sent: deque[float] = deque()  # when sends went, the last window's worth
         self._hold_until = 0.0
+        self._gate = asyncio.Lock()
 
-    def _free_slot(self, t: float) -> float:
-        """The first moment at or after `t` at least one workspace gap from every booked send."""
-        gap, booked = self.gap_workspace, self._booked
-        i = bisect.bisect_left(booked, t)
-        if i > 0 and t - booked[i - 1] < gap:
-            t = booked[i - 1] + gap
-        while i < len(booked) and booked[i] - t < gap:
-            t = max(t, booked[i] + gap)
-            i += 1
-        return t
-
-    def reserve(self, channel: str) -> float:
-        """Book the next slot for `channel`; returns how long to wait for it."""
-        now = self.clock()
-        at = max(now, self._channel_next.get(channel, 0.0), self._hold_until)
-        if self.gap_workspace:
-            at = self._free_slot(at)
-            bisect.insort(self._booked, at)
-            if len(self._booked) > 4096:  # forget sends long past
-                del self._booked[: bisect.bisect_left(self._booked, now - 2.0)]
-        self._channel_next[channel] = at + self.gap_channel
-        if len(self._channel_next) > 10000:
-            self._channel_next = {c: t for c, t in self._channel_next.items() if t > now}
-        return max(0.0, at - now)
+    async def _until(self, t: Callable[[], float]) -> None:
+        while (delay := t() - self.clock()) > 0:
+            await self.sleep(delay)
 
     async def wait(self, channel: str) -> None:
-        delay = self.reserve(channel)
-        if delay > 0:
-            await asyncio.sleep(delay)
-        if self.gap_workspace:  # sends woken late (a busy loop) must not bunch up: keep the real window too
-            limit = max(1, round(1.0 / self.gap_workspace))
-            while True:
-                now = self.clock()
-                while self._sent and now - self._sent[0] > WINDOW:
-                    self._sent.popleft()
-                if len(self._sent) < limit:
-                    break
-                await asyncio.sleep(WINDOW - (now - self._sent[0]) + 0.001)
-            self._sent.append(self.clock())
+        await self._until(lambda: max(self._channel_next.get(channel, 0.0), self._hold_until))
+        async with self._gate:
+            await self._until(lambda: max(self._beat, self._hold_until, self._channel_next.get(channel, 0.0)))
+            if self.limit:
+                while True:
+                    now = self.clock()
+                    while self._sent and now - self._sent[0] > WINDOW:
+                        self._sent.popleft()
+                    if len(self._sent) < self.limit:
+                        break
+                    await self.sleep(WINDOW - (now - self._sent[0]) + 0.001)
+            now = self.clock()
+            self._sent.append(now)
+            behind = max(self._beat, now - self.gap_workspace)  # at most one beat of lateness is made up
+            self._beat = max(behind + self.gap_workspace, now + self.gap_workspace / 2)
+            self._channel_next[channel] = now + self.gap_channel
+            if len(self._channel_next) > 10000:
+                self._channel_next = {c: t for c, t in self._channel_next.items() if t > now}
 
     def hold(self, channel: str | None, seconds: float) -> None:
         until = self.clock() + seconds
