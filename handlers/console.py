@@ -12,19 +12,18 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from sqlalchemy import Engine
-
-from bot.conversation.core import Conversation
 from bot.conversation.events import FileIn, Incoming, Press, Said, Submit, Who
 from bot.ports import Sent
-from bot.services import engine as eng
 from cards.form import Form
 from cards.view import Button, Card, render_text
-from storage import repo
-from storage.db import session_scope
-from storage.tables import Person
+
+if TYPE_CHECKING:  # the chat's own; the port (all a worker needs from here) does without them
+    from sqlalchemy import Engine
+
+    from bot.services import engine as eng
+    from storage.tables import Person
 
 HELP = (
     "Type an update in your own words (e.g. \"2.4 on track\", \"1.3 done, evidence at https://…\",\n"
@@ -66,6 +65,11 @@ class ConsoleChat:
         self.engine, self.clock, self.out = engine, clock, out
         self.ask = ask or input
         self.files_dir = files_dir or Path.cwd()
+        from bot.conversation.core import Conversation
+        from bot.services import engine as eng
+        from storage import repo
+        from storage.db import session_scope
+
         self.cfg = cfg if cfg is not None else eng.EngineConfig()
         with session_scope(engine) as s:
             org_row = repo.get_org(s, org)
@@ -75,6 +79,8 @@ class ConsoleChat:
         self.buttons: list[Button] = []
 
     def start(self) -> None:
+        from bot.services import engine as eng
+
         self.out(f"Hello {self.person.display_name}. {HELP}")
         for card in eng.take_console_messages(self.engine, self.person.id or 0, now=self.clock()):
             self.show(card)
