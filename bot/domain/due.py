@@ -127,17 +127,23 @@ def _days(n: int) -> str:
     return f"{n} day{'s' if n != 1 else ''}"
 
 
-@dataclass(frozen=True)
+_NEVER_WITHIN = timedelta(hours=52)  # more than two moments' UTC offsets in one zone ever differ by
+
+
 class _PlanDay:
     """What needs_update uses of a plan on one day, worked out once per plan rather than once
-    per action: the plan's zone, today there, the last cadence point, whether chasing has started."""
+    per action: the plan's zone, today there, the last cadence point, whether chasing has
+    started, and (filled as actions ask) the UTC edges of the local days compared against and
+    the reasons already worded, which many actions share."""
 
-    plan: PlanSnapshot
-    tz: tzinfo
-    today: date
-    previous_point: date
-    chasing: bool
-    rhythm: str  # "every Monday": how the plan asks for updates
+    __slots__ = ("_edges", "_reasons", "cadence_edges", "chasing", "plan", "previous_point", "rhythm", "today", "tz")
+
+    def __init__(self, plan: PlanSnapshot, tz: tzinfo, today: date, previous_point: date, chasing: bool, rhythm: str):
+        self.plan, self.tz, self.today, self.previous_point, self.chasing = plan, tz, today, previous_point, chasing
+        self.rhythm = rhythm  # "every Monday": how the plan asks for updates
+        self._edges: dict[date, tuple[datetime, datetime] | None] = {}
+        self._reasons: dict[tuple[str, date | None], DueReason] = {}
+        self.cadence_edges = self.edges(previous_point)
 
     @classmethod
     def of(cls, plan: PlanSnapshot, now: datetime) -> _PlanDay:
@@ -147,6 +153,61 @@ class _PlanDay:
         return cls(plan, tz, today, previous_point, plan.chase_from is None or today >= plan.chase_from,
                    describe_cadence(plan.cadence))
 
+    def edges(self, day: date) -> tuple[datetime, datetime] | None:
+        """(lo, hi) in UTC: a moment before lo falls on `day` or earlier in the plan's zone, one
+        at or after hi later; only moments between them need converting to know. None (always
+        convert) at the ends of the calendar."""
+        try:
+            return self._edges[day]
+        except KeyError:
+            pass
+        try:
+            midnight = datetime.combine(day + timedelta(days=1), time(0), tzinfo=self.tz).astimezone(UTC)
+            got: tuple[datetime, datetime] | None = (midnight - _NEVER_WITHIN, midnight + _NEVER_WITHIN)
+        except OverflowError:
+            got = None
+        self._edges[day] = got
+        return got
+
+    def on_or_before(self, moment: datetime, day: date, edges: tuple[datetime, datetime] | None) -> bool:
+        """moment.astimezone(tz).date() <= day, converting only moments near `day`'s end."""
+        if edges is not None:
+            if moment < edges[0]:
+                return True
+            if moment >= edges[1]:
+                return False
+        return moment.astimezone(self.tz).date() <= day
+
+    def reason(self, code: str, day: date | None) -> DueReason:
+        """The reason `code` about `day` (a target, the day of the last answer or return), worded once."""
+        key = (code, day)
+        got = self._reasons.get(key)
+        if got is None:
+            got = self._reasons[key] = _word(code, day, self)
+        return got
+
+
+def _word(code: str, day: date | None, pd: _PlanDay) -> DueReason:
+    today = pd.today
+    if code == "returned":
+        assert day is not None
+        return DueReason("returned", f"Returned by the sign-off panel on {fmt_date(day)}: it needs an update before it goes back.")
+    if code == "overdue":
+        assert day is not None
+        return DueReason(
+            "overdue",
+            f"The target date {fmt_date(day)} passed {_days((today - day).days)} ago: "
+            "please say where it stands and, if it needs one, give a revised target.",
+        )
+    if code == "target_near":
+        assert day is not None
+        left = (day - today).days
+        when = "today" if left == 0 else f"in {_days(left)}"
+        return DueReason("target_near", f"The target date {fmt_date(day)} is {when}: is it on track?")
+    if day is None:
+        return DueReason("cadence", f"No progress update yet; this plan asks for one {pd.rhythm}.")
+    return DueReason("cadence", f"No update since {fmt_date(day)}; this plan asks for one {pd.rhythm}.")
+
 
 def needs_update(action: ActionSnapshot, *, plan: PlanSnapshot, now: datetime) -> DueReason | None:
     """Why `action` needs a progress update at `now`, or None when it does not (table above)."""
@@ -155,43 +216,39 @@ def needs_update(action: ActionSnapshot, *, plan: PlanSnapshot, now: datetime) -
 
 
 def _needs_update(action: ActionSnapshot, day: _PlanDay) -> DueReason | None:
-    if action.status in _CLOSED or not day.chasing:
+    # Local days are compared through their UTC edges (_PlanDay.on_or_before): the same answers
+    # as converting every moment to the plan's zone, without a conversion per action.
+    status = action.status
+    if status in _CLOSED or not day.chasing:
         return None
-    tz, today, plan = day.tz, day.today, day.plan
     if action.returned_at is not None:
-        when = fmt_date(action.returned_at.astimezone(tz).date())
-        return DueReason("returned", f"Returned by the sign-off panel on {when}: it needs an update before it goes back.")
-    if action.status is Status.COMPLETE:
+        return day.reason("returned", action.returned_at.astimezone(day.tz).date())
+    if status is Status.COMPLETE:
         return None
 
     answered = action.last_answer_at
     last = answered or action.created_at
-    last_day = last.astimezone(tz).date() if last is not None else None
-    cadence_due = last_day is None or last_day <= day.previous_point
+    cadence_due = last is None or day.on_or_before(last, day.previous_point, day.cadence_edges)
 
     # Target checks count real answers only: an action created (or imported) inside the window is still asked.
-    updated = answered.astimezone(tz).date() if answered is not None else None
-    target = action.target
-    if target is not None and target < today:
-        if updated is None or updated <= target or cadence_due:
-            return DueReason(
-                "overdue",
-                f"The target date {fmt_date(target)} passed {_days((today - target).days)} ago: "
-                "please say where it stands and, if it needs one, give a revised target.",
-            )
-    elif target is not None and (target - today).days <= plan.due_soon_days:
-        window_opened = target - timedelta(days=plan.due_soon_days)
-        if updated is None or updated < window_opened or cadence_due:
-            left = (target - today).days
-            when = "today" if left == 0 else f"in {_days(left)}"
-            return DueReason("target_near", f"The target date {fmt_date(target)} is {when}: is it on track?")
+    target = action.revised_target or action.original_target
+    if target is not None:
+        today = day.today
+        if target < today:
+            # answered on or before the target day
+            if answered is None or cadence_due or day.on_or_before(answered, target, day.edges(target)):
+                return day.reason("overdue", target)
+        elif (target - today).days <= day.plan.due_soon_days:
+            opened = target - timedelta(days=day.plan.due_soon_days)
+            # answered before the window opened: on or before the day before it
+            if answered is None or cadence_due or day.on_or_before(answered, opened - _ONE_DAY, day.edges(opened - _ONE_DAY)):
+                return day.reason("target_near", target)
     if cadence_due:
-        rhythm = day.rhythm
-        if answered is None:
-            return DueReason("cadence", f"No progress update yet; this plan asks for one {rhythm}.")
-        since = fmt_date(answered.astimezone(tz).date())
-        return DueReason("cadence", f"No update since {since}; this plan asks for one {rhythm}.")
+        return day.reason("cadence", answered.astimezone(day.tz).date() if answered is not None else None)
     return None
+
+
+_ONE_DAY = timedelta(days=1)
 
 
 # --------------------------------------------------------------------------- nudge timing
@@ -537,16 +594,24 @@ def plan_nudges(
         day = days.get(action.plan_id)
         if day is None:
             raise ValueError(f"action {action.ref} belongs to plan {action.plan_id}, which was not given")
-        plan = day.plan
         reason = _needs_update(action, day)
         if reason is None:
             continue
         due = DueAction(action.id, action.plan_id, action.ref, action.text, reason)
-        owners = [pid for pid in dict.fromkeys(action.owner_ids) if pid in person_by_id]
-        for pid in owners:
-            own.setdefault(pid, []).append((due, action))
-        if not owners:
-            keeper = plan.owner_id if plan.owner_id in person_by_id else None
+        ids = action.owner_ids
+        if len(ids) == 1:  # most actions: one owner, nothing to de-duplicate
+            owners: Iterable[int] = ids if ids[0] in person_by_id else ()
+        else:
+            owners = [pid for pid in dict.fromkeys(ids) if pid in person_by_id]
+        if owners:
+            for pid in owners:
+                bucket = own.get(pid)
+                if bucket is None:
+                    own[pid] = [(due, action)]
+                else:
+                    bucket.append((due, action))
+        else:
+            keeper = day.plan.owner_id if day.plan.owner_id in person_by_id else None
             unassigned.setdefault(keeper, []).append(due)
 
     result: list[NudgePlan] = []
