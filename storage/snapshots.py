@@ -31,11 +31,11 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, fields
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, String, and_, func, literal, or_, type_coerce
+from sqlalchemy import DateTime, String, and_, func, literal, null, or_, type_coerce
 from sqlalchemy import select as columns  # typed for any number of columns, unlike sqlmodel.select
 from sqlmodel import Session, col, select
 
@@ -48,6 +48,12 @@ _STATUS: dict[str | None, Status | None] = {None: None, "": None, **{s.value: s 
 _ACTION_STATUS: dict[str, Status] = {s.value: s for s in Status}  # an action always has one
 _RAG: dict[str | None, Rag | None] = {None: None, "": None, **{r.value: r for r in Rag}}
 _CHANNEL: dict[str, Channel] = {c.value: c for c in Channel}
+# Snapshots are built many thousand at a time by filling each new instance's __dict__ with every
+# field, in order: the same frozen dataclass the generated __init__ makes (equal, hashing alike),
+# without its object.__setattr__ call per field (a third of the cost of building one).
+_ACTION_FIELDS = tuple(f.name for f in fields(ActionSnapshot))
+_UPDATE_FIELDS = tuple(f.name for f in fields(UpdateSnapshot))
+assert "__slots__" not in vars(ActionSnapshot) and "__slots__" not in vars(UpdateSnapshot)  # they keep a __dict__
 _IDS_PER_QUERY = 1000  # load_updates(ids): keeps every IN list well under the drivers' limits
 _A, _AP, _PR, _U, _N, _PE = (t.__table__.c for t in (Action, ActionPerson, Priority, Update, NudgeStateRow, Person))  # type: ignore[union-attr]
 
@@ -107,6 +113,35 @@ def load_updates_for_plan(session: Session, plan_id: int, *, with_text: bool = T
     return _updates(session, and_(_A.plan_id == plan_id, _A.removed.is_(False)), join=True, with_text=with_text)
 
 
+def load_for_digest(session: Session, plan: Plan) -> tuple[list[ActionSnapshot], list[UpdateSnapshot], dict[int, PersonSnapshot]]:
+    """What the digest of a live `plan` reads: its actions as ``load_register(session, org,
+    plan_id=plan.id).actions`` gives them, their whole history as
+    ``load_updates_for_plan(session, plan.id, with_text=False)`` does, and the organisation's
+    people as snapshots (no ORM rows, no nudge state). Each action's last answer is taken from
+    those updates (the latest not imported) instead of a query per action."""
+    assert plan.id is not None
+    with paused_gc():
+        updates = load_updates_for_plan(session, plan.id, with_text=False)
+        answers: dict[int, datetime] = {}
+        imported = Channel.IMPORT
+        for u in updates:
+            if u.channel is not imported:
+                got = answers.get(u.action_id)
+                if got is None or u.at > got:
+                    answers[u.action_id] = u.at
+        actions = _actions(session, [plan.id], answers=answers)
+    return actions, updates, _people(session, plan.org_id)
+
+
+def _people(session: Session, org_id: int) -> dict[int, PersonSnapshot]:
+    """The organisation's people as snapshots, in name order (as repo.list_people)."""
+    rows = session.execute(
+        columns(_PE.id, _PE.display_name, _PE.timezone, _PE.away_until, _PE.manager_id, _PE.slack_user_id, _PE.teams_user_id)
+        .where(_PE.org_id == org_id).order_by(_PE.display_name)
+    ).all()
+    return {r[0]: PersonSnapshot(*r) for r in rows}
+
+
 @contextmanager
 def paused_gc() -> Iterator[None]:
     """No cyclic garbage collection while many acyclic objects are made (reference counting
@@ -137,6 +172,24 @@ def _loop_running() -> bool:
 
 # --------------------------------------------------------------------------- rows to snapshots
 
+def _rows(session: Session, statement: Any) -> Sequence[Any]:
+    """The statement's rows as the driver gives them, plain tuples fetched in one go: no Row
+    object and no result processing per value. The columns read here need none but dates on
+    SQLite (stored text: see _day_of); stored moments are selected with _moment."""
+    result = session.connection().execute(statement)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
+def _day_of(session: Session) -> Callable[[Any], date] | None:
+    """What turns a stored date as the driver gives it into a ``date``: ``date.fromisoformat``
+    on SQLite (the 'YYYY-MM-DD' text SQLAlchemy's Date stores there); None on PostgreSQL,
+    whose driver gives dates."""
+    return date.fromisoformat if session.get_bind().dialect.name == "sqlite" else None
+
+
 def _moment(session: Session, column: Any) -> Any:
     """A stored moment column as the driver gives it, cheapest to turn into an aware UTC
     datetime (with _utc_of): on SQLite the stored text (already UTC, see UTCDateTime) with
@@ -166,7 +219,9 @@ def _utc_of(session: Session) -> Callable[[Any], datetime]:
 
 
 def _actions(session: Session, plan_ids: list[int], *, person_id: int | None = None,
-             owned_plans: list[int] | None = None) -> list[ActionSnapshot]:
+             owned_plans: list[int] | None = None, answers: dict[int, datetime] | None = None) -> list[ActionSnapshot]:
+    """The live actions of the plans; with `answers` (each action's last answer, worked out
+    from its updates already read) none is asked of the database."""
     live = and_(_A.plan_id.in_(plan_ids), _A.removed.is_(False))
     if person_id is not None:
         theirs = select(_AP.action_id).where(_AP.person_id == person_id, _AP.kind == "owner")
@@ -174,27 +229,40 @@ def _actions(session: Session, plan_ids: list[int], *, person_id: int | None = N
     owners: dict[int, tuple[int, ...]] = {}
     delegates: dict[int, tuple[int, ...]] = {}
     links = select(_AP.action_id, _AP.person_id, _AP.kind).join(Action.__table__, _A.id == _AP.action_id).where(live)  # type: ignore[attr-defined]
-    for action_id, person_id, kind in session.execute(links).all():
+    for action_id, person_id, kind in _rows(session, links):
         into = owners if kind == "owner" else delegates
         got = into.get(action_id)
         into[action_id] = (person_id,) if got is None else tuple(sorted((*got, person_id)))
 
     text = _moment
-    rows = session.execute(
+    rows = _rows(
+        session,
         columns(_A.id, _A.plan_id, _A.ref, _A.text, _A.status, _A.rag, _PR.ref, _A.lead_text, _A.original_target,
                _A.original_target_raw, _A.revised_target, text(session, _A.last_update_at),
-               text(session, _A.returned_at), text(session, _A.created_at), _A.version, text(session, _last_answer()))
+               text(session, _A.returned_at), text(session, _A.created_at), _A.version,
+               text(session, _last_answer()) if answers is None else null())
         # an action's priority is one of its own plan's
         .outerjoin(Priority.__table__, and_(_PR.id == _A.priority_id, _PR.plan_id == _A.plan_id))  # type: ignore[attr-defined]
         .where(live)
-        .order_by(_A.plan_id, _A.position, _A.id)
-    ).all()
-    status, rag, utc, no = _ACTION_STATUS, _RAG, _utc_of(session), ()
-    return [
-        ActionSnapshot(i, p, ref, txt, status[st], rag[rg], pr, lead, owners.get(i, no), delegates.get(i, no),
-                       ot, otr, rt, lu and utc(lu), ra and utc(ra), ca and utc(ca), v, la and utc(la))
-        for i, p, ref, txt, st, rg, pr, lead, ot, otr, rt, lu, ra, ca, v, la in rows
-    ]
+        .order_by(_A.plan_id, _A.position, _A.id),
+    )
+    status, rag, utc, no, new, names, out = _ACTION_STATUS, _RAG, _utc_of(session), (), object.__new__, _ACTION_FIELDS, []
+    day = _day_of(session)
+    answer = (answers or {}).get  # the last answer when not read with the row (None read: none given)
+    if utc is _same and day is None:  # PostgreSQL in UTC sessions: the driver's values are already what we hand on
+        for i, p, ref, txt, st, rg, pr, lead, ot, otr, rt, lu, ra, ca, v, la in rows:
+            a = new(ActionSnapshot)
+            a.__dict__.update(zip(names, (i, p, ref, txt, status[st], rag[rg], pr, lead, owners.get(i, no), delegates.get(i, no),
+                                          ot, otr, rt, lu, ra, ca, v, la or answer(i)), strict=True))
+            out.append(a)
+        return out
+    for i, p, ref, txt, st, rg, pr, lead, ot, otr, rt, lu, ra, ca, v, la in rows:
+        a = new(ActionSnapshot)
+        a.__dict__.update(zip(names, (i, p, ref, txt, status[st], rag[rg], pr, lead, owners.get(i, no), delegates.get(i, no),
+                                      ot and day(ot), otr, rt and day(rt), lu and utc(lu), ra and utc(ra), ca and utc(ca), v,  # type: ignore[misc]
+                                      (la and utc(la)) or answer(i)), strict=True))
+        out.append(a)
+    return out
 
 
 def _last_answer() -> Any:
@@ -209,13 +277,15 @@ def _updates(session: Session, where: Any, *, join: bool, with_text: bool = True
                _U.author_id, label)
     if join:
         q = q.join(Action.__table__, _A.id == _U.action_id)  # type: ignore[attr-defined]
-    status, rag, channel, utc = _STATUS, _RAG, _CHANNEL, _utc_of(session)
+    status, rag, channel, utc, new, names, out = _STATUS, _RAG, _CHANNEL, _utc_of(session), object.__new__, _UPDATE_FIELDS, []
     with paused_gc():
-        rows = session.execute(q.where(where)).all()
-        return [
-            UpdateSnapshot(a, utc(at), channel[ch], status[st], rag[rg], txt, rt, author, label)
-            for a, at, ch, st, rg, txt, rt, author, label in rows
-        ]
+        day = _day_of(session) or _same
+        for a, at, ch, st, rg, txt, rt, author, label in _rows(session, q.where(where)):
+            u = new(UpdateSnapshot)
+            u.__dict__.update(zip(names, (a, utc(at), channel[ch], status[st], rag[rg], txt, rt and day(rt), author, label),
+                                  strict=True))
+            out.append(u)
+        return out
 
 
 def _nudge_state(session: Session, org_id: int) -> dict[int, NudgeState]:

@@ -285,3 +285,19 @@ def test_a_persons_nudge_from_their_slice_equals_the_one_from_the_whole_register
         mine = [x for x in whole if x.person_id == p.id]
         assert [x for x in sliced if x.person_id == p.id] == mine and mine
         assert len(reg.actions) < 24
+
+
+@pytest.mark.parametrize("which", ["ilacs", "send"])
+def test_the_digests_read_is_the_registers_read(session, register, which):
+    """load_for_digest takes each action's last answer from the updates it reads (the latest
+    not imported), not from a query: the same snapshots, updates and people all the same."""
+    from storage.snapshots import load_for_digest
+
+    with fresh(session) as s:
+        reg = load_register(s, register["org"], plan_id=register[which])
+        updates = load_updates_for_plan(s, register[which], with_text=False)
+    with fresh(session) as s:
+        actions, got_updates, people = load_for_digest(s, s.get(Plan, register[which]))
+    assert actions == reg.actions and any(a.last_answer_at is not None for a in actions)
+    assert any(a.last_answer_at != a.last_update_at for a in actions)  # an import is not an answer
+    assert bag(got_updates) == bag(updates) and people == reg.people and list(people) == list(reg.people)
