@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -107,3 +107,23 @@ def test_compare_shows_both_and_why():
 
 def test_rag_keys():
     assert [rag_key(r) for r in (Rag.BLUE, Rag.GREEN, Rag.AMBER, Rag.RED, None)] == list(RAG_KEYS)
+
+
+def test_suggested_rag_and_shown_rag_agree_with_the_worded_rules_everywhere():
+    """The digest's reason-less shortcuts give the same rating as rule_rag / shown_rating for
+    every status, reported rating, target shape, scheme and window around the target."""
+    from itertools import product
+
+    from bot.domain.rag import rule_rag, shown_rag, shown_rating, suggested_rag
+
+    today = date(2026, 3, 13)
+    days = [None, *(today + timedelta(days=k) for k in (-30, -1, 0, 1, 6, 7, 8, 13, 14, 15, 60))]
+    checked = 0
+    for status, reported, original, revised, scheme, near in product(
+            list(Status), [None, *Rag], days, days, list(RagScheme), [0, 7, 14]):
+        full = rule_rag(status, reported, original, revised, today=today, scheme=scheme, due_soon_days=near)
+        assert suggested_rag(status, reported, original, revised, today=today, scheme=scheme, due_soon_days=near) == full.rag
+        shown = shown_rating(reported, full)
+        assert shown_rag(reported, full.rag) == (shown.rag, shown.suggested)
+        checked += 1
+    assert checked == 6 * 5 * 12 * 12 * 2 * 3

@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 
 from bot.domain.due import zone
 from bot.domain.model import ActionSnapshot, PersonSnapshot, PlanSnapshot, Rag, RagScheme, Status, UpdateSnapshot
-from bot.domain.rag import RAG_KEYS, Rating, disagreement, fmt_date, rag_key, rating_of, rule_rag, shown_rating
+from bot.domain.rag import RAG_KEYS, disagreement, fmt_date, rag_key, rule_rag, shown_rag, suggested_rag
 
 DUE_SOON_DAYS = 28  # "due soon" in the digest: targets in the next four weeks
 _OPEN = (Status.NOT_STARTED, Status.IN_PROGRESS)
@@ -392,16 +392,33 @@ def build_digest(
     stale_edge = end_of(as_of - timedelta(days=7 * stale_weeks))
     due_soon_until = as_of + timedelta(days=DUE_SOON_DAYS)
 
-    grouped: dict[int, list[UpdateSnapshot]] = {a.id: [] for a in actions}
+    # Most actions did not change after the earliest cutoff: they stand the same at every one
+    # of them ("steady"), as they are now, and need no history rebuilt. The others get one.
+    first_cut = min(cutoffs.values())
+    latest: dict[int, datetime] = {}  # each action's latest update
+    changed: set[int] = set()  # actions with an update at or after the earliest cutoff, or made or edited then
     for u in updates:
-        bucket = grouped.get(u.action_id)
-        if bucket is not None:
-            bucket.append(u)
+        aid, at = u.action_id, u.at
+        got = latest.get(aid)
+        if got is None or at > got:
+            latest[aid] = at
+        if at >= first_cut:
+            changed.add(aid)
+    for a in actions:  # made or changed (an edit the updates do not show) at or after it
+        if (a.created_at is not None and a.created_at >= first_cut) or (a.last_update_at is not None and a.last_update_at >= first_cut):
+            changed.add(a.id)
+    grouped: dict[int, list[UpdateSnapshot]] = {aid: [] for aid in changed}
+    if grouped:
+        for u in updates:
+            bucket = grouped.get(u.action_id)
+            if bucket is not None:
+                bucket.append(u)
 
     prio_titles = {ref: title for ref, title in priorities}
     counters = _Counters()
     prio_counters: dict[str | None, _Counters] = {ref: _Counters() for ref, _ in priorities}
     trend = {d: _zero_rag() for d in trend_days}
+    steady_trend = _zero_rag()  # steady actions rated alike on every trend day: added to each at the end
     moved: dict[str, list[MovedAction]] = {k: [] for k in Moved.KINDS}
     overdue: list[OverdueAction] = []
     due_soon: list[DueSoonAction] = []
@@ -412,53 +429,79 @@ def build_digest(
 
     scheme, near = plan.rag_scheme, plan.due_soon_days
     for action in actions:
-        by_id[action.id] = action
-        history = _History(action, grouped[action.id])
-        states = {d: history.state_at(c) for d, c in cutoffs.items()}
-        for d in trend_days:
-            s = states[d]
-            if s is not None:
-                trend[d][_rating(action, s, d, scheme, near).key] += 1
-        now = states[as_of]
-        if now is None:
-            continue
-        suggestion = rule_rag(now.status, now.rag, action.original_target, now.revised_target,
-                              today=as_of, scheme=scheme, due_soon_days=near)
-        shown = shown_rating(now.rag, suggestion)
-        rating = shown.rag
-        counters.add(now, suggestion.rag, shown)
+        aid = action.id
+        by_id[aid] = action
+        ot, created, lu = action.original_target, action.created_at, action.last_update_at
+        history: _History | None = None
+        if aid in changed:
+            history = _History(action, grouped[aid])
+            states = {d: history.state_at(c) for d, c in cutoffs.items()}
+            for d in trend_days:
+                s = states[d]
+                if s is not None:
+                    trend[d][_rag_on(ot, s, d, scheme, near) or "none"] += 1
+            now = states[as_of]
+            if now is None:
+                continue
+        else:
+            last = latest.get(aid)
+            if lu is not None and (last is None or lu > last):
+                last = lu
+            now = _State(action.status, action.rag, action.revised_target, last)
+            if now.rag is not None or now.status not in _OPEN or (now.revised_target or ot) is None:
+                steady_trend[_rag_on(ot, now, as_of, scheme, near) or "none"] += 1  # the same rating every day
+            else:
+                for d in trend_days:
+                    trend[d][_rag_on(ot, now, d, scheme, near) or "none"] += 1
+        status, reported, revised = now.status, now.rag, now.revised_target
+        suggested = suggested_rag(status, reported, ot, revised, today=as_of, scheme=scheme, due_soon_days=near)
+        rating, is_suggestion = shown_rag(reported, suggested)
+        counters.add(now, suggested, rating, is_suggestion)
         key = action.priority_ref if action.priority_ref in prio_titles else None
         group = prio_counters.get(key)
         if group is None:
             group = prio_counters[key] = _Counters()
-        group.add(now, suggestion.rag, shown)
-        if now.rag is not None and suggestion.rag is not None and disagreement(now.rag, suggestion.rag):
-            disagreements.append(Disagreement(action.id, action.ref, action.text, now.rag, suggestion.rag,
-                                              suggestion.reasons))
+        group.add(now, suggested, rating, is_suggestion)
+        if reported is not None and suggested is not None and disagreement(reported, suggested):
+            reasons = rule_rag(status, reported, ot, revised, today=as_of, scheme=scheme, due_soon_days=near).reasons
+            disagreements.append(Disagreement(aid, action.ref, action.text, reported, suggested, reasons))
 
-        lead = _lead(action, people)
-        target = now.revised_target or action.original_target
-        if now.status in _OPEN and target is not None:
-            if target < as_of:
-                overdue.append(OverdueAction(action.id, action.ref, action.text, lead, target,
-                                             (as_of - target).days, rating, shown.suggested))
-            elif target <= due_soon_until:
-                due_soon.append(DueSoonAction(action.id, action.ref, action.text, lead, target,
-                                              (target - as_of).days))
-        if now.status in _OPEN:
-            last = now.last_update_at or action.created_at
-            if last is None or last < stale_edge:
+        lead: str | None = None
+        if status in _OPEN:
+            target = revised or ot
+            if target is not None:
+                if target < as_of:
+                    lead = _lead(action, people)
+                    overdue.append(OverdueAction(aid, action.ref, action.text, lead, target,
+                                                 (as_of - target).days, rating, is_suggestion))
+                elif target <= due_soon_until:
+                    lead = _lead(action, people)
+                    due_soon.append(DueSoonAction(aid, action.ref, action.text, lead, target, (target - as_of).days))
+            last_seen = now.last_update_at or created
+            if last_seen is None or last_seen < stale_edge:
                 stale_count += 1
                 owners: list[int | None] = [pid for pid in dict.fromkeys(action.owner_ids) if pid in people] or [None]
                 for pid in owners:
                     stale_by_owner.setdefault(pid, []).append(action.ref)
 
+        if history is None:  # steady: the same state at `since`; only its rating can have moved
+            was = _rag_on(ot, now, since, scheme, near)
+            if was != rating:
+                _movement(action, lead if lead is not None else _lead(action, people), now, now, was, rating, moved)
+            continue
         before, before_day = states[since], since
-        if before is None and action.created_at is not None:
+        if before is None and created is not None:
             # Made during the period (imported, added): it moved from how it was made.
-            before, before_day = history.state_as_created(), action.created_at.astimezone(tz).date()
+            before, before_day = history.state_as_created(), created.astimezone(tz).date()
         if before is not None:
-            _movement(action, lead, before, now, _rating(action, before, before_day, scheme, near).rag, rating, moved)
+            was = _rag_on(ot, before, before_day, scheme, near)
+            if was != rating or before.status is not status or before.revised_target != revised:
+                _movement(action, lead if lead is not None else _lead(action, people), before, now, was, rating, moved)
+    if steady_trend:
+        for d in trend_days:
+            counts = trend[d]
+            for k, n in steady_trend.items():
+                counts[k] += n
 
     overdue.sort(key=lambda o: (-o.days_overdue, o.target))
     due_soon.sort(key=lambda d: (d.target,))
@@ -507,23 +550,26 @@ class _Counters:
         self.rag, self.suggested, self.rating, self.rating_suggested = _zero_rag(), _zero_rag(), _zero_rag(), _zero_rag()
         self.status = _zero_status()
 
-    def add(self, state: _State, suggested: Rag | None, rating: Rating) -> None:
+    def add(self, state: _State, suggested: Rag | None, rating: Rag | None, is_suggestion: bool) -> None:
         # Rag and Status are str enums: a member finds its plain-string key
         self.actions += 1
         self.rag[state.rag or "none"] += 1
         self.suggested[suggested or "none"] += 1
-        self.rating[rating.key] += 1
-        if rating.suggested:
-            self.rating_suggested[rating.key] += 1
+        self.rating[rating or "none"] += 1
+        if is_suggestion:
+            self.rating_suggested[rating or "none"] += 1
         self.status[state.status] += 1
 
     def totals(self) -> Totals:
         return Totals(self.actions, self.rag, self.suggested, self.rating, self.status, self.rating_suggested)
 
 
-def _rating(action: ActionSnapshot, state: _State, day: date, scheme: RagScheme, near: int) -> Rating:
-    return rating_of(state.status, state.rag, action.original_target, state.revised_target,
-                     today=day, scheme=scheme, due_soon_days=near)
+def _rag_on(original_target: date | None, state: _State, day: date, scheme: RagScheme, near: int) -> Rag | None:
+    """The rating a person saw on `day` for an action in `state` (rag_of's rating, without reasons)."""
+    if state.rag is not None:
+        return state.rag
+    return suggested_rag(state.status, None, original_target, state.revised_target, today=day, scheme=scheme,
+                         due_soon_days=near)
 
 
 def _lead(action: ActionSnapshot, people: Mapping[int, PersonSnapshot]) -> str:

@@ -178,6 +178,51 @@ def compare_rag(action: ActionSnapshot, *, today: date, scheme: RagScheme, due_s
     return RagComparison(action.rag, s.rag, s.reasons)
 
 
+_OPEN_STATUSES = (Status.NOT_STARTED, Status.IN_PROGRESS)
+_SEVERITY = {r: r.severity for r in Rag}
+
+
+def suggested_rag(
+    status: Status,
+    reported: Rag | None,
+    original_target: date | None,
+    revised_target: date | None,
+    *,
+    today: date,
+    scheme: RagScheme,
+    due_soon_days: int = 14,
+) -> Rag | None:
+    """``rule_rag(...).rag`` without wording the reasons: for the digest, which rates every
+    action on each of its trend days and shows reasons only for disagreements. The same table;
+    tests hold the two to the same answers."""
+    if status is Status.SIGNED_OFF:
+        return Rag.BLUE if scheme is RagScheme.BRAG else Rag.GREEN
+    if status is Status.COMPLETE:
+        return Rag.GREEN
+    if status not in _OPEN_STATUSES:
+        return None if status is Status.CANCELLED else Rag.AMBER
+    open_reported = Rag.GREEN if reported is Rag.BLUE else reported
+    target = revised_target or original_target
+    if target is None:
+        return open_reported
+    if target < today:
+        return Rag.RED
+    floor = Rag.GREEN
+    if (revised_target is not None and revised_target != original_target) or (
+            status is Status.NOT_STARTED and (target - today).days <= due_soon_days):
+        floor = Rag.AMBER
+    if open_reported is not None and _SEVERITY[open_reported] > _SEVERITY[floor]:
+        return open_reported
+    return floor
+
+
+def shown_rag(reported: Rag | None, suggested: Rag | None) -> tuple[Rag | None, bool]:
+    """(rating, whether it is the suggestion): what ``shown_rating`` makes, without its reasons."""
+    if reported is not None:
+        return reported, False
+    return suggested, suggested is not None
+
+
 def rule_rag(
     status: Status,
     reported: Rag | None,
