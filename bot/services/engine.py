@@ -29,7 +29,7 @@ from cards.nudge import escalation_card, nudge_card
 from cards.view import Card
 from storage import repo, schedule
 from storage.db import session_scope
-from storage.snapshots import RegisterView, load_register, load_updates_for_plan, paused_gc
+from storage.snapshots import RegisterView, load_for_digest, load_register, paused_gc
 from storage.tables import Job, NudgeStateRow, Organisation, Person, Plan
 
 log = logging.getLogger("actionbot.engine")
@@ -103,17 +103,14 @@ def address_for(person: Person) -> tuple[str, str]:
 
 # --- digests --------------------------------------------------------------------------------
 def digest_for(session: Session, plan: Plan, *, as_of: date, cfg: EngineConfig = EngineConfig()) -> Digest:
-    reg = load_register(session, plan.org_id, plan_id=plan.id)
-    return build_digest(
-        reg.plans[plan.id or 0],
-        [(q.ref, q.title) for q in repo.priorities(session, plan.id or 0)],
-        reg.actions,
-        load_updates_for_plan(session, plan.id or 0, with_text=False),  # the digest reads no progress text
-        as_of=as_of,
-        stale_weeks=cfg.stale_weeks,
-        people=reg.people,
-        awaiting_signoff=awaiting(session, plan),
-    )
+    if plan.archived:  # not in the live register: no digest (a KeyError, as when it was read through load_register)
+        raise KeyError(plan.id)
+    actions, updates, people = load_for_digest(session, plan)  # the updates without progress text: the digest shows none
+    priorities = [(q.ref, q.title) for q in repo.priorities(session, plan.id or 0)]
+    waiting = awaiting(session, plan)
+    with paused_gc():  # many small acyclic objects, as in due()
+        return build_digest(repo.plan_snapshot(plan), priorities, actions, updates, as_of=as_of, stale_weeks=cfg.stale_weeks,
+                            people=people, awaiting_signoff=waiting)
 
 
 def next_digest_time(plan: Plan, *, now: datetime, cfg: EngineConfig) -> datetime:
