@@ -16,16 +16,31 @@ from __future__ import annotations
 
 from datetime import date
 
-from common import build_register, compare, describe, fair_read, median, parser, repeats, scratch_database, sizes, timed
+from common import (
+    add_empty_org,
+    build_register,
+    compare,
+    describe,
+    fair_read,
+    median,
+    parser,
+    print_fixed,
+    repeats,
+    scratch_database,
+    sizes,
+    timed,
+)
 
 AS_OF = date(2026, 3, 20)
 
-# (sql, kinds): what digest_for reads; see common.fair_read.
+# (sql, kinds): what digest_for reads (storage.snapshots.load_for_digest, the priorities, the
+# actions awaiting sign-off; the plan row is the caller's); see common.fair_read.
 FLOOR = [
     ("SELECT id, org_id, slug, title, rag_scheme, cadence, timezone, due_soon_days, owner_id, signoff_stages, digest_channels, "
-     "plan_date, source_file, organisation_name, period, archived, created_at FROM plan WHERE id = :plan", "-----------d----t"),
-    ("SELECT id, org_id, display_name, role_title, email, slack_user_id, teams_user_id, timezone, away_until, manager_id, created_at "
-     "FROM person WHERE org_id = :org ORDER BY display_name", "--------d-t"),
+     "plan_date, source_file, organisation_name, period, archived, chase_from, created_at FROM plan WHERE id = :plan",
+     "-----------d----dt"),
+    ("SELECT id, display_name, timezone, away_until, manager_id, slack_user_id, teams_user_id "
+     "FROM person WHERE org_id = :org ORDER BY display_name", "---d---"),
     ("SELECT id, plan_id, ref, title, timescale, expected_outcome, findings, accountable_text, accountable_id, position "
      "FROM priority WHERE plan_id = :plan ORDER BY position", "-" * 10),
     ("SELECT ap.action_id, ap.person_id, ap.kind FROM action_person ap JOIN action a ON a.id = ap.action_id "
@@ -33,9 +48,9 @@ FLOOR = [
     ("SELECT a.id, a.plan_id, a.ref, a.text, a.status, a.rag, pr.ref, a.lead_text, a.original_target, a.original_target_raw, "
      "a.revised_target, a.last_update_at, a.returned_at, a.created_at, a.version FROM action a "
      "LEFT JOIN priority pr ON pr.id = a.priority_id AND pr.plan_id = a.plan_id "
-     "WHERE a.plan_id = :plan AND a.removed = false ORDER BY a.position, a.id", "--------d-dttt-"),
+     "WHERE a.plan_id = :plan AND a.removed = false ORDER BY a.position, a.id", "----ee--d-dttt-"),
     ("SELECT u.action_id, u.at, u.channel, u.status, u.rag, u.revised_target, u.author_id "
-     "FROM action_update u JOIN action a ON a.id = u.action_id WHERE a.plan_id = :plan AND a.removed = false", "-t---d-"),
+     "FROM action_update u JOIN action a ON a.id = u.action_id WHERE a.plan_id = :plan AND a.removed = false", "-teeed-"),
     ("SELECT id, signoff_stage FROM action WHERE plan_id = :plan AND status = 'complete' AND removed = false "
      "ORDER BY position, id", "--"),
 ]
@@ -74,13 +89,11 @@ def main() -> None:
                     assert plan is not None
                     return digest_for(s, plan, as_of=AS_OF, cfg=cfg)
 
-            def load_register() -> object:
+            def load() -> object:
                 with Session(engine) as s:
-                    return snapshots.load_register(s, org, plan_id=plan_id)  # noqa: B023
-
-            def load_updates() -> object:
-                with Session(engine) as s:
-                    return snapshots.load_updates_for_plan(s, plan_id, with_text=False)  # noqa: B023
+                    p = s.get(Plan, plan_id)  # noqa: B023
+                    assert p is not None
+                    return snapshots.load_for_digest(s, p)
 
             def load_awaiting() -> object:
                 with Session(engine) as s:
@@ -91,28 +104,41 @@ def main() -> None:
             with Session(engine) as s:
                 plan = s.get(Plan, plan_id)
                 assert plan is not None
-                reg = snapshots.load_register(s, org, plan_id=plan_id)
+                acts, ups, people = snapshots.load_for_digest(s, plan)
                 prios = [(q.ref, q.title) for q in repo.priorities(s, plan_id)]
-                ups = snapshots.load_updates_for_plan(s, plan_id, with_text=False)
                 waiting = awaiting(s, plan)
+                plan_snap = repo.plan_snapshot(plan)
 
             def rules() -> object:
-                return build_digest(reg.plans[plan_id], prios, reg.actions, ups, as_of=AS_OF,  # noqa: B023
-                                    stale_weeks=cfg.stale_weeks, people=reg.people, awaiting_signoff=waiting)  # noqa: B023
+                with snapshots.paused_gc():
+                    return build_digest(plan_snap, prios, acts, ups, as_of=AS_OF,  # noqa: B023
+                                        stale_weeks=cfg.stale_weeks, people=people, awaiting_signoff=waiting)  # noqa: B023
 
             d = subject()
             print(f"   digest: {d.totals.actions:,} actions, {len(ups):,} updates read, {d.moved.count} moved, "
                   f"{len(d.overdue):,} overdue, {len(waiting):,} awaiting sign-off")
-            samples = compare(floor, subject, n, extra={"register": load_register, "updates": load_updates,
-                                                        "awaiting": load_awaiting, "rules": rules})
+            samples = compare(floor, subject, n, extra={"load": load, "awaiting": load_awaiting, "rules": rules})
             labels = {"floor": "floor: bare driver, the same columns, types converted",
                       "subject": "digest_for(session, plan, as_of=...)",
-                      "register": "  of which snapshots.load_register(plan_id=...)",
-                      "updates": "  of which snapshots.load_updates_for_plan(with_text=False)",
+                      "load": "  of which snapshots.load_for_digest",
                       "awaiting": "  of which signoff.awaiting", "rules": "  of which bot.domain.digest.build_digest"}
             f = median(samples["floor"])
             for key, xs in samples.items():
                 print(f"   {labels[key]:<58} median {median(xs) * 1000:9.1f} ms  x{median(xs) / f:5.2f}")
+            if size == min(wanted):
+                empty_org, empty_plan = add_empty_org(engine, info)
+
+                def floor_empty() -> object:
+                    return fair_read(engine, FLOOR, {"plan": empty_plan, "org": empty_org})  # noqa: B023
+
+                def subject_empty() -> object:
+                    with Session(engine) as s:
+                        p = s.get(Plan, empty_plan)  # noqa: B023
+                        assert p is not None
+                        return digest_for(s, p, as_of=AS_OF, cfg=cfg)
+
+                print_fixed(compare(floor_empty, subject_empty, n), {k: median(samples[k]) for k in ("floor", "subject")},
+                            "digest_for")
             ratio = median(samples["subject"]) / f
             print(f"   ratio at {info['actions']:,}: {ratio:.2f}")
             worst = max(worst, ratio)

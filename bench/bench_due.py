@@ -19,12 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from common import (
+    add_empty_org,
     build_register,
     compare,
     describe,
     fair_read,
     median,
     parser,
+    print_fixed,
     repeats,
     run_process,
     scratch_database,
@@ -37,17 +39,18 @@ NOW = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)  # a Monday in working hours
 # (sql, kinds): what storage.snapshots.load_register reads for the scan; see common.fair_read.
 FLOOR = [
     ("SELECT id, org_id, slug, title, rag_scheme, cadence, timezone, due_soon_days, owner_id, signoff_stages, digest_channels, "
-     "plan_date, source_file, organisation_name, period, archived, created_at FROM plan WHERE org_id = :org AND archived = false "
-     "ORDER BY id", "-----------d----t"),
+     "plan_date, source_file, organisation_name, period, archived, chase_from, created_at FROM plan "
+     "WHERE org_id = :org AND archived = false ORDER BY id", "-----------d----dt"),
     ("SELECT id, org_id, display_name, role_title, email, slack_user_id, teams_user_id, timezone, away_until, manager_id, created_at "
      "FROM person WHERE org_id = :org ORDER BY display_name", "--------d-t"),
     ("SELECT ap.action_id, ap.person_id, ap.kind FROM action_person ap JOIN action a ON a.id = ap.action_id "
      "WHERE a.plan_id IN (SELECT id FROM plan WHERE org_id = :org AND archived = false) AND a.removed = false", "---"),
     ("SELECT a.id, a.plan_id, a.ref, a.text, a.status, a.rag, pr.ref, a.lead_text, a.original_target, a.original_target_raw, "
-     "a.revised_target, a.last_update_at, a.returned_at, a.created_at, a.version FROM action a "
+     "a.revised_target, a.last_update_at, a.returned_at, a.created_at, a.version, "
+     "(SELECT max(u.at) FROM action_update u WHERE u.action_id = a.id AND u.channel != 'import') FROM action a "
      "LEFT JOIN priority pr ON pr.id = a.priority_id AND pr.plan_id = a.plan_id "
      "WHERE a.plan_id IN (SELECT id FROM plan WHERE org_id = :org AND archived = false) AND a.removed = false "
-     "ORDER BY a.plan_id, a.position, a.id", "--------d-dttt-"),
+     "ORDER BY a.plan_id, a.position, a.id", "----ee--d-dttt-t"),
     ("SELECT n.person_id, n.last_nudged_at, n.snoozed_until, n.unanswered_count, n.escalated_at "
      "FROM nudge_state n JOIN person pe ON pe.id = n.person_id WHERE pe.org_id = :org", "-tt-t"),
 ]
@@ -126,6 +129,17 @@ def main() -> None:
                       "load": "  of which storage.snapshots.load_register", "rules": "  of which bot.domain.due.plan_nudges"}
             for key, xs in samples.items():
                 print(f"   {labels[key]:<58} median {median(xs) * 1000:9.1f} ms  x{median(xs) / f:5.2f}")
+            if size == min(wanted):
+                empty, _ = add_empty_org(engine, info)
+
+                def floor_empty() -> object:
+                    return fair_read(engine, FLOOR, {"org": empty})  # noqa: B023
+
+                def subject_empty() -> tuple:
+                    with Session(engine) as s:
+                        return due(s, empty, now=NOW, cfg=cfg)  # noqa: B023
+
+                print_fixed(compare(floor_empty, subject_empty, n), {k: median(samples[k]) for k in ("floor", "subject")}, "due")
             ratio = median(samples["subject"]) / f
             print(f"   ratio at {info['actions']:,}: {ratio:.2f}")
             worst = max(worst, ratio)

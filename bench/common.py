@@ -299,11 +299,16 @@ def driver_sql(engine: Engine, sql: str) -> str:
 def fair_read(engine: Engine, queries: Sequence[tuple[str, str]], params: dict[str, Any]) -> list[list[tuple]]:
     """The floor of a read: each query run on the bare driver (no SQLAlchemy), its rows fetched
     in one go, and every stored moment and date turned into the Python type the product hands
-    on (aware UTC datetime, date), as the product must. `queries` are (sql, kinds): one letter
-    per column, "t" a timestamp, "d" a date, "-" anything else."""
+    on (aware UTC datetime, date, the status, RAG or channel enum member), as the product must.
+    `queries` are (sql, kinds): one letter per column, "t" a timestamp, "d" a date, "e" a stored
+    enum value (None and "" stay None), "-" anything else."""
     from datetime import UTC, date, datetime
 
+    from bot.domain.model import Channel, Rag, Status
+
     fromiso, dfromiso = datetime.fromisoformat, date.fromisoformat
+    members: dict[Any, Any] = {None: None, "": None, **{m.value: m for e in (Status, Rag, Channel) for m in e}}
+    member = members.__getitem__
 
     def ts(v: Any) -> Any:
         if v is None or isinstance(v, datetime):
@@ -320,7 +325,7 @@ def fair_read(engine: Engine, queries: Sequence[tuple[str, str]], params: dict[s
         for sql, kinds in queries:
             cur.execute(driver_sql(engine, sql), params)
             rows = cur.fetchall()
-            conv = [(i, ts if k == "t" else d) for i, k in enumerate(kinds) if k in "td"]
+            conv = [(i, ts if k == "t" else d if k == "d" else member) for i, k in enumerate(kinds) if k in "tde"]
             if conv:
                 fixed = []
                 for r in rows:
@@ -334,3 +339,31 @@ def fair_read(engine: Engine, queries: Sequence[tuple[str, str]], params: dict[s
     finally:
         raw.close()
     return out
+
+
+
+def add_empty_org(engine: Engine, info: dict[str, Any]) -> tuple[int, int]:
+    """A second organisation beside the built one, with one plan, one person and no actions:
+    timing the same call on it shows the call's fixed cost (session, statements, a few rows),
+    which does not grow with the register. Returns (org id, plan id)."""
+    from datetime import UTC, datetime
+
+    from storage.tables import Organisation, Person, Plan
+
+    at = datetime(2025, 4, 1, 9, tzinfo=UTC)
+    org, person, plan = info["org_id"] + 1000, info["people"] + 1000, max(info["plan_ids"]) + 1000
+    bulk_insert(engine, Organisation.__table__, [dict(id=org, slug="empty", name="Empty Council", created_at=at)])
+    bulk_insert(engine, Person.__table__, [dict(id=person, org_id=org, display_name="Only Person", role_title="", timezone="Europe/London",
+                                                created_at=at)])
+    bulk_insert(engine, Plan.__table__, [dict(id=plan, org_id=org, slug="empty", title="Empty plan", organisation_name="", period="",
+                                              source_file="", rag_scheme="BRAG", cadence="monthly:last", timezone="Europe/London",
+                                              due_soon_days=14, digest_channels=[], signoff_stages=["Panel"], owner_id=person,
+                                              archived=False, created_at=at)])
+    return org, plan
+
+
+def print_fixed(samples: dict[str, list[float]], at_size: dict[str, float], subject: str) -> None:
+    """The fixed cost (the same call on an organisation with no actions) beside the times at the smallest size."""
+    f, s = median(samples["floor"]), median(samples["subject"])
+    print(f"   fixed cost (the same call, no actions): floor {f * 1000:.1f} ms ({f / at_size['floor']:.0%} of its time at this size), "
+          f"{subject} {s * 1000:.1f} ms ({s / at_size['subject']:.0%} of its time at this size)")
