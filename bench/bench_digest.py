@@ -37,8 +37,8 @@ AS_OF = date(2026, 3, 20)
 # actions awaiting sign-off; the plan row is the caller's); see common.fair_read.
 FLOOR = [
     ("SELECT id, org_id, slug, title, rag_scheme, cadence, timezone, due_soon_days, owner_id, signoff_stages, digest_channels, "
-     "plan_date, source_file, organisation_name, period, archived, chase_from, created_at FROM plan WHERE id = :plan",
-     "-----------d----dt"),
+     "plan_date, source_file, organisation_name, period, archived, chase_from, country, created_at FROM plan WHERE id = :plan",
+     "-----------d----d-t"),
     ("SELECT id, display_name, timezone, away_until, manager_id, slack_user_id, teams_user_id "
      "FROM person WHERE org_id = :org ORDER BY display_name", "---d---"),
     ("SELECT id, plan_id, ref, title, timescale, expected_outcome, findings, accountable_text, accountable_id, position "

@@ -39,8 +39,8 @@ NOW = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)  # a Monday in working hours
 # (sql, kinds): what storage.snapshots.load_register reads for the scan; see common.fair_read.
 FLOOR = [
     ("SELECT id, org_id, slug, title, rag_scheme, cadence, timezone, due_soon_days, owner_id, signoff_stages, digest_channels, "
-     "plan_date, source_file, organisation_name, period, archived, chase_from, created_at FROM plan "
-     "WHERE org_id = :org AND archived = false ORDER BY id", "-----------d----dt"),
+     "plan_date, source_file, organisation_name, period, archived, chase_from, country, created_at FROM plan "
+     "WHERE org_id = :org AND archived = false ORDER BY id", "-----------d----d-t"),
     ("SELECT id, org_id, display_name, role_title, email, slack_user_id, teams_user_id, timezone, away_until, manager_id, created_at "
      "FROM person WHERE org_id = :org ORDER BY display_name", "--------d-t"),
     ("SELECT ap.action_id, ap.person_id, ap.kind FROM action_person ap JOIN action a ON a.id = ap.action_id "
