@@ -438,10 +438,16 @@ def check_values(table: Table, values: Mapping[str, Any]) -> None:
     """Refuse (``InvalidValue``) a value its column cannot hold: text over the column's limit
     (see ``bot.domain.limits``), a NUL or a lone surrogate, an integer past 32 bits. The same
     check on SQLite and PostgreSQL, before either sees the value."""
+    columns = _COLUMNS.get(table)
+    if columns is None:  # looked up by name for every value of every row: a plain dict, made once per table
+        columns = _COLUMNS[table] = {c.key: c for c in table.columns}
     for name, value in values.items():
-        column = table.columns.get(name)
+        column = columns.get(name)
         if column is not None:
             _check(table, column, value)
+
+
+_COLUMNS: dict[Table, dict[str, Column[Any]]] = {}
 
 
 @event.listens_for(OrmSession, "before_flush")

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -326,8 +327,7 @@ def _people(session: Session, org: Organisation, parsed: ParsedPlan, result: Imp
         known[key] = None if key in known else p
     warned: set[str] = set()
     for pa in parsed.actions:
-        for name in split_leads(pa.lead_text):
-            key = name_key(name)
+        for name, key in _leads(pa.lead_text):
             if key in known and known[key] is None and key not in warned:
                 warned.add(key)
                 result.warnings.append(f"lead {name!r} could be several people: link {pa.ref} with `actionbot action assign` and a person id")
@@ -341,11 +341,19 @@ def _people(session: Session, org: Organisation, parsed: ParsedPlan, result: Imp
     return known
 
 
+@lru_cache(maxsize=4096)
+def _leads(lead_text: str) -> tuple[tuple[str, str], ...]:
+    """The leads a lead cell names, each with its ``name_key``: worked out once per distinct
+    cell text (a register names a few dozen leads over thousands of rows, and each row is
+    read twice: for the people to create, then for the action's owners)."""
+    return tuple((name, name_key(name)) for name in split_leads(lead_text))
+
+
 def _owner_ids(pa: ParsedAction, people: dict[str, Person | None], current: set[int]) -> set[int]:
     """The people the file names as the action's lead officers, added to those it has."""
     out = set(current)
-    for name in split_leads(pa.lead_text):
-        person = people.get(name_key(name))
+    for _, key in _leads(pa.lead_text):
+        person = people.get(key)
         if person is not None and person.id is not None:
             out.add(person.id)
     return out
