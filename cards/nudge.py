@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from bot.domain.due import DueAction, Escalation
 from bot.domain.model import ActionSnapshot, Status
+from bot.domain.rag import Rating
 from cards.ids import Verb
 from cards.view import GENERIC_TITLE, Button, Card, Fact, Line, Section, Text
 
@@ -23,11 +24,17 @@ def _target(a: ActionSnapshot) -> str:
     return a.original_target_raw or "no target"
 
 
-def action_line(a: ActionSnapshot, why: str = "") -> Line:
+def action_line(a: ActionSnapshot, why: str = "", rating: Rating | None = None) -> Line:
+    """One action on a line. `rating`: what a person sees (bot.domain.rag.Rating); a suggested
+    one is marked as the rules' suggestion. Without it, the reported rating."""
     parts = [Text(a.ref, user=True, strong=True), Text(" "), Text(_cut(a.text), user=True), Text(f" — due {_target(a)}")]
     if why:
         parts.append(Text(f" ({why})"))
-    return Line(tuple(parts), a.rag)
+    if rating is None:
+        return Line(tuple(parts), a.rag)
+    if rating.suggested:
+        parts.append(Text(f" — {rating.label}"))
+    return Line(tuple(parts), rating.rag)
 
 
 def _cut(text: str, n: int = 90) -> str:
@@ -35,13 +42,20 @@ def _cut(text: str, n: int = 90) -> str:
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
-def nudge_card(person_name: str, due: Sequence[DueAction], actions: Mapping[int, ActionSnapshot], *, unassigned: Sequence[DueAction] = ()) -> Card:
-    """One message listing all of a person's due actions, each with buttons."""
-    lines = tuple(action_line(actions[d.action_id], d.reason.text) for d in due[:MAX_ACTIONS])
+def nudge_card(person_name: str, due: Sequence[DueAction], actions: Mapping[int, ActionSnapshot], *, unassigned: Sequence[DueAction] = (),
+               ratings: Mapping[int, Rating] | None = None) -> Card:
+    """One message listing all of a person's due actions, each with buttons. `ratings`: the
+    rating each action shows, by action id (the reported one, else the rules' suggestion)."""
+    ratings = ratings or {}
+
+    def line(d: DueAction) -> Line:
+        return action_line(actions[d.action_id], d.reason.text, ratings.get(d.action_id))
+
+    lines = tuple(line(d) for d in due[:MAX_ACTIONS])
     sections = [Section("due", "Your actions due an update", lines, more=max(0, len(due) - MAX_ACTIONS))]
     if unassigned:
         sections.append(Section("unassigned", "Actions in your plans with no owner mapped",
-                                tuple(action_line(actions[d.action_id], d.reason.text) for d in unassigned[:MAX_ACTIONS]),
+                                tuple(line(d) for d in unassigned[:MAX_ACTIONS]),
                                 more=max(0, len(unassigned) - MAX_ACTIONS)))
     buttons: list[Button] = []
     for d in due[:5]:

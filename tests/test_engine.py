@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlmodel import Session, col, select
 
-from bot.domain.model import Channel, RagScheme, Status
+from bot.domain.model import Channel, Rag, RagScheme, Status
 from bot.ports import DeliveryError, Sent
 from bot.services import engine as eng
 from bot.services import register, replies
@@ -215,6 +215,23 @@ def test_a_nudge_job_becomes_one_message_listing_all_the_persons_due_actions(eng
     # Tuesday: the next day's nudge goes.
     plan_and_run(engine, datetime(2026, 11, 24, 9, 0, tzinfo=UTC), cfg)
     assert len(nudges(engine, ann)) == 2
+
+
+def test_a_nudge_line_shows_the_rating_a_person_sees_reported_else_suggested(engine, reg, cfg):
+    """The nudge marks each action with the one rating every other output shows: 1.2 is a
+    month overdue with nothing reported, so the rules' Red, marked as suggested; 1.3's
+    reported Green stands as reported."""
+    ann = reg.person("Ann Able")
+    p1 = reg.plan("Children's services improvement plan", slug="cs")
+    reg.action(p1, "1.2", owner=ann, target=date(2026, 10, 31))
+    reported = reg.action(p1, "1.3", owner=ann, target=date(2026, 10, 30))
+    reg.update(p1, reported, by=ann, at=MON - timedelta(days=40), text="On track", rag=Rag.GREEN)
+    reg.commit()
+    plan_and_run(engine, MON, cfg)
+    card = Card.from_dict(nudges(engine, ann)[0].view)
+    lines = {ln.parts[0].text: ln for s in card.sections for ln in s.lines}
+    assert lines["1.2"].rag == Rag.RED and "Red (suggested)" in lines["1.2"].plain
+    assert lines["1.3"].rag == Rag.GREEN and "suggested" not in lines["1.3"].plain
 
 
 def test_two_jobs_for_the_same_person_send_one_nudge_that_day(engine, three_people, cfg):

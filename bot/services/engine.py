@@ -20,6 +20,8 @@ from sqlmodel import Session, select
 
 from bot.domain.digest import Digest, build_digest
 from bot.domain.due import NudgePlan, NudgeState, is_nudge_time, needs_update, next_nudge_time, plan_nudges, zone
+from bot.domain.model import ActionSnapshot
+from bot.domain.rag import Rating, action_rating
 from bot.ports import ChatPort
 from bot.services.delivery import Deliverer as Deliverer  # delivery lives there; re-exported for the callers
 from bot.services.delivery import deliver as deliver
@@ -171,6 +173,11 @@ def run_job(session: Session, job: Job, *, now: datetime, cfg: EngineConfig = En
     return outcome
 
 
+def _rating(a: ActionSnapshot, reg: RegisterView, today: date) -> Rating:
+    plan = reg.plans[a.plan_id]
+    return action_rating(a, today=today, scheme=plan.rag_scheme, due_soon_days=plan.due_soon_days)
+
+
 def _run_nudge(session: Session, job: Job, *, now: datetime, cfg: EngineConfig) -> str:
     pid = int(job.payload["person_id"])
     nudges, reg = due(session, job.org_id, now=now, cfg=cfg, person_id=pid)
@@ -186,7 +193,9 @@ def _run_nudge(session: Session, job: Job, *, now: datetime, cfg: EngineConfig) 
         schedule.reschedule_job(session, job, due_at=later, note="not a nudge time when claimed")
         return f"moved to {later.isoformat()}"
     by_id = {a.id: a for a in reg.actions}
-    card = nudge_card(person.display_name, mine.actions, by_id, unassigned=mine.unassigned)
+    today = now.astimezone(zone(person.timezone)).date()
+    ratings = {d.action_id: _rating(by_id[d.action_id], reg, today) for d in (*mine.actions, *mine.unassigned)}
+    card = nudge_card(person.display_name, mine.actions, by_id, unassigned=mine.unassigned, ratings=ratings)
     platform, target = address_for(reg.people_rows[pid])
     # The message key is the person and the local day it is sent: when two workers run two of
     # a person's jobs at once, neither sees the other's nudge yet, and the key keeps it to one.
