@@ -89,7 +89,7 @@ async def _scheduler(app: web.Application):
     from datetime import UTC, datetime
 
     from bot.services import engine as eng
-    from bot.wiring import build_ports
+    from bot.wiring import build_ports, close_ports
 
     settings, engine = app[SETTINGS], app[ENGINE]
     cfg = settings.engine_config()
@@ -137,6 +137,7 @@ async def _scheduler(app: web.Application):
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    await close_ports(ports)
 
 
 PORTS: web.AppKey[dict] = web.AppKey("ports", dict)
@@ -159,7 +160,7 @@ def _slack(app: web.Application, settings: Settings, conversation: Any) -> None:
             log.info("Slack: on, in Socket Mode")
             yield
             await close()
-            await adapter.drain()
+            await adapter.close()
 
         app.cleanup_ctx.append(socket_mode)
         return

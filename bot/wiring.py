@@ -33,3 +33,11 @@ def build_ports(settings: Settings, *, console_path: Path | None = None, console
 
         ports["teams"] = TeamsPort(engine, check_auth(settings), pacer=Pacer(per_app=((max(1, int(settings.teams_app_rate)), 1.0),)))
     return ports
+
+
+async def close_ports(ports: dict[str, ChatPort]) -> None:
+    """Let go of what the ports hold open (HTTP sessions), at the end of a worker or server."""
+    for port in ports.values():
+        close = getattr(port, "close", None)
+        if close is not None:
+            await close()

@@ -26,8 +26,10 @@ import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -51,6 +53,7 @@ USER_TTL = 6 * 3600.0  # users.info is asked again after this (e-mail, name, tim
 FORM_VERBS = {Verb.OPEN_UPDATE.value, Verb.RETURN.value}  # buttons that open a form: a modal is opened at once
 FORM_COMMANDS = {"update"}  # `/actions update 2.4` opens the update form
 WINDOW = 1.02  # seconds: the workspace rate is kept over any window this long (a little over Slack's second)
+STEP_THREADS = 2  # conversation steps under way at once
 ACK_HEADSTART = 0.015  # seconds the acknowledgement gets before slow work starts
 SUBMIT_DEADLINE = 2.3  # seconds: a submission's answer must be in its acknowledgement (3 s at Slack)
 MAX_DOWNLOAD = 10 * 1024 * 1024 + 1  # one byte over the importer's limit, so it says "too big"
@@ -64,6 +67,20 @@ PERMANENT = {
     "user_disabled", "cannot_dm_bot", "restricted_action", "not_allowed_token_type", "invalid_blocks", "msg_too_long",
     "no_text", "invalid_arguments", "message_not_found", "cant_update_message", "edit_window_closed",
 }
+
+
+def keep_alive(client: AsyncWebClient) -> None:
+    """Give the client one HTTP session for all its calls, so they share kept-alive
+    connections (without one, slack_sdk opens a session and a new connection for every call).
+    Called on the event loop, where the session must be made."""
+    if client.session is None or client.session.closed:
+        client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
+
+
+async def close_client(client: AsyncWebClient) -> None:
+    if client.session is not None and not client.session.closed:
+        await client.session.close()
+    client.session = None
 
 
 class Handles(Protocol):
@@ -164,6 +181,10 @@ class SlackAdapter:
                             raise_error_for_unhandled_request=False)
         self._tasks: set[asyncio.Task[Any]] = set()
         self._dms: dict[str, str] = {}
+        # Conversation steps run in threads of their own, two at a time at most: more would not
+        # go faster (they share the interpreter) but would take it from the event loop more
+        # often, and the loop is what acknowledges the next request within Slack's 3 seconds.
+        self._steps = ThreadPoolExecutor(max_workers=STEP_THREADS, thread_name_prefix="slack-step")
         self._register()
 
     # --- plumbing -------------------------------------------------------------------------------
@@ -171,11 +192,12 @@ class SlackAdapter:
         """The aiohttp handler of /slack/events (events, slash commands and interactivity)."""
         from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
+        keep_alive(self.client)
         return await to_aiohttp_response(await self.app.async_dispatch(await to_bolt_request(request)))
 
     def mount(self, app: web.Application, path: str = PATH) -> None:
         app.router.add_post(path, self.dispatch)
-        app.on_cleanup.append(lambda _app: self.drain())
+        app.on_cleanup.append(lambda _app: self.close())
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Slow work after the acknowledgement; kept referenced, failures logged."""
@@ -202,8 +224,14 @@ class SlackAdapter:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    async def close(self) -> None:
+        """A clean shutdown: finish the work under way, then let go of the connections."""
+        await self.drain()
+        await close_client(self.client)
+        self._steps.shutdown(wait=False)
+
     async def handle(self, event: Incoming) -> Reply:
-        return await asyncio.to_thread(self.conversation.handle, event, now=self.clock())
+        return await asyncio.get_running_loop().run_in_executor(self._steps, partial(self.conversation.handle, event, now=self.clock()))
 
     async def dm(self, user: str) -> str:
         ch = self._dms.get(user)
@@ -551,9 +579,13 @@ class SlackPort:
         self.max_inline_wait, self.attempts = max_inline_wait, attempts
         self._dms: dict[str, str] = {}
 
+    async def close(self) -> None:
+        await close_client(self.client)
+
     async def _call(self, what: str, pace: str | None, fn: Callable[..., Awaitable[Any]], **kw: Any) -> Any:
         """One Web API call, paced for channel `pace`; a short 429 is waited out here, a long one is
         handed to the outbox (DeliveryError with retry_after)."""
+        keep_alive(self.client)
         for attempt in range(1, self.attempts + 1):
             if pace is not None:
                 await self.pacer.wait(pace)
@@ -662,6 +694,7 @@ async def start_socket_mode(adapter: SlackAdapter, app_token: str) -> Callable[[
     Returns the function that closes it."""
     from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
+    keep_alive(adapter.client)
     handler = AsyncSocketModeHandler(adapter.app, app_token)
     await handler.connect_async()
     return handler.close_async

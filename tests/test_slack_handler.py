@@ -296,3 +296,40 @@ async def test_acknowledgement_comes_before_slow_work(env):
     gate.set()
     await env.adapter.drain()
     assert len(env.conv.events) == 1 and env.fake.responses
+
+
+async def test_web_api_calls_share_kept_alive_connections(env):
+    """One HTTP session for the adapter's Web API calls: a connection is not opened per call."""
+    for _ in range(5):
+        await env.send(rq.command("help", user="U1", channel="DU1"))
+    calls = [c for c in env.fake.calls if c.peer]
+    assert len(calls) >= 6 and len({c.peer for c in calls}) <= 2
+
+
+async def test_conversation_steps_run_two_at_a_time_at_most(env):
+    """Commands arriving together are all acknowledged and answered, but their conversation
+    steps take turns two at a time (more threads would only take the interpreter from the event
+    loop that acknowledges the next request)."""
+    import asyncio
+    import threading
+
+    lock, running, most = threading.Lock(), [0], [0]
+    stand_in = env.conv
+
+    class Slow:
+        def handle(self, event: Incoming, *, now) -> Reply:
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.05)
+            with lock:
+                running[0] -= 1
+            return stand_in.handle(event, now=now)
+
+    env.adapter.conversation = Slow()
+    answers = await asyncio.gather(*(env.client.post("/slack/events", data=b.encode(), headers=h)
+                                     for b, h in (rq.command(f"help {i}", user="U1", channel="DU1") for i in range(6))))
+    assert [a.status for a in answers] == [200] * 6
+    await env.adapter.drain()
+    assert len(stand_in.events) == 6 and len(env.fake.posts("DU1")) == 6
+    assert most[0] == 2

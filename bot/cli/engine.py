@@ -185,7 +185,7 @@ def worker_cmd(ctx: Ctx, once: bool, now_text: str | None, start_text: str | Non
     import socket
     import time
 
-    from bot.wiring import build_ports
+    from bot.wiring import build_ports, close_ports
 
     ports = build_ports(ctx.settings, console_path=console_out, console_stream=sys.stdout, engine=ctx.engine)
     worker = f"{socket.gethostname()}:{os.getpid()}"
@@ -206,7 +206,10 @@ def worker_cmd(ctx: Ctx, once: bool, now_text: str | None, start_text: str | Non
     async def once_only() -> None:
         warn_unsendable()
         now = clock()
-        result = await eng.tick(ctx.engine, ports, now=now, worker=worker, cfg=ctx.settings.engine_config())
+        try:
+            result = await eng.tick(ctx.engine, ports, now=now, worker=worker, cfg=ctx.settings.engine_config())
+        finally:
+            await close_ports(ports)
         click.echo(f"{now.isoformat()} planned {result['planned']}, ran {result['ran']}, sent {result['sent']}", err=True)
         warn_unsendable()
 
@@ -241,6 +244,7 @@ def worker_cmd(ctx: Ctx, once: bool, now_text: str | None, start_text: str | Non
         finally:
             sending.cancel()
             await asyncio.gather(sending, return_exceptions=True)
+            await close_ports(ports)
 
     asyncio.run(once_only() if once else run())
 

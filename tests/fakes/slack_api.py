@@ -36,6 +36,7 @@ class Call:
     at: float
     status: int = 200
     error: str = ""
+    peer: str = ""  # the client's end of the connection the call came on (kept-alive connections repeat it)
 
 
 @dataclass
@@ -185,7 +186,8 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await self._args(request)
-        call = Call(method, args, time.monotonic())
+        peername = request.transport.get_extra_info("peername") if request.transport is not None else None
+        call = Call(method, args, time.monotonic(), peer=f"{peername[0]}:{peername[1]}" if peername else "")
         self.calls.append(call)
         if self.latency:
             await asyncio.sleep(self.latency)
