@@ -120,15 +120,10 @@ def load_for_digest(session: Session, plan: Plan) -> tuple[list[ActionSnapshot],
     people as snapshots (no ORM rows, no nudge state). Each action's last answer is taken from
     those updates (the latest not imported) instead of a query per action."""
     assert plan.id is not None
+    answers: dict[int, datetime] = {}
     with paused_gc():
-        updates = load_updates_for_plan(session, plan.id, with_text=False)
-        answers: dict[int, datetime] = {}
-        imported = Channel.IMPORT
-        for u in updates:
-            if u.channel is not imported:
-                got = answers.get(u.action_id)
-                if got is None or u.at > got:
-                    answers[u.action_id] = u.at
+        updates = _updates(session, and_(_A.plan_id == plan.id, _A.removed.is_(False)), join=True, with_text=False,
+                           answers=answers)
         actions = _actions(session, [plan.id], answers=answers)
     return actions, updates, _people(session, plan.org_id)
 
@@ -271,7 +266,10 @@ def _last_answer() -> Any:
             .correlate(Action.__table__).scalar_subquery())  # type: ignore[attr-defined]
 
 
-def _updates(session: Session, where: Any, *, join: bool, with_text: bool = True) -> list[UpdateSnapshot]:
+def _updates(session: Session, where: Any, *, join: bool, with_text: bool = True,
+             answers: dict[int, datetime] | None = None) -> list[UpdateSnapshot]:
+    """The updates `where` says; with `answers`, each action's latest update not imported is
+    noted there too (its last answer), in the same pass."""
     text, label = (_U.text, _U.period_label) if with_text else (literal("", String), literal("", String))
     q = columns(_U.action_id, _moment(session, _U.at), _U.channel, _U.status, _U.rag, text, _U.revised_target,
                _U.author_id, label)
@@ -280,11 +278,24 @@ def _updates(session: Session, where: Any, *, join: bool, with_text: bool = True
     status, rag, channel, utc, new, names, out = _STATUS, _RAG, _CHANNEL, _utc_of(session), object.__new__, _UPDATE_FIELDS, []
     with paused_gc():
         day = _day_of(session) or _same
-        for a, at, ch, st, rg, txt, rt, author, label in _rows(session, q.where(where)):
+        rows = _rows(session, q.where(where))
+        if answers is None:
+            for a, at, ch, st, rg, txt, rt, author, label in rows:
+                u = new(UpdateSnapshot)
+                u.__dict__.update(zip(names, (a, utc(at), channel[ch], status[st], rag[rg], txt, rt and day(rt), author, label),
+                                      strict=True))
+                out.append(u)
+            return out
+        imported, answer = Channel.IMPORT, answers.get
+        for a, at, ch, st, rg, txt, rt, author, label in rows:
+            at, ch = utc(at), channel[ch]
             u = new(UpdateSnapshot)
-            u.__dict__.update(zip(names, (a, utc(at), channel[ch], status[st], rag[rg], txt, rt and day(rt), author, label),
-                                  strict=True))
+            u.__dict__.update(zip(names, (a, at, ch, status[st], rag[rg], txt, rt and day(rt), author, label), strict=True))
             out.append(u)
+            if ch is not imported:
+                got = answer(a)
+                if got is None or at > got:
+                    answers[a] = at
         return out
 
 
