@@ -31,7 +31,7 @@ searches per action per date; linear in actions plus updates.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from operator import attrgetter
@@ -415,7 +415,6 @@ def build_digest(
                 bucket.append(u)
 
     prio_titles = {ref: title for ref, title in priorities}
-    counters = _Counters()
     prio_counters: dict[str | None, _Counters] = {ref: _Counters() for ref, _ in priorities}
     trend = {d: _zero_rag() for d in trend_days}
     steady_trend = _zero_rag()  # steady actions rated alike on every trend day: added to each at the end
@@ -456,7 +455,6 @@ def build_digest(
         status, reported, revised = now.status, now.rag, now.revised_target
         suggested = suggested_rag(status, reported, ot, revised, today=as_of, scheme=scheme, due_soon_days=near)
         rating, is_suggestion = shown_rag(reported, suggested)
-        counters.add(now, suggested, rating, is_suggestion)
         key = action.priority_ref if action.priority_ref in prio_titles else None
         group = prio_counters.get(key)
         if group is None:
@@ -526,7 +524,7 @@ def build_digest(
         scheme=scheme,
         as_of=as_of,
         since=since,
-        totals=counters.totals(),
+        totals=_Counters.sum(prio_counters.values()).totals(),  # every action is counted under one priority
         by_priority=by_priority,
         moved=Moved(**{k: tuple(v) for k, v in moved.items()}),
         overdue=tuple(overdue),
@@ -562,6 +560,17 @@ class _Counters:
 
     def totals(self) -> Totals:
         return Totals(self.actions, self.rag, self.suggested, self.rating, self.status, self.rating_suggested)
+
+    @classmethod
+    def sum(cls, parts: Iterable[_Counters]) -> _Counters:
+        total = cls()
+        for c in parts:
+            total.actions += c.actions
+            for mine, theirs in ((total.rag, c.rag), (total.suggested, c.suggested), (total.rating, c.rating),
+                                 (total.rating_suggested, c.rating_suggested), (total.status, c.status)):
+                for k, n in theirs.items():
+                    mine[k] += n
+        return total
 
 
 def _rag_on(original_target: date | None, state: _State, day: date, scheme: RagScheme, near: int) -> Rag | None:
