@@ -59,7 +59,7 @@ SUBMIT_DEADLINE = 2.3  # seconds: a submission's answer must be in its acknowled
 MAX_DOWNLOAD = 10 * 1024 * 1024 + 1  # one byte over the importer's limit, so it says "too big"
 DIGEST_LINES = 8  # a digest's sections show this many lines; the full lists go in the thread
 METADATA_EVENT = "actionbot_outbox"  # message metadata tagging a sent message with its outbox key
-HISTORY_LOOKBACK = 50  # recent messages searched for an earlier attempt's tag
+HISTORY_PAGE, HISTORY_PAGES = 200, 5  # an earlier attempt's tag is looked for among the 1,000 most recent messages
 
 # Errors that trying again cannot cure: the outbox gives up on them and tells the plan owner.
 PERMANENT = {
@@ -578,6 +578,7 @@ class SlackPort:
         self.pacer = Pacer(per_channel, workspace)
         self.max_inline_wait, self.attempts = max_inline_wait, attempts
         self._dms: dict[str, str] = {}
+        self._unreadable: set[str] = set()  # conversations whose history the token may not read
 
     async def close(self) -> None:
         await close_client(self.client)
@@ -643,16 +644,44 @@ class SlackPort:
         return Sent(ref=f"{channel}:{ts}")
 
     async def _already_sent(self, channel: str, key: str) -> str | None:
-        try:
-            resp = await self._call("conversations.history", None, self.client.conversations_history, channel=channel, limit=HISTORY_LOOKBACK,
-                                    include_all_metadata=True)
-        except DeliveryError as e:  # no history scope for this channel, or Slack is down: send (at least once)
-            log.info("slack: could not check %s for an earlier send of %s: %s", channel, key, e)
+        """The ``channel:ts`` of a message in `channel` tagged with `key`, looked for among its
+        recent top-level messages (conversations.history: im:history for DMs, channels:history
+        or groups:history for channels). A conversation the token may not read is remembered and
+        not asked again: the message is posted (at least once rather than never), with a
+        warning saying which scope would prevent a double post. A 429 sends the message back to
+        the outbox (retried later, still checked first)."""
+        if channel in self._unreadable:
             return None
-        for m in resp.get("messages") or []:
-            meta = m.get("metadata") or {}
-            if meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("key") == key:
-                return f"{channel}:{m['ts']}"
+        cursor = ""
+        for _ in range(HISTORY_PAGES):
+            try:
+                keep_alive(self.client)
+                resp = await self.client.conversations_history(channel=channel, limit=HISTORY_PAGE, include_all_metadata=True,
+                                                               cursor=cursor or None)
+            except SlackApiError as e:
+                r = e.response
+                if r.status_code == 429:
+                    raise DeliveryError("Slack rate limit on conversations.history",
+                                        retry_after=float(r.headers.get("Retry-After") or r.headers.get("retry-after") or 1)) from e
+                error = str(r.get("error") or f"HTTP {r.status_code}")
+                if error in ("missing_scope", "not_in_channel", "channel_not_found", "not_allowed_token_type"):
+                    self._unreadable.add(channel)
+                    needed = f" (needs {r.get('needed')})" if r.get("needed") else ""
+                    log.warning("slack: cannot read %s's history to check for an earlier send of %s: %s%s; posting it, so it may "
+                                "show twice there. Give the app the history scopes in slack/manifest.yml and reinstall it.",
+                                channel, key, error, needed)
+                else:
+                    log.warning("slack: could not check %s for an earlier send of %s (%s); posting it", channel, key, error)
+                return None
+            except (TimeoutError, aiohttp.ClientError) as e:
+                raise DeliveryError(f"Slack conversations.history: {type(e).__name__}: {e}") from e
+            for m in resp.get("messages") or []:
+                meta = m.get("metadata") or {}
+                if meta.get("event_type") == METADATA_EVENT and (meta.get("event_payload") or {}).get("key") == key:
+                    return f"{channel}:{m['ts']}"
+            cursor = ((resp.get("response_metadata") or {}).get("next_cursor") or "") if resp.get("has_more") else ""
+            if not cursor:
+                return None
         return None
 
     async def _chart(self, channel: str, ts: str, path: Path) -> None:

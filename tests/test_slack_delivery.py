@@ -4,6 +4,7 @@ target's messages in order."""
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
 
 from bot.services import engine as eng
@@ -132,3 +133,60 @@ def test_the_lease_is_a_setting():
 
     assert Settings().engine_config().lease == timedelta(minutes=2)
     assert Settings(ACTIONBOT_LEASE_SECONDS=20).engine_config().lease == timedelta(seconds=20)
+
+
+@pytest.mark.parametrize("history_scope", [True, False])
+async def test_a_channel_digest_retaken_from_a_dead_worker_is_posted_once(engine, session, tmp_path, caplog, history_scope):
+    """The weekly digest's worker posted it to the leadership channel and died before recording
+    it. The next worker, once the lease has run out, looks for it in the channel's history by
+    its outbox tag (channels:history, in the manifest; 250 messages of chatter since, so a page
+    further back) and records it: the channel holds one digest. Installed without that scope,
+    the app says so and posts (at least once, never lost)."""
+    import logging
+    from datetime import UTC, datetime, timedelta
+
+    from tests.fakes.slack_api import manifest_scopes
+
+    reg = Reg(session)
+    owner = reg.person("Olive Owner", slack_user_id="UOWNER")
+    lead = reg.person("Sam Stale")
+    plan = reg.plan("ILACS", slug="ilacs", digest_channels=["slack:C0LEAD"], owner_id=owner.id)
+    for i in range(12):
+        reg.action(plan, f"1.{i}", owner=lead, text=f"Action {i}")
+    reg.commit()
+    cfg = eng.EngineConfig(chart_dir=tmp_path / "charts")
+    digest_at = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # a Monday, 09:00 in London
+    with session_scope(engine) as s:
+        eng.plan_jobs(s, now=digest_at, cfg=cfg)
+    eng.run_due_jobs(engine, now=digest_at, worker="w", cfg=cfg)
+    with session_scope(engine) as s:
+        claimed = schedule.claim_messages(s, worker="dead", now=digest_at, platforms=("slack",))
+        (row,) = [m for m in claimed if m.target == "C0LEAD"]
+        key, view = row.key, row.view
+    assert key.startswith("digest:") and len(claimed) == 2  # the channel's digest and the owner's private copy
+
+    scopes = set(manifest_scopes()) if history_scope else set(manifest_scopes()) - {"channels:history"}
+    fake = FakeSlack(scopes=scopes)
+    await fake.start()
+    try:
+        fake.add_user("UOWNER", name="Olive")
+        port = SlackPort(build_client(TOKEN, fake.api_url))
+        first = await port.send_once("C0LEAD", Card.from_dict(view), key=key)  # what the dead worker got through
+        for i in range(250):
+            fake.m_chat_postMessage({"channel": "C0LEAD", "text": f"chatter {i}"})
+        with caplog.at_level(logging.WARNING, logger="actionbot.slack"):
+            assert await eng.deliver(engine, {"slack": port}, now=digest_at + timedelta(minutes=1), worker="w2") == 0  # the lease holds
+            assert await eng.deliver(engine, {"slack": port}, now=digest_at + schedule.LEASE + timedelta(seconds=1), worker="w2") == 2
+        digests = [m for m in fake.posts("C0LEAD") if not m.get("thread_ts") and (m.get("metadata") or {}).get("event_payload", {}).get("key") == key]
+        (channel_row,) = [m for m in outbox(engine) if m.target == "C0LEAD"]
+        assert channel_row.status == "sent" and channel_row.attempts == 2
+        assert len(fake.posts("DUOWNER")) >= 1  # the owner's copy, never sent before, went once looked for
+        if history_scope:
+            assert len(digests) == 1 and channel_row.platform_ref == first.ref
+            assert not [r for r in caplog.records if "history" in r.getMessage()]
+        else:
+            assert len(digests) == 2 and channel_row.platform_ref != first.ref
+            (warning,) = [r for r in caplog.records if "cannot read C0LEAD's history" in r.getMessage()]
+            assert "missing_scope" in warning.getMessage() and "channels:history" in warning.getMessage()
+    finally:
+        await fake.stop()

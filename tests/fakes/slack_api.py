@@ -20,6 +20,8 @@ import math
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -58,6 +60,24 @@ class StoredFile:
     user: str = ""
 
 
+MANIFEST = Path(__file__).resolve().parents[2] / "slack" / "manifest.yml"
+
+
+@cache
+def manifest_scopes() -> frozenset[str]:
+    """The bot scopes slack/manifest.yml asks for: what an installed app's token holds."""
+    scopes, inside = set(), False
+    for line in MANIFEST.read_text(encoding="utf-8").splitlines():
+        stripped = line.split("#", 1)[0].strip()
+        if stripped == "bot:":
+            inside = True
+        elif inside and stripped.startswith("- "):
+            scopes.add(stripped[2:].strip())
+        elif inside and stripped:
+            break
+    return frozenset(scopes)
+
+
 def _parse(value: Any) -> Any:
     """Form-encoded arguments that hold JSON (blocks, view, files) as their Python value."""
     if isinstance(value, str) and value[:1] in "[{":
@@ -70,8 +90,10 @@ def _parse(value: Any) -> Any:
 
 class FakeSlack:
     def __init__(self, *, token: str = TOKEN, per_channel_rate: float | None = None, workspace_rate: float | None = None,
-                 latency: float = 0.0) -> None:
+                 latency: float = 0.0, scopes: set[str] | None = None) -> None:
         self.token = token
+        self.scopes = set(manifest_scopes() if scopes is None else scopes)  # what the token was granted: by default the manifest's
+        self.private_channels: set[str] = set()  # reading these needs groups:history
         self.per_channel_rate, self.workspace_rate, self.latency = per_channel_rate, workspace_rate, latency
         self.calls: list[Call] = []
         self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)  # channel -> messages in order
@@ -271,11 +293,43 @@ class FakeSlack:
             return self._err("account_inactive")
         return {"channel": {"id": self.dm_channel(uid)}}
 
+    def history_scope(self, channel: str) -> str:
+        """The scope Slack wants for reading a conversation's history."""
+        if channel.startswith("D"):
+            return "im:history"
+        if channel in self.private_channels or channel.startswith("G"):
+            return "groups:history"
+        return "channels:history"
+
     def m_conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        """As Slack answers it: the scope for the kind of conversation or `missing_scope`; the
+        conversation's top-level messages newest first, within `oldest`/`latest` (exclusive
+        unless `inclusive`), `limit` at a time (at most 999) with a cursor for the next page;
+        message metadata only with `include_all_metadata`."""
         ch = str(args.get("channel", ""))
-        limit = int(args.get("limit", 100))
-        msgs = [m for m in reversed(self.messages.get(ch, [])) if not m.get("thread_ts")][:limit]
-        return {"messages": msgs, "has_more": False}
+        need = self.history_scope(ch)
+        if need not in self.scopes:
+            return {"ok": False, "error": "missing_scope", "needed": need, "provided": ",".join(sorted(self.scopes))}
+        def flag(name: str) -> bool:
+            return str(args.get(name, "")).lower() in ("1", "true")
+        inclusive = flag("inclusive")
+        oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or 0) or math.inf
+        msgs = [m for m in reversed(self.messages.get(ch, [])) if not m.get("thread_ts")
+                and (oldest <= float(m["ts"]) <= latest if inclusive else oldest < float(m["ts"]) < latest)]
+        limit = max(1, min(999, int(args.get("limit") or 100)))
+        start = int(str(args.get("cursor") or "0").removeprefix("next:") or 0)
+        page = msgs[start:start + limit]
+        more = start + limit < len(msgs)
+        out = []
+        for m in page:
+            shown = {"type": "message", "user": m.get("user"), "bot_id": "B0BOT", "text": m.get("text", ""), "ts": m["ts"],
+                     "blocks": m.get("blocks") or []}
+            if m.get("files"):
+                shown["files"] = [{"id": f} for f in m["files"]]
+            if flag("include_all_metadata") and m.get("metadata"):
+                shown["metadata"] = m["metadata"]
+            out.append(shown)
+        return {"messages": out, "has_more": more, "response_metadata": {"next_cursor": f"next:{start + limit}" if more else ""}}
 
     def m_views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if not args.get("trigger_id"):
