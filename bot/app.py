@@ -169,8 +169,8 @@ def _slack(app: web.Application, settings: Settings, conversation: Any) -> None:
 
 
 def default_conversation(settings: Settings, engine: Engine) -> Any:
-    """The conversation every chat platform talks to (with Slack's directory for `map … e-mail`
-    when Slack is configured)."""
+    """The conversation every chat platform talks to (with Slack's and Teams' directories for
+    `map … e-mail` when they are on)."""
     from bot.conversation.core import Conversation
 
     directories: dict[str, Any] = {}
@@ -178,6 +178,10 @@ def default_conversation(settings: Settings, engine: Engine) -> Any:
         from handlers.slack import SlackDirectory
 
         directories["slack"] = SlackDirectory(settings.slack_bot_token, base_url=settings.slack_api_url)
+    if settings.teams:
+        from handlers.teams import TeamsDirectory
+
+        directories["teams"] = TeamsDirectory(engine)  # e-mail -> Teams id, from the rosters of the teams the bot is in
     return Conversation(engine, org=settings.org, cfg=settings.engine_config(), directories=directories)
 
 

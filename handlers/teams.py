@@ -565,6 +565,43 @@ class TeamsBot:
             await self._forget(a)
         elif any(m.id == bot_id for m in a.members_added or []) and kind_of(a) != "personal":
             await self._welcome(turn)  # added to a team or group chat (a 1:1 install is greeted on installationUpdate)
+            await self._learn_roster(turn)
+        if kind_of(a) != "personal":
+            added = [m for m in a.members_added or [] if m.id and m.id != bot_id]
+            removed = [m for m in a.members_removed or [] if m.id and m.id != bot_id]
+            if added or removed:
+                await self._learn_members(a, [_member_of(m) for m in added], [m.id for m in removed])
+
+    async def _learn_roster(self, turn: TurnContext) -> None:
+        """Added to a team (or group chat): remember everyone in it, so the bot can later start
+        a 1:1 chat with a lead officer who never opened one (the roster: GET
+        /v3/conversations/{team}/members)."""
+        a = turn.activity
+        data = a.channel_data if isinstance(a.channel_data, dict) else {}
+        roster_of = str((data.get("team") or {}).get("id") or a.conversation.id)
+        try:
+            client = turn.turn_state.get(turn.adapter.BOT_CONNECTOR_CLIENT_KEY)
+            members = await client.conversations.get_conversation_members(roster_of)
+        except Exception as e:
+            log.warning("could not read the members of Teams conversation %s: %s", roster_of, e)
+            return
+        await self._learn_members(a, [_member_of(m) for m in members or []], [])
+
+    async def _learn_members(self, a: Activity, added: list[dict[str, Any]], removed: list[str]) -> None:
+        tenant, bot_id = tenant_of(a), (a.recipient.id if a.recipient else "")
+        data = a.channel_data if isinstance(a.channel_data, dict) else {}
+        team_id = (data.get("team") or {}).get("id") or None
+        if not tenant:
+            return
+
+        def save() -> None:
+            with session_scope(self.engine) as s:
+                for m in added:
+                    refs.save_member(s, tenant_id=tenant, now=self.clock(), service_url=a.service_url, bot_id=bot_id, team_id=team_id, **m)
+                for uid in removed:
+                    refs.forget_member(s, tenant_id=tenant, user_id=uid)
+
+        await asyncio.to_thread(save)
 
     async def _welcome(self, turn: TurnContext) -> None:
         """Installed: in a 1:1 chat the person gets what they may do (the conversation's help);
@@ -587,6 +624,14 @@ class TeamsBot:
 
 class DownloadFailed(Exception):
     pass
+
+
+def _member_of(account: Any) -> dict[str, Any]:
+    """A roster entry or an added member (a ChannelAccount) as the fields a member row keeps."""
+    props = getattr(account, "additional_properties", None) or {}
+    email = props.get("email") or props.get("userPrincipalName") or None
+    return {"user_id": str(account.id), "aad_object_id": getattr(account, "aad_object_id", None) or props.get("objectId") or None,
+            "name": (account.name or "")[:200], "email": str(email)[:320] if email else None}
 
 
 def _others(reply: Reply) -> list[Card]:
@@ -802,13 +847,14 @@ class TeamsPort:
             headers["Authorization"] = f"Bearer {token}"
         return headers
 
-    async def _request(self, method: str, service_url: str, path: str, activity: Activity) -> dict[str, Any]:
+    async def _request(self, method: str, service_url: str, path: str, activity: Activity | dict[str, Any]) -> dict[str, Any]:
         """One call to the Bot Connector REST API with aiohttp on this event loop (not requests
         in a thread pool): a send leaves the moment it is paced."""
         if self._http is None or self._http.closed:
             self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         url = service_url.rstrip("/") + path
-        async with self._http.request(method, url, json=activity.serialize(), headers=await self._headers(service_url)) as r:
+        body = activity.serialize() if isinstance(activity, Activity) else activity
+        async with self._http.request(method, url, json=body, headers=await self._headers(service_url)) as r:
             text = await r.text()
             if r.status in (200, 201, 202):
                 try:
@@ -859,9 +905,51 @@ class TeamsPort:
             found = await asyncio.to_thread(self._find_one, target)
             if found is not None:
                 self._refs[target] = found
+        if found is None:  # never chatted with the bot: start a 1:1 chat if a team's roster knows them
+            found = await self._start_chat(target)
         if found is None or not found[3]:
             raise DeliveryError(f"{target} is {NOT_REACHABLE}", permanent=True)
         return found[0], found[1], found[2]
+
+    def _member(self, target: str) -> tuple[str, str | None, str, str, str, str] | None:
+        with session_scope(self.engine) as s:
+            m = refs.find_member(s, target)
+            return (m.user_id, m.aad_object_id, m.name, m.tenant_id, m.service_url, m.bot_id) if m is not None else None
+
+    async def _start_chat(self, target: str) -> tuple[str, str, str, bool] | None:
+        """Create the 1:1 conversation with a team member who has none with the bot
+        (POST /v3/conversations, isGroup false, in their tenant) and keep its reference. Teams
+        refuses (403/404) when the app is not installed for them: then they are not reachable."""
+        member = await asyncio.to_thread(self._member, target)
+        if member is None:
+            return None
+        user_id, aad, name, tenant, service_url, bot_id = member
+        bot_id = bot_id or f"28:{self.auth.APP_ID}"
+        body = {"bot": {"id": bot_id}, "members": [{"id": user_id}], "isGroup": False, "tenantId": tenant,
+                "channelData": {"tenant": {"id": tenant}}}
+        try:
+            result = await self._call(f"new:{user_id}", lambda: self._request("POST", service_url, "/v3/conversations", body))
+        except DeliveryError as e:
+            if e.permanent:
+                raise DeliveryError(f"{target} is {NOT_REACHABLE} (Teams would not start a 1:1 chat with them: {e})", permanent=True) from e
+            raise
+        conversation_id = str(result.get("id") or "")
+        if not conversation_id:
+            raise DeliveryError(f"{target}: Teams started a chat but gave no conversation id")
+        service_url = str(result.get("serviceUrl") or service_url)
+
+        def save() -> None:
+            with session_scope(self.engine) as s:
+                refs.save_reference(s, conversation_id=conversation_id, now=datetime.now(UTC), kind="personal", service_url=service_url,
+                                    tenant_id=tenant, user_id=user_id, aad_object_id=aad, user_name=name, bot_id=bot_id)
+
+        await asyncio.to_thread(save)
+        log.info("started a Teams 1:1 chat with %s (%s)", name or user_id, conversation_id)
+        found = (conversation_id, service_url, tenant, True)
+        for key in {target, user_id, aad}:
+            if key:
+                self._refs[key] = found
+        return found
 
     async def _call(self, conversation_id: str, send: Callable[[], Awaitable[Any]]) -> Any:
         last: Exception | None = None
@@ -922,6 +1010,19 @@ def _retry_after(headers: Any) -> float | None:
         return None
 
 
+class TeamsDirectory:
+    """The conversation's directory for Teams (``map "LEAD" person@council.example``): the
+    Teams user id for an e-mail address, from the rosters of the teams the bot is in."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def lookup_email(self, email: str) -> str | None:
+        with session_scope(self.engine, read_only=True) as s:
+            m = refs.member_by_email(s, email)
+            return m.user_id if m is not None else None
+
+
 # --- wiring ---------------------------------------------------------------------------------
 def check_auth(settings: Any) -> TeamsAuth:
     """The Teams credentials, checked: production refuses to run Teams unauthenticated."""
@@ -959,4 +1060,4 @@ def mount(app: web.Application, settings: Any, engine: Engine, conversation: Han
     return bot
 
 
-__all__ = ["Pacer", "TeamsBot", "TeamsPort", "card_activity", "check_auth", "mount", "press_of", "said_of"]
+__all__ = ["Pacer", "TeamsBot", "TeamsDirectory", "TeamsPort", "card_activity", "check_auth", "mount", "press_of", "said_of"]

@@ -338,6 +338,27 @@ class TeamsConversation(SQLModel, table=True):
     updated_at: datetime = _created()
 
 
+class TeamsMember(SQLModel, table=True):
+    """Someone in a team the bot was added to (from the team's roster and later member-added
+    events): enough to start a 1:1 chat with them proactively when they have none with the
+    bot yet (the service URL and bot id of the team's conversation, their tenant)."""
+
+    __tablename__ = "teams_member"
+    __table_args__ = (UniqueConstraint("tenant_id", "user_id", name="uq_teams_member"), Index("ix_teams_member_user", "user_id"),
+                      Index("ix_teams_member_aad", "aad_object_id"))
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(max_length=64)
+    user_id: str = Field(max_length=128)  # the Teams user id (29:…)
+    aad_object_id: str | None = Field(default=None, max_length=64)
+    name: str = Field(default="", max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    service_url: str = Field(max_length=400)
+    bot_id: str = Field(default="", max_length=128)
+    team_id: str | None = Field(default=None, max_length=400)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
 class TeamsUpload(SQLModel, table=True):
     """A file (an export) offered in a Teams 1:1 chat with a file consent card: its bytes wait
     here until the person accepts (they are then uploaded to their OneDrive) or declines, and

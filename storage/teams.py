@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete
 from sqlmodel import Session, col, or_, select
 
-from storage.tables import TeamsConversation, TeamsUpload
+from storage.tables import TeamsConversation, TeamsMember, TeamsUpload
 
 FIELDS = ("kind", "service_url", "tenant_id", "user_id", "aad_object_id", "user_name", "team_id", "channel_name", "bot_id", "timezone")
 
@@ -98,3 +98,42 @@ def resolve_upload(session: Session, token: str, status: str, *, now: datetime) 
     row.status, row.data, row.resolved_at = status, b"", now
     session.add(row)
     return row
+
+
+# --- members of the teams the bot is in -----------------------------------------------------------
+MEMBER_FIELDS = ("aad_object_id", "name", "email", "service_url", "bot_id", "team_id")
+
+
+def save_member(session: Session, *, tenant_id: str, user_id: str, now: datetime, **fields: Any) -> TeamsMember:
+    """Insert or refresh one member (by tenant and Teams user id); empty values keep known ones."""
+    unknown = set(fields) - set(MEMBER_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown member fields {sorted(unknown)}")
+    row = session.exec(select(TeamsMember).where(TeamsMember.tenant_id == tenant_id, TeamsMember.user_id == user_id)).first()
+    if row is None:
+        row = TeamsMember(tenant_id=tenant_id, user_id=user_id, service_url=fields.get("service_url") or "", created_at=now)
+    for name, value in fields.items():
+        if value not in (None, ""):
+            setattr(row, name, value)
+    row.updated_at = now
+    session.add(row)
+    session.flush()
+    return row
+
+
+def forget_member(session: Session, *, tenant_id: str, user_id: str) -> None:
+    session.execute(delete(TeamsMember).where(col(TeamsMember.tenant_id) == tenant_id, col(TeamsMember.user_id) == user_id))
+
+
+def find_member(session: Session, target: str) -> TeamsMember | None:
+    """A member by Teams user id or Entra object id, the most recently seen first."""
+    q = (select(TeamsMember).where(or_(TeamsMember.user_id == target, TeamsMember.aad_object_id == target))
+         .order_by(col(TeamsMember.updated_at).desc()))
+    return session.exec(q).first()
+
+
+def member_by_email(session: Session, email: str) -> TeamsMember | None:
+    from sqlalchemy import func
+
+    q = select(TeamsMember).where(func.lower(TeamsMember.email) == email.strip().lower()).order_by(col(TeamsMember.updated_at).desc())
+    return session.exec(q).first()

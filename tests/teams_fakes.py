@@ -36,6 +36,9 @@ class FakeConnector:
     files: dict[str, bytes] = field(default_factory=dict)
     uploads: dict[str, tuple[bytes, dict[str, str]]] = field(default_factory=dict)  # OneDrive upload sessions: name -> (bytes, headers)
     upload_fail: list[int] = field(default_factory=list)  # statuses to answer the next uploads with
+    rosters: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # team (or chat) id -> its members
+    chats_for: set[str] = field(default_factory=set)  # users the app is installed for: a 1:1 chat can be started with them
+    created: list[dict[str, Any]] = field(default_factory=list)  # POST /v3/conversations bodies that started a chat
     fail: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     retry_after: float = 0.05
     limits: tuple[tuple[int, float], ...] = ()
@@ -54,6 +57,8 @@ class FakeConnector:
 
     def app(self) -> web.Application:
         app = web.Application()
+        app.router.add_post("/v3/conversations", self._create)
+        app.router.add_get("/v3/conversations/{cid}/members", self._roster)
         app.router.add_post("/v3/conversations/{cid}/activities", self._post)
         app.router.add_post("/v3/conversations/{cid}/activities/{aid}", self._post)
         app.router.add_put("/v3/conversations/{cid}/activities/{aid}", self._put)
@@ -110,6 +115,29 @@ class FakeConnector:
             return refused
         self.sent.append(Sent("put", cid, await request.json(), request.match_info["aid"]))
         return web.json_response({"id": request.match_info["aid"]})
+
+    async def _create(self, request: web.Request) -> web.Response:
+        """Start a conversation. Like Teams: a 1:1 chat needs exactly one member, the bot, the
+        tenant, and the app installed for that user (else 403)."""
+        body = await request.json()
+        members = body.get("members") or []
+        tenant = body.get("tenantId") or ((body.get("channelData") or {}).get("tenant") or {}).get("id")
+        if body.get("isGroup") or len(members) != 1 or not (body.get("bot") or {}).get("id") or not tenant:
+            return web.json_response({"error": {"code": "BadArgument", "message": "one member, a bot and a tenant"}}, status=400)
+        uid = members[0].get("id", "")
+        refused = self._refuse(f"create:{uid}")
+        if refused is not None:
+            return refused
+        if uid not in self.chats_for:
+            return web.json_response({"error": {"code": "Forbidden", "message": "The bot is not installed for this user"}}, status=403)
+        self.created.append(body)
+        return web.json_response({"id": f"a:{uid}"}, status=201)
+
+    async def _roster(self, request: web.Request) -> web.Response:
+        cid = request.match_info["cid"]
+        if cid not in self.rosters:
+            return web.json_response({"error": {"code": "ConversationNotFound"}}, status=404)
+        return web.json_response(self.rosters[cid])
 
     async def _member(self, request: web.Request) -> web.Response:
         m = self.members.get(request.match_info["uid"])

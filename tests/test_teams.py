@@ -398,6 +398,102 @@ async def test_403_and_404_are_permanent_and_say_install_the_app(engine, connect
     assert connector.fail["a:ann"] == [status]  # tried once, not retried
 
 
+TEAM = "19:team@thread.tacv2"
+
+
+def members(engine) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    from storage.tables import TeamsMember
+
+    with Session(engine) as s:
+        return {m.user_id: m for m in s.exec(select(TeamsMember))}
+
+
+async def test_added_to_a_team_it_remembers_who_is_in_it(client, connector, conv, engine):  # type: ignore[no-untyped-def]
+    connector.rosters[TEAM] = [
+        {"id": "29:bo", "name": "Bo Lead", "aadObjectId": "aad-bo", "email": "bo@kent.example", "userPrincipalName": "bo@kent.example",
+         "tenantId": tf.TENANT},
+        {"id": "29:cy", "name": "Cy Lead", "aadObjectId": "aad-cy", "userPrincipalName": "cy@kent.example", "tenantId": tf.TENANT},
+    ]
+    await post(client, tf.members_added(connector.url), status=201)
+    got = members(engine)
+    assert set(got) == {"29:bo", "29:cy"}
+    bo = got["29:bo"]
+    assert (bo.aad_object_id, bo.name, bo.email, bo.tenant_id, bo.service_url, bo.bot_id, bo.team_id) == (
+        "aad-bo", "Bo Lead", "bo@kent.example", tf.TENANT, connector.url, tf.BOT["id"], TEAM)
+    assert got["29:cy"].email == "cy@kent.example"  # the sign-in name when no e-mail is given
+    # later someone joins the team and someone leaves it
+    joined = tf.members_added(connector.url)
+    joined["membersAdded"] = [{"id": "29:di", "name": "Di Lead", "aadObjectId": "aad-di"}]
+    await post(client, joined, status=201)
+    left = tf.members_added(connector.url)
+    left["membersAdded"], left["membersRemoved"] = [], [{"id": "29:cy"}]
+    await post(client, left, status=201)
+    assert set(members(engine)) == {"29:bo", "29:di"}
+
+
+def test_map_by_e_mail_in_teams_finds_the_teams_id_in_the_rosters(engine, monkeypatch):  # type: ignore[no-untyped-def]
+    from bot.app import default_conversation
+    from bot.conversation.events import Who
+    from bot.domain.model import Role
+    from storage.tables import Person
+    from tests.test_engine import Reg
+
+    with session_scope(engine) as s:
+        refs.save_member(s, tenant_id=tf.TENANT, user_id="29:bo", name="Bo Lead", email="Bo.Lead@kent.example", service_url="https://s/", now=NOW)
+    with Session(engine) as s:
+        r = Reg(s, org="default")
+        dana = r.person("Dana Reed", teams_user_id="29:dana")
+        r.grant(dana, Role.ADMIN)
+        plan = r.plan("Plan", slug="cs")
+        r.action(plan, "1.1", owner=r.person("HoS First Response"), text="x")
+        r.commit()
+    monkeypatch.delenv("ACTIONBOT_TEAMS", raising=False)
+    conv = default_conversation(Settings(), engine)
+    reply = conv.handle(Incoming(Who("teams", "29:dana", workspace=tf.TENANT), Said('map "HoS First Response" bo.lead@kent.example')), now=NOW)
+    assert "linked to their chat account" in reply.cards[0].title.plain + str(reply.cards[0].to_dict())
+    with Session(engine) as s:
+        lead = s.exec(select(Person).where(Person.display_name == "HoS First Response")).one()
+        assert (lead.teams_user_id, lead.email) == ("29:bo", "bo.lead@kent.example")
+
+
+def save_member(engine, connector, user: str = "29:bo", aad: str = "aad-bo") -> None:  # type: ignore[no-untyped-def]
+    with session_scope(engine) as s:
+        refs.save_member(s, tenant_id=tf.TENANT, user_id=user, aad_object_id=aad, name="Bo Lead", service_url=connector.url,
+                         bot_id=tf.BOT["id"], team_id=TEAM, now=NOW)
+
+
+@pytest.mark.parametrize("target", ["29:bo", "aad-bo"])
+async def test_a_team_member_with_no_chat_gets_one_started_then_the_message(engine, connector, target):  # type: ignore[no-untyped-def]
+    save_member(engine, connector)
+    connector.chats_for.add("29:bo")
+    p = port(engine)
+    await p.send(target, notice_card("You have 2 actions due"))
+    await p.close()
+    (created,) = connector.created
+    assert created["isGroup"] is False and created["members"] == [{"id": "29:bo"}] and created["bot"]["id"] == tf.BOT["id"]
+    assert created["tenantId"] == tf.TENANT and created["channelData"]["tenant"]["id"] == tf.TENANT
+    assert [(x.method, x.conversation) for x in connector.sent] == [("post", "a:29:bo")]
+    with session_scope(engine) as s:
+        ref = refs.find_reference(s, target)
+        assert ref is not None and (ref.conversation_id, ref.kind, ref.user_id, ref.installed) == ("a:29:bo", "personal", "29:bo", True)
+    p2 = port(engine)
+    await p2.send(target, notice_card("again"))  # a new port (another process) uses the stored reference
+    await p2.close()
+    assert len(connector.created) == 1 and len(connector.sent) == 2
+
+
+async def test_when_teams_will_not_start_the_chat_the_person_is_not_reachable(engine, connector):  # type: ignore[no-untyped-def]
+    save_member(engine, connector)  # the app is not installed for Bo: Teams answers 403
+    p = port(engine)
+    with pytest.raises(DeliveryError) as e:
+        await p.send("29:bo", notice_card("hi"))
+    await p.close()
+    assert e.value.permanent and "install the app for them" in str(e.value) and "HTTP 403" in str(e.value)
+    assert connector.created == [] and connector.sent == []
+    with session_scope(engine) as s:
+        assert refs.find_reference(s, "29:bo") is None
+
+
 async def test_a_person_with_no_conversation_is_not_reachable(engine, connector):  # type: ignore[no-untyped-def]
     with pytest.raises(DeliveryError) as e:
         await port(engine).send("29:stranger", notice_card("hi"))
