@@ -18,6 +18,7 @@ class Verb(StrEnum):
     CONFIRM_IMPORT = "confirm_import"  # commit exactly the import preview shown
     CANCEL_IMPORT = "cancel_import"  # drop the import preview
     SHOW_ACTIONS = "show_actions"  # "my actions" again (App Home, refresh)
+    REFRESH = "refresh"  # a card showing an action asks for its current face (Teams' automatic refresh)
 
 
 class Field(StrEnum):

@@ -59,6 +59,16 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Live:
+    """A card that shows one action's state: platforms that can (Teams' ``refresh``) have the
+    clients of ``user_ids`` (that platform's ids, the people who care besides the one who
+    acted) ask for the action's current card whenever they show this one."""
+
+    action_id: int
+    user_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Card:
     screen: str  # nudge | digest | escalation | confirmation | notice
     title: Line
@@ -69,6 +79,7 @@ class Card:
     private: bool = False
     chart_path: str | None = None
     reply_hint: str = ""  # how to answer in free text
+    live: Live | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,6 +102,7 @@ class Card:
             private=d.get("private", False),
             chart_path=d.get("chart_path"),
             reply_hint=d.get("reply_hint", ""),
+            live=Live(int(d["live"]["action_id"]), tuple(d["live"].get("user_ids") or ())) if d.get("live") else None,
         )
 
 

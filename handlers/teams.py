@@ -47,7 +47,7 @@ from bot.ports import DeliveryError, Sent
 from cards import adaptive
 from cards.ids import Verb
 from cards.nudge import notice_card
-from cards.view import Card
+from cards.view import Card, render_text
 from storage import teams as refs
 from storage.db import session_scope
 
@@ -533,20 +533,22 @@ class TeamsBot:
         except TimeoutError:
             await _invoke_reply(turn, 200, adaptive.invoke_error_response(503, "Timeout", "That took too long; please try again in a moment."))
             return
+        refreshing = isinstance(body, Press) and body.verb == Verb.REFRESH  # one person's view of a card; nothing changes
         if reply.form is not None:
             card_json = adaptive.render_form(reply.form, errors=reply.errors)
             await _invoke_reply(turn, 200, adaptive.invoke_card_response(card_json))
             await self._send_cards(turn, _others(reply))
         elif reply.replace is not None:
-            card_json = adaptive.render_card(reply.replace)
+            card_json = adaptive.render_card(reply.replace, refresh=refresh_of(reply.replace))
             await _invoke_reply(turn, 200, adaptive.invoke_card_response(card_json))
-            if kind_of(a) != "personal" and a.reply_to_id:  # everyone else in a group or channel sees it too
+            if kind_of(a) != "personal" and a.reply_to_id and not refreshing:  # everyone else in a group or channel sees it too
                 await self._update_card(turn, a.reply_to_id, reply.replace)
             await self._send_cards(turn, _others(reply))
-        else:
-            first = reply.cards[0].title.plain if reply.cards else "Done."
-            await _invoke_reply(turn, 200, adaptive.invoke_message_response(first))
-            await self._send_cards(turn, _others(reply))
+        else:  # the first card's words as the invoke's message (a notice's title is only "actionbot")
+            first = " ".join(render_text(reply.cards[0]).split()) if reply.cards else "Done."
+            await _invoke_reply(turn, 200, adaptive.invoke_message_response(first or "Done."))
+            if not refreshing:  # a refresh is automatic: nothing is posted for it
+                await self._send_cards(turn, _others(reply))
         for f in reply.files:
             await self._send_file(turn, f.name, f.data, f.mime)
 
@@ -674,6 +676,17 @@ def chart_png(path: str) -> bytes | None:
         return None
 
 
+MAX_REFRESH_USERS = 60  # Teams refreshes a card automatically for at most 60 listed users
+
+
+def refresh_of(card: Card) -> adaptive.Refresh | None:
+    """Universal Actions' refresh for a card that shows an action: the clients of the people
+    on the action ask for its current face whenever they show the card."""
+    if card.live is None or not card.live.user_ids:
+        return None
+    return adaptive.Refresh(verb=Verb.REFRESH, value={"action_id": card.live.action_id}, user_ids=card.live.user_ids[:MAX_REFRESH_USERS])
+
+
 def card_activity(card: Card, *, chart_images: bool = True) -> Activity:
     """One message carrying the card. A digest's chart goes inside the card as a data URI when
     small, else as an inline image beside it, so the message stays under Teams' size limit."""
@@ -685,7 +698,7 @@ def card_activity(card: Card, *, chart_images: bool = True) -> Activity:
             image_url = f"data:image/png;base64,{b64}"
         elif b64 and len(b64) <= CHART_ATTACHED:
             extra.append(Attachment(content_type="image/png", content_url=f"data:image/png;base64,{b64}", name=Path(card.chart_path).name))
-    act = _message([adaptive.attachment(adaptive.render_card(card, image_url=image_url))], summary=card.title.plain)
+    act = _message([adaptive.attachment(adaptive.render_card(card, image_url=image_url, refresh=refresh_of(card)))], summary=card.title.plain)
     act.attachments += extra
     return act
 

@@ -542,3 +542,60 @@ async def test_late_wake_ups_do_not_add_up_and_no_window_is_overfilled():
     for i in range(len(times)):
         assert sum(1 for t in times if times[i] <= t < times[i] + 1.0) <= 50
     assert min(b - a for a, b in pairwise(times)) >= 1.02 / 50 / 2  # caught up by at most half a gap: no bursts
+
+
+
+async def test_cards_about_an_action_refresh_themselves_for_the_others_on_it(engine, connector, monkeypatch):  # type: ignore[no-untyped-def]
+    """In a channel Ann records an update: everyone sees the recorded card (PUT), and it carries
+    Universal Actions' refresh for Bo, the action's delegate (not Ann, who sees the answer in
+    place). Bo's client then asks for the current face: the action card as it is now, with
+    Bo's Update button at the new version, and nothing is posted or changed for anyone else."""
+    from datetime import date
+
+    from bot.conversation.core import Conversation
+    from bot.services import engine as eng
+    from storage.tables import Action
+    from tests.test_adaptive import check
+    from tests.test_engine import Reg
+
+    for var in ("MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppTenantId", "ACTIONBOT_ENV"):
+        monkeypatch.delenv(var, raising=False)
+    with Session(engine) as s:
+        r = Reg(s, org="default")
+        ann, bo = r.person("Ann Lead", teams_user_id="29:ann"), r.person("Bo Deputy", teams_user_id="29:bo")
+        r.person("Carl Elsewhere", teams_user_id="29:carl")  # in the channel, not on the action
+        plan = r.plan("Plan", slug="cs")
+        a = r.action(plan, "2.4", owner=ann, delegate=bo, target=date(2027, 3, 31), text="Deliver sessions")
+        r.commit()
+        aid, version = a.id, a.version
+    from aiohttp import web
+    app = web.Application()
+    teams_mount = __import__("handlers.teams", fromlist=["mount"]).mount
+    teams_mount(app, Settings(), engine, Conversation(engine, org="default", cfg=eng.EngineConfig(), clock=lambda: NOW))
+    chan = {"conversation": "19:c@thread.tacv2", "conversation_type": "channel"}
+    async with TestClient(TestServer(app)) as c:
+        data = form_submit_data(Form(id=Verb.SUBMIT_UPDATE, title="Update 2.4", value={"action_id": aid, "version": version},
+                                     inputs=(Input("progress", "multiline", "Progress"),))) | {"progress": "Two sessions run"}
+        answer = await (await c.post("/api/messages", json=tf.execute(connector.url, data, reply_to="act-9", **chan))).json()
+        recorded = check(answer["value"])
+        assert "Recorded" in recorded["fallbackText"]
+        assert recorded["refresh"]["userIds"] == ["29:bo"] and recorded["refresh"]["action"]["verb"] == "refresh"
+        (put,) = [x for x in connector.sent if x.method == "put"]
+        assert put.activity["attachments"][0]["content"]["refresh"]["userIds"] == ["29:bo"]
+
+        refresh = recorded["refresh"]["action"]["data"]
+        auto = tf.execute(connector.url, refresh, reply_to="act-9", user="29:bo", aad="aad-bo", name="Bo Deputy", **chan)
+        auto["value"]["trigger"] = "automatic"
+        fresh = await (await c.post("/api/messages", json=auto)).json()
+        card = check(fresh["value"])
+        with Session(engine) as s:
+            now_version = s.get(Action, aid).version  # type: ignore[union-attr]
+        assert now_version == version + 1 and "Two sessions run" in card["fallbackText"]
+        (update,) = [x for x in card["actions"] if x["verb"] == "open_update"]
+        assert update["data"]["ab_value"] == {"action_id": aid, "version": now_version}
+        assert card["refresh"]["userIds"] == ["29:ann", "29:bo"]
+        assert len([x for x in connector.sent if x.method == "put"]) == 1  # a refresh changes no one else's card
+
+        carls = tf.execute(connector.url, refresh, reply_to="act-9", user="29:carl", aad="aad-carl", name="Carl Elsewhere", **chan)
+        refused = await (await c.post("/api/messages", json=carls)).json()
+        assert "Only the people on 2.4" in str(refused)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -37,7 +37,7 @@ from bot.services import queries, register, replies, signoff
 from cards import chat
 from cards.ids import Field, Verb
 from cards.nudge import notice_card
-from cards.view import Button, Card
+from cards.view import Button, Card, Live
 from storage import repo
 from storage.db import session_scope
 from storage.snapshots import load_register
@@ -416,6 +416,17 @@ class Conversation:
         except NotFound:
             raise _Answer(notice_card(f"{plan.slug} has no action {ref!r}.")) from None
 
+    def _live(self, c: _Ctx, action: Action, people: Sequence[int], *, besides: int | None = None) -> Live:
+        """What keeps a card about ``action`` current: its owners' and delegates' ids on this
+        platform (not ``besides``, who just acted and sees the answer in place)."""
+        id_field = PLATFORM_ID.get(c.who.platform)
+        wanted = [p for p in dict.fromkeys(people) if p != besides]
+        ids: list[str] = []
+        if id_field and wanted:
+            rows = c.session.exec(select(getattr(Person, id_field)).where(col(Person.id).in_(wanted))).all()
+            ids = sorted(str(x) for x in rows if x)
+        return Live(action.id or 0, tuple(ids))
+
     def _action_card(self, c: _Ctx, plan: Plan, action: Action) -> Card:
         owners, delegates = repo.action_people(c.session, action.id or 0)
         hist = [(u.at, u.author_text, u.text or (Status(u.status).label if u.status else "")) for u in reversed(repo.history(c.session, action.id or 0))]
@@ -423,7 +434,8 @@ class Conversation:
         buttons = [Button(f"Update {action.ref}", Verb.OPEN_UPDATE, {"action_id": action.id, "version": action.version}, "primary")] \
             if c.person.id in owners + delegates else []
         rating = queries.rating(plan, action, today=queries.plan_today(plan, c.now))
-        return chat.action_card(snap, plan=plan.slug, lead=action.lead_text, history=hist, buttons=buttons, rating=rating)
+        card = chat.action_card(snap, plan=plan.slug, lead=action.lead_text, history=hist, buttons=buttons, rating=rating)
+        return replace(card, live=self._live(c, action, owners + delegates))
 
     def _cmd_digest(self, c: _Ctx, p: cmds.Parsed, d: Decoded) -> Reply:
         from cards.digest import build_digest_view, digest_card
@@ -633,6 +645,12 @@ class Conversation:
             return Reply(cards=(card,), replace=card)
         if verb == Verb.UNDO:
             return self._undo(c, _int(v.get("update_id")))
+        if verb == Verb.REFRESH:  # a card about an action, shown again: its current face
+            action, plan = self._pressed_action(c, v)
+            owners, delegates = repo.action_people(c.session, action.id or 0)
+            if c.person.id not in owners + delegates and c.level < Level.ADMIN and not c.actor.has(Role.OWNER, plan.id):
+                raise _Answer(notice_card(f"Only the people on {action.ref} and the plan's owner see its current state."))
+            return Reply(replace=self._action_card(c, plan, action))
         if verb in (Verb.OPEN_UPDATE, Verb.ON_TRACK, Verb.MARK_DONE, Verb.APPROVE, Verb.RETURN):
             action, plan = self._pressed_action(c, v)
             stale = self._stale(c, plan, action, v)
@@ -670,7 +688,9 @@ class Conversation:
         what = _describe(req)
         face = chat.recorded_card(action.ref, action.text[:120], what, by=c.person.display_name, at=c.now.astimezone(zone(c.person.timezone)),
                                   rag=req.rag)
-        face = replace(face, buttons=(Button("Undo", Verb.UNDO, {"update_id": upd.id}),))
+        owners, delegates = repo.action_people(c.session, action.id or 0)
+        face = replace(face, buttons=(Button("Undo", Verb.UNDO, {"update_id": upd.id}),),
+                       live=self._live(c, action, owners + delegates, besides=c.person.id))
         return Reply(cards=(face,), replace=face if replace_card else None)
 
     def _decide(self, c: _Ctx, plan: Plan, action: Action, v: Mapping[str, Any], *, approve: bool, note: str) -> Reply:
@@ -685,6 +705,7 @@ class Conversation:
         verb = "approved" if approve else "returned"
         face = chat.recorded_card(action.ref, action.text[:120], [f"{verb.capitalize()} at {stage}"] + ([f"Note: {note}"] if note else []),
                                   by=c.person.display_name, at=c.now.astimezone(zone(c.person.timezone)))
+        face = replace(face, live=self._live(c, action, owners + delegates, besides=c.person.id))
         return Reply(cards=(face,), replace=face)
 
     # --- forms ------------------------------------------------------------------------------
