@@ -266,6 +266,7 @@ class TeamsBot:
     chart_images: bool = True
     _refs: dict[str, _Seen] = field(default_factory=dict)
     _emails: dict[str, str | None] = field(default_factory=dict)
+    _rosters: set[str] = field(default_factory=set)  # teams whose roster this process has read
 
     async def on_turn(self, turn: TurnContext) -> None:
         a = turn.activity
@@ -381,6 +382,8 @@ class TeamsBot:
         if reply.replace is not None and a.reply_to_id:  # the Submit fallback: update the card it came from
             await self._update_card(turn, a.reply_to_id, reply.replace)
         await self._send_reply(turn, reply, with_replace=not a.reply_to_id)
+        if kind_of(a) != "personal":  # a team the bot joined before it kept rosters: read it once per process
+            await self._learn_roster(turn)
 
     async def _send_reply(self, turn: TurnContext, reply: Reply, *, with_replace: bool) -> None:
         cards = ([reply.replace] if with_replace and reply.replace is not None else []) + _others(reply)
@@ -581,6 +584,9 @@ class TeamsBot:
         a = turn.activity
         data = a.channel_data if isinstance(a.channel_data, dict) else {}
         roster_of = str((data.get("team") or {}).get("id") or a.conversation.id)
+        if roster_of in self._rosters:
+            return
+        self._rosters.add(roster_of)
         try:
             client = turn.turn_state.get(turn.adapter.BOT_CONNECTOR_CLIENT_KEY)
             members = await client.conversations.get_conversation_members(roster_of)

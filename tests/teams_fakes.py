@@ -39,6 +39,7 @@ class FakeConnector:
     rosters: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # team (or chat) id -> its members
     chats_for: set[str] = field(default_factory=set)  # users the app is installed for: a 1:1 chat can be started with them
     created: list[dict[str, Any]] = field(default_factory=list)  # POST /v3/conversations bodies that started a chat
+    roster_reads: list[str] = field(default_factory=list)  # the conversations whose members were asked for
     fail: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     retry_after: float = 0.05
     limits: tuple[tuple[int, float], ...] = ()
@@ -135,6 +136,7 @@ class FakeConnector:
 
     async def _roster(self, request: web.Request) -> web.Response:
         cid = request.match_info["cid"]
+        self.roster_reads.append(cid)
         if cid not in self.rosters:
             return web.json_response({"error": {"code": "ConversationNotFound"}}, status=404)
         return web.json_response(self.rosters[cid])

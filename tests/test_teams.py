@@ -431,6 +431,19 @@ async def test_added_to_a_team_it_remembers_who_is_in_it(client, connector, conv
     assert set(members(engine)) == {"29:bo", "29:di"}
 
 
+async def test_a_team_joined_before_rosters_were_kept_is_read_on_its_first_message(client, connector, conv, engine):  # type: ignore[no-untyped-def]
+    connector.rosters[TEAM] = [{"id": "29:bo", "name": "Bo Lead", "aadObjectId": "aad-bo", "tenantId": tf.TENANT}]
+    in_channel = {"conversation": "19:c@thread.tacv2", "conversation_type": "channel"}
+    for _ in range(2):
+        act = tf.message(connector.url, "digest cs preview", **in_channel)
+        act["channelData"] |= {"team": {"id": TEAM}, "channel": {"id": "19:c@thread.tacv2"}}
+        await post(client, act, status=201)
+    assert set(members(engine)) == {"29:bo"}
+    assert connector.roster_reads == [TEAM]  # once per process, not on every message
+    await post(client, tf.message(connector.url, "mine"), status=201)  # a 1:1 chat has no roster to read
+    assert connector.roster_reads == [TEAM]
+
+
 def test_map_by_e_mail_in_teams_finds_the_teams_id_in_the_rosters(engine, monkeypatch):  # type: ignore[no-untyped-def]
     from bot.app import default_conversation
     from bot.conversation.events import Who
