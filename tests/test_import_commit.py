@@ -235,3 +235,34 @@ def test_export_refuses_unknown_format(cli, tmp_path):
 def test_sample_plans_dir_is_readable(plans_dir):
     assert {p.suffix for p in plans_dir.iterdir()} >= {".txt", ".docx", ".xlsx"}
     shutil.disk_usage(plans_dir)
+
+
+def test_a_long_plan_stored_in_chunks_keeps_each_actions_own_history_and_owner(cli, tmp_path, db_url):
+    """New actions are stored a few hundred at a time (bot.services.imports._NEW_CHUNK): every
+    action, across the chunks, gets its own progress entry and its own lead as owner."""
+    from sqlalchemy import select
+
+    from bot.services.imports import _NEW_CHUNK
+    from storage.db import make_engine
+    from storage.tables import Action, ActionPerson, Person, Update
+
+    n = 2 * _NEW_CHUNK + 17
+    lines = ["Ref,Action,Lead Officer,Target Date,Progress"]
+    lines += [f"1.{i},Action number {i},Lead {i % 7},31/03/2027,Progress of 1.{i}" for i in range(1, n + 1)]
+    path = tmp_path / "long plan.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cli("import", str(path), "--plan-name", "Long")
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as c:
+            actions = c.execute(select(Action.ref, Action.id).order_by(Action.position)).all()
+            progress = dict(c.execute(select(Update.action_id, Update.text)).all())
+            owners = dict(c.execute(select(ActionPerson.action_id, Person.display_name).join(Person, Person.id == ActionPerson.person_id)).all())
+            counts = (c.execute(select(Update.id)).all(), c.execute(select(ActionPerson.action_id)).all())
+    finally:
+        engine.dispose()
+    assert [ref for ref, _ in actions] == [f"1.{i}" for i in range(1, n + 1)]
+    assert [len(rows) for rows in counts] == [n, n]
+    for ref, action_id in actions:
+        assert progress[action_id] == f"Progress of {ref}"
+        assert owners[action_id] == f"Lead {int(ref.split('.')[1]) % 7}"

@@ -270,7 +270,7 @@ def _write(
     return result
 
 
-_NEW_CHUNK = 1000  # new actions stored together (with their history and owner links) during an import
+_NEW_CHUNK = 250  # new actions stored together (with their history and owner links) during an import
 
 
 def _insert_new(session: Session, pending: list[tuple[dict[str, Any], list[dict[str, Any]], set[int]]]) -> None:
