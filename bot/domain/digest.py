@@ -449,9 +449,17 @@ def build_digest(
             now = _State(action.status, action.rag, action.revised_target, last)
             if now.rag is not None or now.status not in _OPEN or (now.revised_target or ot) is None:
                 steady_trend[_rag_on(ot, now, as_of, scheme, near) or "none"] += 1  # the same rating every day
-            else:
-                for d in trend_days:
-                    trend[d][_rag_on(ot, now, d, scheme, near) or "none"] += 1
+            elif trend_days:
+                # Open and rated by its target: over the days its rating only climbs (Green or
+                # Amber, Amber when due soon and not started, Red once past the target), each
+                # rating for one run of days, so the same rating on the first and last trend
+                # days is the rating on every one between.
+                first = _rag_on(ot, now, trend_days[0], scheme, near)
+                if first == _rag_on(ot, now, trend_days[-1], scheme, near):
+                    steady_trend[first or "none"] += 1
+                else:
+                    for d in trend_days:
+                        trend[d][_rag_on(ot, now, d, scheme, near) or "none"] += 1
         status, reported, revised = now.status, now.rag, now.revised_target
         suggested = suggested_rag(status, reported, ot, revised, today=as_of, scheme=scheme, due_soon_days=near)
         rating, is_suggestion = shown_rag(reported, suggested)
