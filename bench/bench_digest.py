@@ -49,8 +49,10 @@ FLOOR = [
      "a.revised_target, a.last_update_at, a.returned_at, a.created_at, a.version FROM action a "
      "LEFT JOIN priority pr ON pr.id = a.priority_id AND pr.plan_id = a.plan_id "
      "WHERE a.plan_id = :plan AND a.removed = false ORDER BY a.position, a.id", "----ee--d-dttt-"),
-    ("SELECT u.action_id, u.at, u.channel, u.status, u.rag, u.revised_target, u.author_id "
-     "FROM action_update u JOIN action a ON a.id = u.action_id WHERE a.plan_id = :plan AND a.removed = false", "-teeed-"),
+    # the updates as load_for_digest reads them: the channel only compared with "import" (each
+    # action's last answer), not made an enum member
+    ("SELECT u.action_id, u.at, u.channel, u.status, u.rag, u.revised_target "
+     "FROM action_update u JOIN action a ON a.id = u.action_id WHERE a.plan_id = :plan AND a.removed = false", "-t-eed"),
     ("SELECT id, signoff_stage FROM action WHERE plan_id = :plan AND status = 'complete' AND removed = false "
      "ORDER BY position, id", "--"),
 ]
@@ -104,7 +106,7 @@ def main() -> None:
             with Session(engine) as s:
                 plan = s.get(Plan, plan_id)
                 assert plan is not None
-                acts, ups, people = snapshots.load_for_digest(s, plan)
+                acts, ups, people = snapshots.load_for_digest(s, plan)  # ups: each action's changes
                 prios = [(q.ref, q.title) for q in repo.priorities(s, plan_id)]
                 waiting = awaiting(s, plan)
                 plan_snap = repo.plan_snapshot(plan)
@@ -115,7 +117,7 @@ def main() -> None:
                                         stale_weeks=cfg.stale_weeks, people=people, awaiting_signoff=waiting)  # noqa: B023
 
             d = subject()
-            print(f"   digest: {d.totals.actions:,} actions, {len(ups):,} updates read, {d.moved.count} moved, "
+            print(f"   digest: {d.totals.actions:,} actions, {sum(map(len, ups.values())):,} updates read, {d.moved.count} moved, "
                   f"{len(d.overdue):,} overdue, {len(waiting):,} awaiting sign-off")
             samples = compare(floor, subject, n, extra={"load": load, "awaiting": load_awaiting, "rules": rules})
             labels = {"floor": "floor: bare driver, the same columns, types converted",

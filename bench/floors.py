@@ -44,7 +44,7 @@ DIGEST_SQL = [
     "FROM action a LEFT JOIN priority pr ON pr.id = a.priority_id AND pr.plan_id = a.plan_id "
     "WHERE a.plan_id = :plan AND a.removed = 0 ORDER BY a.position, a.id",
     # what the digest reads of the history: when each status, rating and target changed (no text)
-    "SELECT u.action_id, u.at, u.channel, u.status, u.rag, u.revised_target, u.author_id "
+    "SELECT u.action_id, u.at, u.channel, u.status, u.rag, u.revised_target "
     "FROM action_update u JOIN action a ON a.id = u.action_id WHERE a.plan_id = :plan AND a.removed = 0",
     "SELECT id, signoff_stage FROM action WHERE plan_id = :plan AND removed = 0 AND status = 'complete' ORDER BY position, id",
 ]

@@ -39,6 +39,7 @@ from sqlalchemy import DateTime, String, and_, func, literal, null, or_, type_co
 from sqlalchemy import select as columns  # typed for any number of columns, unlike sqlmodel.select
 from sqlmodel import Session, col, select
 
+from bot.domain.digest import Change
 from bot.domain.due import NudgeState
 from bot.domain.model import ActionSnapshot, Channel, PersonSnapshot, PlanSnapshot, Rag, Status, UpdateSnapshot
 from storage import repo
@@ -113,19 +114,58 @@ def load_updates_for_plan(session: Session, plan_id: int, *, with_text: bool = T
     return _updates(session, and_(_A.plan_id == plan_id, _A.removed.is_(False)), join=True, with_text=with_text)
 
 
-def load_for_digest(session: Session, plan: Plan) -> tuple[list[ActionSnapshot], list[UpdateSnapshot], dict[int, PersonSnapshot]]:
+def load_for_digest(session: Session, plan: Plan) -> tuple[list[ActionSnapshot], dict[int, list[Change]], dict[int, PersonSnapshot]]:
     """What the digest of a live `plan` reads: its actions as ``load_register(session, org,
-    plan_id=plan.id).actions`` gives them, their whole history as
-    ``load_updates_for_plan(session, plan.id, with_text=False)`` does, and the organisation's
-    people as snapshots (no ORM rows, no nudge state). Each action's last answer is taken from
-    those updates (the latest not imported) instead of a query per action."""
+    plan_id=plan.id).actions`` gives them, their whole history as build_digest reads it (the
+    updates ``load_updates_for_plan(session, plan.id)`` gives, as
+    ``bot.domain.digest.trails_of`` groups them: each action's (at, status, rag,
+    revised_target), no snapshot per update), and the organisation's people as snapshots (no
+    ORM rows, no nudge state). Each action's last answer is taken from those updates (the
+    latest not imported) instead of a query per action."""
     assert plan.id is not None
     answers: dict[int, datetime] = {}
     with paused_gc():
-        updates = _updates(session, and_(_A.plan_id == plan.id, _A.removed.is_(False)), join=True, with_text=False,
-                           answers=answers)
+        trails = _trails(session, plan.id, answers)
         actions = _actions(session, [plan.id], answers=answers)
-    return actions, updates, _people(session, plan.org_id)
+    return actions, trails, _people(session, plan.org_id)
+
+
+def _trails(session: Session, plan_id: int, answers: dict[int, datetime]) -> dict[int, list[Change]]:
+    """The plan's live actions' updates grouped by action as the digest reads them, each
+    action's last answer (its latest update not imported) noted in `answers` in the same pass."""
+    q = (columns(_U.action_id, _moment(session, _U.at), _U.channel, _U.status, _U.rag, _U.revised_target)
+         .join(Action.__table__, _A.id == _U.action_id)  # type: ignore[attr-defined]
+         .where(_A.plan_id == plan_id, _A.removed.is_(False)))
+    status, rag, utc, day, imported, answer = _STATUS, _RAG, _utc_of(session), _day_of(session), Channel.IMPORT.value, answers.get
+    out: dict[int, list[Change]] = {}
+    trail = out.get
+    rows = _rows(session, q)
+    if utc is _same and day is None:  # PostgreSQL in UTC sessions: the driver's moments and dates as they come
+        for a, at, ch, st, rg, rt in rows:
+            got = trail(a)
+            if got is None:
+                out[a] = [(at, status[st], rag[rg], rt)]
+            else:
+                got.append((at, status[st], rag[rg], rt))
+            if ch != imported:
+                last = answer(a)
+                if last is None or at > last:
+                    answers[a] = at
+        return out
+    to_day = day or _same
+    for a, at, ch, st, rg, rt in rows:
+        at = utc(at)
+        change = (at, status[st], rag[rg], rt and to_day(rt))
+        got = trail(a)
+        if got is None:
+            out[a] = [change]
+        else:
+            got.append(change)
+        if ch != imported:
+            last = answer(a)
+            if last is None or at > last:
+                answers[a] = at
+    return out
 
 
 def _people(session: Session, org_id: int) -> dict[int, PersonSnapshot]:
@@ -266,10 +306,8 @@ def _last_answer() -> Any:
             .correlate(Action.__table__).scalar_subquery())  # type: ignore[attr-defined]
 
 
-def _updates(session: Session, where: Any, *, join: bool, with_text: bool = True,
-             answers: dict[int, datetime] | None = None) -> list[UpdateSnapshot]:
-    """The updates `where` says; with `answers`, each action's latest update not imported is
-    noted there too (its last answer), in the same pass."""
+def _updates(session: Session, where: Any, *, join: bool, with_text: bool = True) -> list[UpdateSnapshot]:
+    """The updates `where` says."""
     text, label = (_U.text, _U.period_label) if with_text else (literal("", String), literal("", String))
     q = columns(_U.action_id, _moment(session, _U.at), _U.channel, _U.status, _U.rag, text, _U.revised_target,
                _U.author_id, label)
@@ -278,24 +316,11 @@ def _updates(session: Session, where: Any, *, join: bool, with_text: bool = True
     status, rag, channel, utc, new, names, out = _STATUS, _RAG, _CHANNEL, _utc_of(session), object.__new__, _UPDATE_FIELDS, []
     with paused_gc():
         day = _day_of(session) or _same
-        rows = _rows(session, q.where(where))
-        if answers is None:
-            for a, at, ch, st, rg, txt, rt, author, label in rows:
-                u = new(UpdateSnapshot)
-                u.__dict__.update(zip(names, (a, utc(at), channel[ch], status[st], rag[rg], txt, rt and day(rt), author, label),
-                                      strict=True))
-                out.append(u)
-            return out
-        imported, answer = Channel.IMPORT, answers.get
-        for a, at, ch, st, rg, txt, rt, author, label in rows:
-            at, ch = utc(at), channel[ch]
+        for a, at, ch, st, rg, txt, rt, author, label in _rows(session, q.where(where)):
             u = new(UpdateSnapshot)
-            u.__dict__.update(zip(names, (a, at, ch, status[st], rag[rg], txt, rt and day(rt), author, label), strict=True))
+            u.__dict__.update(zip(names, (a, utc(at), channel[ch], status[st], rag[rg], txt, rt and day(rt), author, label),
+                                  strict=True))
             out.append(u)
-            if ch is not imported:
-                got = answer(a)
-                if got is None or at > got:
-                    answers[a] = at
         return out
 
 

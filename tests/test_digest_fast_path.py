@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.digest import build_digest
+from bot.domain.digest import build_digest, trails_of
 from bot.domain.model import (
     ActionSnapshot,
     Channel,
@@ -84,6 +84,7 @@ def test_the_digest_is_the_one_first_written(seed):
         want = reference(plan, prios, actions, list(updates), **kw)
         assert got == want
         assert got.to_json(private=True) == want.to_json(private=True)
+        assert build_digest(plan, prios, actions, trails_of(updates), **kw) == want  # grouped, as storage reads it
         assert got.moved.count and got.overdue and got.trend  # the register exercises what is compared
 
 

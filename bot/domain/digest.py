@@ -24,8 +24,9 @@ Names: `missing_updates` is counts only, for the channel; `missing_updates_named
 plan owner's private copy (`to_json(private=True)`). Nobody is named in a channel for missing
 an update. Overdue and due-soon lines show the lead officer, as the register itself does.
 
-Cost: one pass to group updates by action, one sort per action, then a handful of binary
-searches per action per date; linear in actions plus updates.
+Cost: one pass to group updates by action (none when given grouped), one sort per action that
+changed in the digest's window, then a handful of binary searches per such action per date;
+linear in actions plus updates.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from operator import attrgetter
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -45,7 +46,7 @@ from bot.domain.rag import RAG_KEYS, disagreement, fmt_date, rag_key, rule_rag, 
 DUE_SOON_DAYS = 28  # "due soon" in the digest: targets in the next four weeks
 _OPEN = (Status.NOT_STARTED, Status.IN_PROGRESS)
 _EMPTY: Mapping[Any, Any] = MappingProxyType({})
-_AT = attrgetter("at")
+_AT = itemgetter(0)
 _TICK = timedelta(microseconds=1)
 
 
@@ -268,6 +269,24 @@ class Digest:
 
 # --------------------------------------------------------------------------- history
 
+# One update as the digest reads it: (at, status, rag, revised_target), None where it left that
+# field alone. The digest needs nothing else of an update.
+Change = tuple[datetime, Status | None, Rag | None, date | None]
+
+
+def trails_of(updates: Iterable[UpdateSnapshot]) -> dict[int, list[Change]]:
+    """The updates as build_digest reads them: each action's changes, in the order given."""
+    out: dict[int, list[Change]] = {}
+    for u in updates:
+        change = (u.at, u.status, u.rag, u.revised_target)
+        got = out.get(u.action_id)
+        if got is None:
+            out[u.action_id] = [change]
+        else:
+            got.append(change)
+    return out
+
+
 
 class _State(NamedTuple):
     status: Status
@@ -277,28 +296,28 @@ class _State(NamedTuple):
 
 
 class _History:
-    """One action's fields over time, from its updates sorted by time."""
+    """One action's fields over time, from its changes sorted by time."""
 
     __slots__ = ("_seen", "action", "rag_t", "rag_v", "status_t", "status_v", "target_t", "target_v", "times")
 
-    def __init__(self, action: ActionSnapshot, updates: list[UpdateSnapshot]):
-        updates.sort(key=_AT)
+    def __init__(self, action: ActionSnapshot, trail: Sequence[Change]):
+        changes = sorted(trail, key=_AT)  # stable: changes at the same moment stay in the order given
         self.action = action
         self._seen: dict[tuple[int, bool], _State] = {}
-        self.times = [u.at for u in updates]
+        self.times = [c[0] for c in changes]
         self.status_t, self.status_v = [], []
         self.rag_t, self.rag_v = [], []
         self.target_t, self.target_v = [], []
-        for u in updates:
-            if u.status is not None:
-                self.status_t.append(u.at)
-                self.status_v.append(u.status)
-            if u.rag is not None:
-                self.rag_t.append(u.at)
-                self.rag_v.append(u.rag)
-            if u.revised_target is not None:
-                self.target_t.append(u.at)
-                self.target_v.append(u.revised_target)
+        for at, status, rag, target in changes:
+            if status is not None:
+                self.status_t.append(at)
+                self.status_v.append(status)
+            if rag is not None:
+                self.rag_t.append(at)
+                self.rag_v.append(rag)
+            if target is not None:
+                self.target_t.append(at)
+                self.target_v.append(target)
 
     def state_at(self, cutoff: datetime) -> _State | None:
         """The action as it stood just before `cutoff`; None when it did not exist yet."""
@@ -354,7 +373,7 @@ def build_digest(
     plan: PlanSnapshot,
     priorities: Sequence[tuple[str, str]],
     actions: Sequence[ActionSnapshot],
-    updates: Sequence[UpdateSnapshot],
+    updates: Sequence[UpdateSnapshot] | Mapping[int, Sequence[Change]],
     *,
     as_of: date,
     since: date | None = None,
@@ -365,7 +384,9 @@ def build_digest(
 ) -> Digest:
     """The digest of `plan` at the end of `as_of` (plan timezone), with movement since the end
     of `since` (default: a week earlier). `priorities` are (ref, title) pairs in plan order;
-    actions whose priority_ref is not among them are totalled under "Other actions"."""
+    actions whose priority_ref is not among them are totalled under "Other actions".
+    `updates` is the actions' history: the updates themselves, or (as storage's digest read
+    gives it) each action's changes by action id, as trails_of makes them."""
     if since is None:
         since = as_of - timedelta(days=7)
     if since > as_of:
@@ -395,24 +416,8 @@ def build_digest(
     # Most actions did not change after the earliest cutoff: they stand the same at every one
     # of them ("steady"), as they are now, and need no history rebuilt. The others get one.
     first_cut = min(cutoffs.values())
-    latest: dict[int, datetime] = {}  # each action's latest update
-    changed: set[int] = set()  # actions with an update at or after the earliest cutoff, or made or edited then
-    for u in updates:
-        aid, at = u.action_id, u.at
-        got = latest.get(aid)
-        if got is None or at > got:
-            latest[aid] = at
-        if at >= first_cut:
-            changed.add(aid)
-    for a in actions:  # made or changed (an edit the updates do not show) at or after it
-        if (a.created_at is not None and a.created_at >= first_cut) or (a.last_update_at is not None and a.last_update_at >= first_cut):
-            changed.add(a.id)
-    grouped: dict[int, list[UpdateSnapshot]] = {aid: [] for aid in changed}
-    if grouped:
-        for u in updates:
-            bucket = grouped.get(u.action_id)
-            if bucket is not None:
-                bucket.append(u)
+    trails: Mapping[int, Sequence[Change]] = updates if isinstance(updates, Mapping) else trails_of(updates)
+    no_trail: Sequence[Change] = ()
 
     prio_titles = {ref: title for ref, title in priorities}
     prio_counters: dict[str | None, _Counters] = {ref: _Counters() for ref, _ in priorities}
@@ -431,9 +436,14 @@ def build_digest(
         aid = action.id
         by_id[aid] = action
         ot, created, lu = action.original_target, action.created_at, action.last_update_at
+        trail = trails.get(aid, no_trail)
+        latest = max(trail, key=_AT)[0] if trail else None  # its latest update
         history: _History | None = None
-        if aid in changed:
-            history = _History(action, grouped[aid])
+        # changed: an update at or after the earliest cutoff, or made or edited (a change the
+        # updates do not show) then
+        if ((latest is not None and latest >= first_cut) or (created is not None and created >= first_cut)
+                or (lu is not None and lu >= first_cut)):
+            history = _History(action, trail)
             states = {d: history.state_at(c) for d, c in cutoffs.items()}
             for d in trend_days:
                 s = states[d]
@@ -442,32 +452,38 @@ def build_digest(
             now = states[as_of]
             if now is None:
                 continue
-        else:
-            last = latest.get(aid)
-            if lu is not None and (last is None or lu > last):
-                last = lu
-            now = _State(action.status, action.rag, action.revised_target, last)
-            if now.rag is not None or now.status not in _OPEN or (now.revised_target or ot) is None:
-                steady_trend[_rag_on(ot, now, as_of, scheme, near) or "none"] += 1  # the same rating every day
-            elif trend_days:
-                # Open and rated by its target: over the days its rating only climbs (Green or
-                # Amber, Amber when due soon and not started, Red once past the target), each
-                # rating for one run of days, so the same rating on the first and last trend
-                # days is the rating on every one between.
-                first = _rag_on(ot, now, trend_days[0], scheme, near)
-                if first == _rag_on(ot, now, trend_days[-1], scheme, near):
-                    steady_trend[first or "none"] += 1
+            status, reported, revised, seen = now
+        else:  # steady: as it is now at every cutoff (its last change: its latest update or edit)
+            now = None
+            status, reported, revised, seen = action.status, action.rag, action.revised_target, latest
+            if lu is not None and (seen is None or lu > seen):
+                seen = lu
+        suggested = suggested_rag(status, reported, ot, revised, today=as_of, scheme=scheme, due_soon_days=near)
+        rating, is_suggestion = shown_rag(reported, suggested)  # the rating a person sees (_rag_on at as_of)
+        was = rating  # a steady action's rating at `since`: worked out below where it can differ
+        if history is None:
+            if reported is not None or status not in _OPEN or (revised or ot) is None:
+                steady_trend[rating or "none"] += 1  # rated alike on every day, `since` included
+            else:
+                # Open, unrated and rated by its target: over the days its rating only climbs
+                # (Green or Amber, Amber when due soon and not started, Red once past the
+                # target), each rating for one run of days, so the same rating on the first
+                # trend day and on `as_of` (the last) is its rating on every day between.
+                alike = bool(trend_days) and suggested_rag(status, None, ot, revised, today=trend_days[0], scheme=scheme,
+                                                           due_soon_days=near) == rating
+                if alike:
+                    steady_trend[rating or "none"] += 1
                 else:
                     for d in trend_days:
-                        trend[d][_rag_on(ot, now, d, scheme, near) or "none"] += 1
-        status, reported, revised = now.status, now.rag, now.revised_target
-        suggested = suggested_rag(status, reported, ot, revised, today=as_of, scheme=scheme, due_soon_days=near)
-        rating, is_suggestion = shown_rag(reported, suggested)
+                        trend[d][suggested_rag(status, None, ot, revised, today=d, scheme=scheme, due_soon_days=near)
+                                 or "none"] += 1
+                if not alike or since < trend_days[0]:  # else `since` is one of the days rated alike
+                    was = suggested_rag(status, None, ot, revised, today=since, scheme=scheme, due_soon_days=near)
         key = action.priority_ref if action.priority_ref in prio_titles else None
         group = prio_counters.get(key)
         if group is None:
             group = prio_counters[key] = _Counters()
-        group.add(now, suggested, rating, is_suggestion)
+        group.add(status, reported, suggested, rating, is_suggestion)
         if reported is not None and suggested is not None and disagreement(reported, suggested):
             reasons = rule_rag(status, reported, ot, revised, today=as_of, scheme=scheme, due_soon_days=near).reasons
             disagreements.append(Disagreement(aid, action.ref, action.text, reported, suggested, reasons))
@@ -483,17 +499,17 @@ def build_digest(
                 elif target <= due_soon_until:
                     lead = _lead(action, people)
                     due_soon.append(DueSoonAction(aid, action.ref, action.text, lead, target, (target - as_of).days))
-            last_seen = now.last_update_at or created
+            last_seen = seen or created
             if last_seen is None or last_seen < stale_edge:
                 stale_count += 1
                 owners: list[int | None] = [pid for pid in dict.fromkeys(action.owner_ids) if pid in people] or [None]
                 for pid in owners:
                     stale_by_owner.setdefault(pid, []).append(action.ref)
 
-        if history is None:  # steady: the same state at `since`; only its rating can have moved
-            was = _rag_on(ot, now, since, scheme, near)
+        if history is None or now is None:  # steady: the same state at `since`; only its rating can have moved
             if was != rating:
-                _movement(action, lead if lead is not None else _lead(action, people), now, now, was, rating, moved)
+                same = _State(status, reported, revised, seen)
+                _movement(action, lead if lead is not None else _lead(action, people), same, same, was, rating, moved)
             continue
         before, before_day = states[since], since
         if before is None and created is not None:
@@ -556,15 +572,15 @@ class _Counters:
         self.rag, self.suggested, self.rating, self.rating_suggested = _zero_rag(), _zero_rag(), _zero_rag(), _zero_rag()
         self.status = _zero_status()
 
-    def add(self, state: _State, suggested: Rag | None, rating: Rag | None, is_suggestion: bool) -> None:
+    def add(self, status: Status, reported: Rag | None, suggested: Rag | None, rating: Rag | None, is_suggestion: bool) -> None:
         # Rag and Status are str enums: a member finds its plain-string key
         self.actions += 1
-        self.rag[state.rag or "none"] += 1
+        self.rag[reported or "none"] += 1
         self.suggested[suggested or "none"] += 1
         self.rating[rating or "none"] += 1
         if is_suggestion:
             self.rating_suggested[rating or "none"] += 1
-        self.status[state.status] += 1
+        self.status[status] += 1
 
     def totals(self) -> Totals:
         return Totals(self.actions, self.rag, self.suggested, self.rating, self.status, self.rating_suggested)
