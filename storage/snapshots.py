@@ -54,6 +54,9 @@ _CHANNEL: dict[str, Channel] = {c.value: c for c in Channel}
 # without its object.__setattr__ call per field (a third of the cost of building one).
 _ACTION_FIELDS = tuple(f.name for f in fields(ActionSnapshot))
 _UPDATE_FIELDS = tuple(f.name for f in fields(UpdateSnapshot))
+assert _ACTION_FIELDS == ("id", "plan_id", "ref", "text", "status", "rag", "priority_ref", "lead_text", "owner_ids", "delegate_ids",
+                          "original_target", "original_target_raw", "revised_target", "last_update_at", "returned_at",
+                          "created_at", "version", "last_answer_at")  # _actions fills them by keyword on PostgreSQL
 assert "__slots__" not in vars(ActionSnapshot) and "__slots__" not in vars(UpdateSnapshot)  # they keep a __dict__
 _IDS_PER_QUERY = 1000  # load_updates(ids): keeps every IN list well under the drivers' limits
 _A, _AP, _PR, _U, _N, _PE = (t.__table__.c for t in (Action, ActionPerson, Priority, Update, NudgeStateRow, Person))  # type: ignore[union-attr]
@@ -139,7 +142,7 @@ def _trails(session: Session, plan_id: int, answers: dict[int, datetime]) -> dic
     status, rag, utc, day, imported, answer = _STATUS, _RAG, _utc_of(session), _day_of(session), Channel.IMPORT.value, answers.get
     out: dict[int, list[Change]] = {}
     trail = out.get
-    rows = _rows(session, q)
+    rows = plain_rows(session, q)
     if utc is _same and day is None:  # PostgreSQL in UTC sessions: the driver's moments and dates as they come
         for a, at, ch, st, rg, rt in rows:
             got = trail(a)
@@ -207,10 +210,11 @@ def _loop_running() -> bool:
 
 # --------------------------------------------------------------------------- rows to snapshots
 
-def _rows(session: Session, statement: Any) -> Sequence[Any]:
+def plain_rows(session: Session, statement: Any) -> Sequence[Any]:
     """The statement's rows as the driver gives them, plain tuples fetched in one go: no Row
-    object and no result processing per value. The columns read here need none but dates on
-    SQLite (stored text: see _day_of); stored moments are selected with _moment."""
+    object and no result processing per value: for columns that need none (integers, text). The
+    columns read here need none but dates on SQLite (stored text: see _day_of); stored moments
+    are selected with _moment."""
     result = session.connection().execute(statement)
     try:
         return result.cursor.fetchall()
@@ -264,13 +268,13 @@ def _actions(session: Session, plan_ids: list[int], *, person_id: int | None = N
     owners: dict[int, tuple[int, ...]] = {}
     delegates: dict[int, tuple[int, ...]] = {}
     links = select(_AP.action_id, _AP.person_id, _AP.kind).join(Action.__table__, _A.id == _AP.action_id).where(live)  # type: ignore[attr-defined]
-    for action_id, person_id, kind in _rows(session, links):
+    for action_id, person_id, kind in plain_rows(session, links):
         into = owners if kind == "owner" else delegates
         got = into.get(action_id)
         into[action_id] = (person_id,) if got is None else tuple(sorted((*got, person_id)))
 
     text = _moment
-    rows = _rows(
+    rows = plain_rows(
         session,
         columns(_A.id, _A.plan_id, _A.ref, _A.text, _A.status, _A.rag, _PR.ref, _A.lead_text, _A.original_target,
                _A.original_target_raw, _A.revised_target, text(session, _A.last_update_at),
@@ -285,10 +289,13 @@ def _actions(session: Session, plan_ids: list[int], *, person_id: int | None = N
     day = _day_of(session)
     answer = (answers or {}).get  # the last answer when not read with the row (None read: none given)
     if utc is _same and day is None:  # PostgreSQL in UTC sessions: the driver's values are already what we hand on
+        # every field by keyword (_ACTION_FIELDS is checked to be these at import): cheaper than zip
         for i, p, ref, txt, st, rg, pr, lead, ot, otr, rt, lu, ra, ca, v, la in rows:
             a = new(ActionSnapshot)
-            a.__dict__.update(zip(names, (i, p, ref, txt, status[st], rag[rg], pr, lead, owners.get(i, no), delegates.get(i, no),
-                                          ot, otr, rt, lu, ra, ca, v, la or answer(i)), strict=True))
+            a.__dict__.update(id=i, plan_id=p, ref=ref, text=txt, status=status[st], rag=rag[rg], priority_ref=pr, lead_text=lead,
+                              owner_ids=owners.get(i, no), delegate_ids=delegates.get(i, no), original_target=ot,
+                              original_target_raw=otr, revised_target=rt, last_update_at=lu, returned_at=ra, created_at=ca,
+                              version=v, last_answer_at=la or answer(i))
             out.append(a)
         return out
     for i, p, ref, txt, st, rg, pr, lead, ot, otr, rt, lu, ra, ca, v, la in rows:
@@ -316,7 +323,7 @@ def _updates(session: Session, where: Any, *, join: bool, with_text: bool = True
     status, rag, channel, utc, new, names, out = _STATUS, _RAG, _CHANNEL, _utc_of(session), object.__new__, _UPDATE_FIELDS, []
     with paused_gc():
         day = _day_of(session) or _same
-        for a, at, ch, st, rg, txt, rt, author, label in _rows(session, q.where(where)):
+        for a, at, ch, st, rg, txt, rt, author, label in plain_rows(session, q.where(where)):
             u = new(UpdateSnapshot)
             u.__dict__.update(zip(names, (a, utc(at), channel[ch], status[st], rag[rg], txt, rt and day(rt), author, label),
                                   strict=True))

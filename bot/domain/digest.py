@@ -319,6 +319,23 @@ class _History:
                 self.target_t.append(at)
                 self.target_v.append(target)
 
+    def states_at(self, cutoffs: Iterable[tuple[date, datetime]]) -> dict[date, _State | None]:
+        """state_at each (day, cutoff), by day, in one call."""
+        a = self.action
+        created, lu, times, seen = a.created_at, a.last_update_at, self.times, self._seen
+        out: dict[date, _State | None] = {}
+        for day, cutoff in cutoffs:
+            if created is not None and created >= cutoff:
+                out[day] = None
+                continue
+            i = bisect_left(times, cutoff)
+            key = (i, lu is not None and lu < cutoff)
+            got = seen.get(key)
+            if got is None:
+                got = seen[key] = self._make_state(cutoff, i)
+            out[day] = got
+        return out
+
     def state_at(self, cutoff: datetime) -> _State | None:
         """The action as it stood just before `cutoff`; None when it did not exist yet."""
         a = self.action
@@ -417,6 +434,7 @@ def build_digest(
     # of them ("steady"), as they are now, and need no history rebuilt. The others get one.
     first_cut = min(cutoffs.values())
     trails: Mapping[int, Sequence[Change]] = updates if isinstance(updates, Mapping) else trails_of(updates)
+    cut_items = list(cutoffs.items())
     no_trail: Sequence[Change] = ()
 
     prio_titles = {ref: title for ref, title in priorities}
@@ -430,6 +448,19 @@ def build_digest(
     stale_by_owner: dict[int | None, list[str]] = {}
     stale_count = 0
     by_id: dict[int, ActionSnapshot] = {}
+    # how many actions share each (priority, status, reported, suggested, rating, is-suggestion):
+    # counted into prio_counters at the end, one entry per kind rather than per action
+    tally: dict[tuple[str | None, Status, Rag | None, Rag | None, Rag | None, bool], int] = {}
+    tally_get = tally.get
+    stale_owners: dict[tuple[int, ...], list[int | None]] = {}  # the known owners of owner_ids, None for none
+    leads: dict[tuple[tuple[int, ...], str], str] = {}  # _lead by (owners, lead text): the same few people lead many actions
+
+    def lead_of(action: ActionSnapshot) -> str:
+        key = (action.owner_ids, action.lead_text)
+        got = leads.get(key)
+        if got is None:
+            got = leads[key] = _lead(action, people)
+        return got
 
     scheme, near = plan.rag_scheme, plan.due_soon_days
     for action in actions:
@@ -444,7 +475,7 @@ def build_digest(
         if ((latest is not None and latest >= first_cut) or (created is not None and created >= first_cut)
                 or (lu is not None and lu >= first_cut)):
             history = _History(action, trail)
-            states = {d: history.state_at(c) for d, c in cutoffs.items()}
+            states = history.states_at(cut_items)
             for d in trend_days:
                 s = states[d]
                 if s is not None:
@@ -479,11 +510,9 @@ def build_digest(
                                  or "none"] += 1
                 if not alike or since < trend_days[0]:  # else `since` is one of the days rated alike
                     was = suggested_rag(status, None, ot, revised, today=since, scheme=scheme, due_soon_days=near)
-        key = action.priority_ref if action.priority_ref in prio_titles else None
-        group = prio_counters.get(key)
-        if group is None:
-            group = prio_counters[key] = _Counters()
-        group.add(status, reported, suggested, rating, is_suggestion)
+        tally_key = (action.priority_ref if action.priority_ref in prio_titles else None, status, reported, suggested, rating,
+                     is_suggestion)
+        tally[tally_key] = tally_get(tally_key, 0) + 1
         if reported is not None and suggested is not None and disagreement(reported, suggested):
             reasons = rule_rag(status, reported, ot, revised, today=as_of, scheme=scheme, due_soon_days=near).reasons
             disagreements.append(Disagreement(aid, action.ref, action.text, reported, suggested, reasons))
@@ -493,23 +522,25 @@ def build_digest(
             target = revised or ot
             if target is not None:
                 if target < as_of:
-                    lead = _lead(action, people)
+                    lead = lead_of(action)
                     overdue.append(OverdueAction(aid, action.ref, action.text, lead, target,
                                                  (as_of - target).days, rating, is_suggestion))
                 elif target <= due_soon_until:
-                    lead = _lead(action, people)
+                    lead = lead_of(action)
                     due_soon.append(DueSoonAction(aid, action.ref, action.text, lead, target, (target - as_of).days))
             last_seen = seen or created
             if last_seen is None or last_seen < stale_edge:
                 stale_count += 1
-                owners: list[int | None] = [pid for pid in dict.fromkeys(action.owner_ids) if pid in people] or [None]
+                owners = stale_owners.get(action.owner_ids)
+                if owners is None:
+                    owners = stale_owners[action.owner_ids] = [pid for pid in dict.fromkeys(action.owner_ids) if pid in people] or [None]
                 for pid in owners:
                     stale_by_owner.setdefault(pid, []).append(action.ref)
 
         if history is None or now is None:  # steady: the same state at `since`; only its rating can have moved
             if was != rating:
                 same = _State(status, reported, revised, seen)
-                _movement(action, lead if lead is not None else _lead(action, people), same, same, was, rating, moved)
+                _movement(action, lead if lead is not None else lead_of(action), same, same, was, rating, moved)
             continue
         before, before_day = states[since], since
         if before is None and created is not None:
@@ -518,7 +549,12 @@ def build_digest(
         if before is not None:
             was = _rag_on(ot, before, before_day, scheme, near)
             if was != rating or before.status is not status or before.revised_target != revised:
-                _movement(action, lead if lead is not None else _lead(action, people), before, now, was, rating, moved)
+                _movement(action, lead if lead is not None else lead_of(action), before, now, was, rating, moved)
+    for (key, status, reported, suggested, rating, is_suggestion), n in tally.items():
+        group = prio_counters.get(key)
+        if group is None:  # only None (under no listed priority) is not there already: it comes last
+            group = prio_counters[key] = _Counters()
+        group.add(status, reported, suggested, rating, is_suggestion, n)
     if steady_trend:
         for d in trend_days:
             counts = trend[d]
@@ -538,7 +574,7 @@ def build_digest(
         if ref is not None or c.actions
     )
     waiting = tuple(
-        AwaitingSignoff(aid, by_id[aid].ref, by_id[aid].text, _lead(by_id[aid], people), stage)
+        AwaitingSignoff(aid, by_id[aid].ref, by_id[aid].text, lead_of(by_id[aid]), stage)
         for aid, stage in awaiting_signoff
         if aid in by_id
     )
@@ -572,15 +608,17 @@ class _Counters:
         self.rag, self.suggested, self.rating, self.rating_suggested = _zero_rag(), _zero_rag(), _zero_rag(), _zero_rag()
         self.status = _zero_status()
 
-    def add(self, status: Status, reported: Rag | None, suggested: Rag | None, rating: Rag | None, is_suggestion: bool) -> None:
+    def add(self, status: Status, reported: Rag | None, suggested: Rag | None, rating: Rag | None, is_suggestion: bool,
+            n: int = 1) -> None:
+        """Counts `n` actions alike."""
         # Rag and Status are str enums: a member finds its plain-string key
-        self.actions += 1
-        self.rag[reported or "none"] += 1
-        self.suggested[suggested or "none"] += 1
-        self.rating[rating or "none"] += 1
+        self.actions += n
+        self.rag[reported or "none"] += n
+        self.suggested[suggested or "none"] += n
+        self.rating[rating or "none"] += n
         if is_suggestion:
-            self.rating_suggested[rating or "none"] += 1
-        self.status[status] += 1
+            self.rating_suggested[rating or "none"] += n
+        self.status[status] += n
 
     def totals(self) -> Totals:
         return Totals(self.actions, self.rag, self.suggested, self.rating, self.status, self.rating_suggested)
