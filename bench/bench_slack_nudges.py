@@ -5,10 +5,12 @@ Tuesday 10:00) delivers the outbox through the Slack port to the fake Web API, w
 (429 with Retry-After) more than one message a second per channel or more than W a second in
 the workspace (W = 20; the port's pacing is set to the same limits, as in production).
 
-Run twice on copies of one prepared database (--runs K: K times each, medians printed):
+Run three times on copies of one prepared database (--runs K: K times each, medians printed):
 undisturbed, and with the worker killed (SIGKILL) half-way through and a new one started at
 once, its clock going on from where the first one's was (ACTIONBOT_LEASE_SECONDS=5, so the
-dead worker's claims are taken over after 5 s).
+dead worker's claims are taken over after 5 s); and "from the jobs": the whole morning, the
+worker starting with the 1,000 nudge jobs planned but not run, so it runs them and delivers
+their messages as they come (what a lead officer waits for at nine o'clock).
 
     .venv/bin/python bench/bench_slack_nudges.py [--quick] [--people N] [--workspace-rate W] [--runs K] [--batch 50]
 
@@ -65,9 +67,10 @@ def prepare(folder: Path, n: int, env: dict[str, str]) -> tuple[Path, list[str]]
     return db, users
 
 
-def run_jobs(db: Path, folder: Path) -> float:
+def run_jobs(db: Path, folder: Path, *, planned: Path | None = None) -> float:
     """Plan and run every nudge job into the outbox (what the worker's rounds do before they
-    deliver), in this process; returns the seconds it took."""
+    deliver), in this process; returns the seconds it took. With `planned`, a copy of the
+    database with the jobs planned but not yet run is kept there first."""
     from bot.services import engine as eng
     from storage.db import make_engine, session_scope
 
@@ -77,6 +80,12 @@ def run_jobs(db: Path, folder: Path) -> float:
     t = time.perf_counter()
     with session_scope(e) as s:
         eng.plan_jobs(s, now=now, cfg=cfg)
+    if planned is not None:
+        took = time.perf_counter() - t
+        e.dispose()
+        shutil.copy(db, planned)
+        e = make_engine(f"sqlite:///{db}")
+        t = time.perf_counter() - took
     while eng.run_due_jobs(e, now=now, worker="prepare", cfg=cfg, limit=200):
         pass
     took = time.perf_counter() - t
@@ -158,16 +167,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="actionbot-bench-") as tmp:
         folder = Path(tmp)
         prepared, users = prepare(folder, n, env)
-        jobs_took = run_jobs(prepared, folder)
+        planned = folder / "planned.db"
+        jobs_took = run_jobs(prepared, folder, planned=planned)
         queued = outbox_counts(prepared)
         print(f"prepared: {n:,} people with an overdue action; their nudge jobs run into the outbox in {jobs_took:.1f} s "
               f"({dict(queued)}); the worker below delivers them")
         minimum = n / args.workspace_rate
-        ratios: dict[str, list[float]] = {"undisturbed": [], "killed half-way": []}
+        ratios: dict[str, list[float]] = {"undisturbed": [], "killed half-way": [], "from the jobs": []}
         for i in range(args.runs):
-            for label, kill in (("undisturbed", False), ("killed half-way", True)):
+            for label, kill in (("undisturbed", False), ("killed half-way", True), ("from the jobs", False)):
                 db = folder / f"{label.split()[0]}.db"
-                shutil.copy(prepared, db)
+                shutil.copy(planned if label == "from the jobs" else prepared, db)
                 r = asyncio.run(one_run(db, users, rate=args.workspace_rate, kill=kill, folder=folder, env=env, batch=args.batch))
                 ratios[label].append(r["elapsed"] / minimum)
                 extra = f", killed at {r['killed_at']:.1f} s and restarted" if kill else ""
