@@ -8,6 +8,8 @@ need no alembic.ini.
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -67,6 +69,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        turnstile = _Turnstile()
+
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):
             # A writer takes the write lock when its transaction starts: two writers then
@@ -76,9 +80,21 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             if conn.get_execution_options().get(READ_ONLY):
                 conn.exec_driver_sql("PRAGMA query_only=1")
                 conn.exec_driver_sql("BEGIN")
-            else:
+                return
+            conn.info[_TURNSTILE] = turnstile.enter()
+            try:
                 conn.exec_driver_sql("PRAGMA query_only=0")
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _leave(conn)
+                raise
+
+        def _leave(conn) -> None:
+            if _TURNSTILE in conn.info:
+                turnstile.leave(conn.info.pop(_TURNSTILE))
+
+        event.listen(engine, "commit", _leave)
+        event.listen(engine, "rollback", _leave)
 
         return engine
     # Sessions in UTC: times come back as UTC whatever the server's default zone. JIT off: the
@@ -88,6 +104,58 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 
 READ_ONLY = "actionbot_read_only"
+_TURNSTILE = "actionbot_turnstile"
+
+
+class _Turnstile:
+    """This process's SQLite writers in the order they asked. SQLite's own busy handler lets a
+    waiting writer sleep in growing steps, so a thread that commits and begins again at once
+    (a worker running jobs back to back) can keep the lock for many seconds while another
+    thread's short write (the sender claiming or recording messages) never finds a gap. Writers
+    in other processes still queue on SQLite's lock. A thread already holding its turn passes
+    again (nested scopes); after `patience` seconds a waiter goes on to SQLite's own wait
+    rather than hang, and its turn is skipped."""
+
+    def __init__(self, patience: float = 30.0) -> None:
+        self._cond = threading.Condition()
+        self._next = self._serving = 0
+        self._owner: int | None = None
+        self._depth = 0
+        self._skipped: set[int] = set()
+        self.patience = patience
+
+    def enter(self) -> bool:
+        """Wait for this thread's turn; False when it went on without one (see `patience`).
+        Pass the answer to `leave`, from whichever thread ends the transaction."""
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:
+                self._depth += 1
+                return True
+            ticket, self._next = self._next, self._next + 1
+            deadline = time.monotonic() + self.patience
+            while self._serving != ticket:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self._skipped.add(ticket)
+                    return False
+                self._cond.wait(left)
+            self._owner, self._depth = me, 1
+            return True
+
+    def leave(self, had_turn: bool) -> None:
+        with self._cond:
+            if not had_turn or self._owner is None:
+                return
+            self._depth -= 1
+            if self._depth:
+                return
+            self._owner = None
+            self._serving += 1
+            while self._serving in self._skipped:
+                self._skipped.discard(self._serving)
+                self._serving += 1
+            self._cond.notify_all()
 
 
 def reading(engine: Engine) -> Engine:

@@ -186,3 +186,45 @@ async def test_healthz_reads_the_schema_revision_once(engine, monkeypatch):
             bodies.append(await resp.json())
     assert len(asked) == 1
     assert {b["revision"] for b in bodies} == {storage.db.head_revision()}
+
+
+def test_a_short_write_is_not_starved_by_a_thread_writing_back_to_back(tmp_path):
+    """A worker runs jobs one transaction after another with no pause between them; the sender's
+    short write in another thread of the same process gets the next turn, not a turn once the
+    jobs are all done (SQLite's own busy wait sleeps in growing steps and kept missing the gaps:
+    1,000 nudge jobs stalled delivery for most of their 20 s)."""
+    import time
+
+    from sqlalchemy import text
+
+    from storage.db import session_scope
+    from storage.tables import Organisation
+
+    engine = _register(tmp_path)
+    started = threading.Event()
+    done_at: list[int] = []
+    n = 0
+
+    def busy() -> None:
+        nonlocal n
+        for i in range(150):
+            with session_scope(engine) as s:
+                s.execute(text("SELECT COUNT(*) FROM organisation")).scalar_one()
+                n = i
+                if i == 5:
+                    started.set()
+                time.sleep(0.004)  # a job's work inside its transaction
+
+    def short() -> None:
+        started.wait(20)
+        with session_scope(engine) as s:
+            s.add(Organisation(slug="short", name="Short"))
+        done_at.append(n)
+
+    a, b = threading.Thread(target=busy), threading.Thread(target=short)
+    a.start()
+    b.start()
+    a.join()
+    b.join()
+    assert done_at and done_at[0] <= 10, done_at  # in after the busy thread's next transaction or two, not after 150
+    engine.dispose()
