@@ -35,10 +35,10 @@ async def test_an_unreachable_lead_is_reported_to_the_plan_owner_once_and_not_re
                                  screen="nudge", view=Card(screen="nudge", title=Line.of("Hello Lee")).to_dict(), now=MON)
     fake = FakeSlack()
     await fake.start()
+    port = SlackPort(build_client(TOKEN, fake.api_url))
     try:
         fake.add_user("UOWNER", name="Olive")
         fake.add_user("ULEFT", name="Lee", deleted=True)  # left the council: account_inactive
-        port = SlackPort(build_client(TOKEN, fake.api_url))
         assert await eng.deliver(engine, {"slack": port}, now=MON, worker="w") == 0
         nudge, report = outbox(engine)
         assert nudge.status == "failed" and "account_inactive" in nudge.last_error
@@ -49,6 +49,7 @@ async def test_an_unreachable_lead_is_reported_to_the_plan_owner_once_and_not_re
         assert len(outbox(engine)) == 2  # the failed nudge is not retried, nor reported twice
         assert fake.posts("DULEFT") == []
     finally:
+        await port.close()
         await fake.stop()
 
 
@@ -62,15 +63,16 @@ async def test_a_failed_report_is_not_reported_again(engine, session):
                                  target="CARCHIVED", screen="digest", view=Card(screen="digest", title=Line.of("Digest")).to_dict(), now=MON)
     fake = FakeSlack()
     await fake.start()
+    port = SlackPort(build_client(TOKEN, fake.api_url))
     try:
         fake.channel_errors["CARCHIVED"] = "is_archived"
-        port = SlackPort(build_client(TOKEN, fake.api_url))
         await eng.deliver(engine, {"slack": port}, now=MON, worker="w")
         digest, report = outbox(engine)
         assert digest.status == "failed" and report.target == "UGONE" and report.screen == "undeliverable"
         await eng.deliver(engine, {"slack": port}, now=MON, worker="w")  # the owner is unknown to Slack too
         assert [m.status for m in outbox(engine)] == ["failed", "failed"]
     finally:
+        await port.close()
         await fake.stop()
 
 
@@ -83,8 +85,8 @@ async def test_targets_go_out_concurrently_and_each_targets_messages_in_order(en
                                      view=Card(screen="notice", title=Line.of(f"message {i}")).to_dict(), now=MON)
     fake = FakeSlack(per_channel_rate=1.0)
     await fake.start()
+    port = SlackPort(build_client(TOKEN, fake.api_url), per_channel=1.0, workspace=50)
     try:
-        port = SlackPort(build_client(TOKEN, fake.api_url), per_channel=1.0, workspace=50)
         assert await eng.deliver(engine, {"slack": port}, now=MON, worker="w") == 6
         for c in range(3):
             assert [m["text"] for m in fake.posts(f"C{c}")] == [f"message {c}", f"message {c + 3}"]
@@ -93,6 +95,7 @@ async def test_targets_go_out_concurrently_and_each_targets_messages_in_order(en
         first = {c.args["channel"]: c.at for c in fake.called("chat.postMessage")[:3]}
         assert len(first) == 3  # the first message of each channel went before any channel's second
     finally:
+        await port.close()
         await fake.stop()
 
 
@@ -110,9 +113,9 @@ async def test_a_message_retaken_from_a_dead_worker_is_not_posted_twice(engine, 
         (_claimed,) = schedule.claim_messages(s, worker="dead", now=MON, platforms=("slack",))
     fake = FakeSlack()
     await fake.start()
+    port = SlackPort(build_client(TOKEN, fake.api_url))
     try:
         fake.add_user("U1")
-        port = SlackPort(build_client(TOKEN, fake.api_url))
         first = await port.send_once("U1", card, key="nudge:7:2026-11-23")  # what the dead worker got through
         assert await eng.deliver(engine, {"slack": port}, now=MON + timedelta(minutes=1), worker="w2") == 0  # its lease holds
         assert await eng.deliver(engine, {"slack": port}, now=MON + timedelta(minutes=3), worker="w2") == 1
@@ -123,6 +126,7 @@ async def test_a_message_retaken_from_a_dead_worker_is_not_posted_twice(engine, 
         again = await port.send_once("U1", Card(screen="notice", title=Line.of("other")), key="other", again=True)
         assert len(fake.posts("DU1")) == 2 and again.ref != first.ref
     finally:
+        await port.close()
         await fake.stop()
 
 
@@ -168,9 +172,9 @@ async def test_a_channel_digest_retaken_from_a_dead_worker_is_posted_once(engine
     scopes = set(manifest_scopes()) if history_scope else set(manifest_scopes()) - {"channels:history"}
     fake = FakeSlack(scopes=scopes)
     await fake.start()
+    port = SlackPort(build_client(TOKEN, fake.api_url))
     try:
         fake.add_user("UOWNER", name="Olive")
-        port = SlackPort(build_client(TOKEN, fake.api_url))
         first = await port.send_once("C0LEAD", Card.from_dict(view), key=key)  # what the dead worker got through
         for i in range(250):
             fake.m_chat_postMessage({"channel": "C0LEAD", "text": f"chatter {i}"})
@@ -189,4 +193,5 @@ async def test_a_channel_digest_retaken_from_a_dead_worker_is_posted_once(engine
             (warning,) = [r for r in caplog.records if "cannot read C0LEAD's history" in r.getMessage()]
             assert "missing_scope" in warning.getMessage() and "channels:history" in warning.getMessage()
     finally:
+        await port.close()
         await fake.stop()

@@ -165,6 +165,7 @@ async def test_the_whole_loop(loop, tmp_path):
     assert "weekly digest" in text and "Re-baselined:" in text and "*1.1*" in text
     charts = [fl for fl in fake.files.values() if fl.name.endswith(".png") and "CLEAD" in fl.channels]
     assert charts and charts[0].data.startswith(b"\x89PNG")
+    await port.close()  # its kept-alive HTTP session must not outlive the test
 
 
 async def test_the_server_mounts_slack_only_when_configured(engine):

@@ -21,12 +21,17 @@ async def fake():
     f = FakeSlack()
     await f.start()
     f.add_user("U1", name="Priya")
+    f.ports = []  # the ports made on it: closed before it stops, so no HTTP session outlives the test
     yield f
+    for made in f.ports:
+        await made.close()
     await f.stop()
 
 
 def port(fake: FakeSlack, **kw) -> SlackPort:
-    return SlackPort(build_client(TOKEN, fake.api_url), **kw)
+    made = SlackPort(build_client(TOKEN, fake.api_url), **kw)
+    fake.ports.append(made)  # type: ignore[attr-defined]
+    return made
 
 
 def card(n: int = 1, screen: str = "nudge", chart: str | None = None) -> Card:
