@@ -95,7 +95,7 @@ def main() -> None:
                 with Session(engine) as s:
                     p = s.get(Plan, plan_id)  # noqa: B023
                     assert p is not None
-                    return snapshots.load_for_digest(s, p)
+                    return snapshots.load_for_digest(s, p.id, p.org_id)
 
             def load_awaiting() -> object:
                 with Session(engine) as s:
@@ -106,7 +106,7 @@ def main() -> None:
             with Session(engine) as s:
                 plan = s.get(Plan, plan_id)
                 assert plan is not None
-                acts, ups, people = snapshots.load_for_digest(s, plan)  # ups: each action's changes
+                acts, ups, people = snapshots.load_for_digest(s, plan.id, plan.org_id)  # ups: each action's changes
                 prios = [(q.ref, q.title) for q in repo.priorities(s, plan_id)]
                 waiting = awaiting(s, plan)
                 plan_snap = repo.plan_snapshot(plan)

@@ -62,7 +62,7 @@ class Settings(BaseSettings):
         from pathlib import Path
 
         from bot.domain.model import InvalidValue
-        from bot.services.engine import EngineConfig
+        from bot.services.reports import EngineConfig
 
         def clock(text: str, name: str) -> time:
             try:

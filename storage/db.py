@@ -19,21 +19,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlmodel import Session
 
+from storage.rawdb import MIGRATIONS, POSTGRES_OPTIONS, SQLITE_PRAGMAS, head_in_files, normalise_url
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
-MIGRATIONS = Path(__file__).with_name("migrations")
-
-
-def normalise_url(url: str) -> str:
-    """Accept the URLs people paste: postgres://, postgresql:// (→ psycopg 3), a bare path."""
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://") :]
-    if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    if "://" not in url:
-        url = f"sqlite:///{url}"
-    return url
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -64,9 +54,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             # We issue BEGIN ourselves (below), so the driver must not.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            for pragma in SQLITE_PRAGMAS:
+                cur.execute(pragma)
             cur.close()
 
         turnstile = _Turnstile()
@@ -97,10 +86,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "rollback", _leave)
 
         return engine
-    # Sessions in UTC: times come back as UTC whatever the server's default zone. JIT off: the
-    # register's scans (a correlated max() per action) are estimated costly enough to be
-    # JIT-compiled, and compiling took a second of CPU for a 0.3 s query (100k actions).
-    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args={"options": "-c timezone=UTC -c jit=off"})
+    # Sessions in UTC, JIT off: see POSTGRES_OPTIONS.
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args={"options": POSTGRES_OPTIONS})
 
 
 READ_ONLY = "actionbot_read_only"
@@ -204,32 +191,11 @@ def known_revisions() -> frozenset[str]:
     return frozenset(s.revision for s in ScriptDirectory(str(MIGRATIONS)).walk_revisions())
 
 
-_REVISION_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.M)
-
-
-@cache
-def _head_in_files() -> str | None:
-    """The newest revision read from the migration files' own `revision`/`down_revision`
-    lines, without importing Alembic (a fifth of a second) or the files: the one revision no
-    other revises. None when that is not plain (several heads, merges, unreadable lines)."""
-    revisions, revised = set(), set()
-    for path in (MIGRATIONS / "versions").glob("*.py"):
-        found = dict(_REVISION_LINE.findall(path.read_text(encoding="utf-8")))
-        rev, down = found.get("revision", "").strip("'\""), found.get("down_revision", "").strip("'\"")
-        if not rev or not re.fullmatch(r"[\w-]+", rev) or not (down == "None" or re.fullmatch(r"[\w-]+", down)):
-            return None
-        revisions.add(rev)
-        if down != "None":
-            revised.add(down)
-    heads = revisions - revised
-    return heads.pop() if len(heads) == 1 else None
-
-
 def schema_is_current(engine: Engine) -> bool:
     """True when the database is certainly at the newest revision, checked cheaply (one
     SELECT, no Alembic): what every command asks before it starts. False means "ask Alembic"
     (current_revision/head_revision), not necessarily that it is behind."""
-    head = _head_in_files()
+    head = head_in_files()
     if head is None:
         return False
     try:

@@ -18,11 +18,12 @@ from sqlmodel import Session, SQLModel, col, select
 
 from bot.domain import limits
 from bot.domain.limits import shown
-from bot.domain.model import ActionSnapshot, Cadence, PersonSnapshot, PlanSnapshot, Rag, RagScheme, Role, Status
+from bot.domain.model import ActionSnapshot, PersonSnapshot, PlanSnapshot, Rag, Role, Status
 from bot.domain.names import name_key
 from bot.domain.permissions import Actor, Grant
 from bot.domain.vocabulary import ref_key
 from bot.errors import Ambiguous, NotFound
+from storage.snapshots import make_plan_snapshot
 from storage.tables import (
     Action,
     ActionPerson,
@@ -107,22 +108,13 @@ def get_plan(session: Session, org_id: int, ident: str) -> Plan:
 
 def plan_snapshot(plan: Plan) -> PlanSnapshot:
     assert plan.id is not None
-    return PlanSnapshot(
-        id=plan.id,
-        title=plan.title,
-        rag_scheme=RagScheme(plan.rag_scheme),
-        cadence=Cadence.parse(plan.cadence),
-        timezone=plan.timezone,
-        due_soon_days=plan.due_soon_days,
-        owner_id=plan.owner_id,
-        signoff_stages=tuple(plan.signoff_stages),
-        created_at=plan.created_at,
-        chase_from=plan.chase_from,
-    )
+    return make_plan_snapshot(id=plan.id, title=plan.title, rag_scheme=plan.rag_scheme, cadence=plan.cadence, timezone=plan.timezone,
+                              due_soon_days=plan.due_soon_days, owner_id=plan.owner_id, signoff_stages=plan.signoff_stages,
+                              created_at=plan.created_at, chase_from=plan.chase_from)
 
 
 def priorities(session: Session, plan_id: int) -> list[Priority]:
-    return list(session.exec(select(Priority).where(Priority.plan_id == plan_id).order_by(col(Priority.position))))
+    return list(session.exec(select(Priority).where(Priority.plan_id == plan_id).order_by(col(Priority.position), col(Priority.id))))
 
 
 # --- actions --------------------------------------------------------------------------------

@@ -1,32 +1,33 @@
 """The register read as domain snapshots, for the engine's rules (due scan, digest).
 
-These are the engine's hot reads: over a whole organisation, every few minutes. Actions, their
-people and updates are read as plain rows of just the needed columns (SQLAlchemy Core selects
-on the tables, no ORM objects, fetched with one ``.all()``) and the frozen snapshots are built
-straight from them:
+These are the engine's hot reads: over a whole organisation, every few minutes. They run plain
+SQL through the bare driver (storage.rawdb: a SQLModel session's own connection and
+transaction, or a read-only connection a one-shot command opens without SQLAlchemy) and build
+the frozen snapshots straight from the driver's tuples, just the needed columns:
 
 - a fixed number of queries whatever the size: plans, people, all the plans' owners and
   delegates, all their actions (priority refs joined in), nudge state. No query per plan or
   per action, no IN list of action ids: a plan's updates are read by joining on the plan
   (load_updates_for_plan);
 - enum values through dict lookups rather than ``Status(...)``/``Rag(...)`` calls;
-- stored times (UTC, see ``UTCDateTime``) become aware datetimes with ``datetime.UTC`` itself
-  as their timezone, the same values the column type gives without its Python call per
-  value: on SQLite the stored text with "+00:00" appended, parsed by one C call
-  (``datetime.fromisoformat``); on PostgreSQL the driver's own timestamptz values, which
-  psycopg already gives in ``datetime.UTC`` in the UTC sessions make_engine opens (no text
-  round trip). Values in ``datetime.UTC`` keep later comparisons cheap: a ``ZoneInfo`` UTC
-  made every comparison with a UTC cutoff call ``utcoffset()`` twice;
+- stored times (UTC, see ``storage.tables.UTCDateTime``) become aware datetimes with
+  ``datetime.UTC`` itself as their timezone, the same values the column type gives without
+  its Python call per value: on SQLite the stored text with "+00:00" appended, parsed by one
+  C call (``datetime.fromisoformat``); on PostgreSQL the driver's own timestamptz values,
+  which psycopg already gives in ``datetime.UTC`` in the UTC sessions both ways of connecting
+  open (no text round trip). Values in ``datetime.UTC`` keep later comparisons cheap: a
+  ``ZoneInfo`` UTC made every comparison with a UTC cutoff call ``utcoffset()`` twice;
 - the cyclic garbage collector is paused while the snapshots are built: they hold no reference
   cycles, and with a big register already in memory its passes cost a third of the load.
 
-Plans and people are few, so they are still ORM rows (``plan_rows``, ``people_rows``) for the
-callers that need a row (addresses, digest channels).
+The SQL names the tables of storage.tables; tests/test_snapshots.py holds every read to the
+ORM's own reading of the same rows, on both databases.
 """
 
 from __future__ import annotations
 
 import gc
+import json
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -35,15 +36,20 @@ from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, String, and_, func, literal, null, or_, type_coerce
-from sqlalchemy import select as columns  # typed for any number of columns, unlike sqlmodel.select
-from sqlmodel import Session, col, select
-
 from bot.domain.digest import Change
 from bot.domain.due import NudgeState
-from bot.domain.model import ActionSnapshot, Channel, PersonSnapshot, PlanSnapshot, Rag, Status, UpdateSnapshot
-from storage import repo
-from storage.tables import Action, ActionPerson, NudgeStateRow, Person, Plan, Priority, Update
+from bot.domain.model import (
+    ActionSnapshot,
+    Cadence,
+    Channel,
+    PersonSnapshot,
+    PlanSnapshot,
+    Rag,
+    RagScheme,
+    Status,
+    UpdateSnapshot,
+)
+from storage.rawdb import Db, as_db
 
 _STATUS: dict[str | None, Status | None] = {None: None, "": None, **{s.value: s for s in Status}}
 _ACTION_STATUS: dict[str, Status] = {s.value: s for s in Status}  # an action always has one
@@ -59,125 +65,157 @@ assert _ACTION_FIELDS == ("id", "plan_id", "ref", "text", "status", "rag", "prio
                           "created_at", "version", "last_answer_at")  # _actions fills them by keyword on PostgreSQL
 assert "__slots__" not in vars(ActionSnapshot) and "__slots__" not in vars(UpdateSnapshot)  # they keep a __dict__
 _IDS_PER_QUERY = 1000  # load_updates(ids): keeps every IN list well under the drivers' limits
-_A, _AP, _PR, _U, _N, _PE = (t.__table__.c for t in (Action, ActionPerson, Priority, Update, NudgeStateRow, Person))  # type: ignore[union-attr]
+_IMPORT = Channel.IMPORT.value
+
+Source = Any  # a SQLModel Session (its connection and transaction) or a storage.rawdb.Db
 
 
 @dataclass
 class RegisterView:
     plans: dict[int, PlanSnapshot]
-    plan_rows: dict[int, Plan]
+    slugs: dict[int, str]  # each plan's slug, by id
     actions: list[ActionSnapshot]
-    people: dict[int, PersonSnapshot]
-    people_rows: dict[int, Person]
+    people: dict[int, PersonSnapshot]  # with their chat addresses (slack_user_id, teams_user_id)
     state: dict[int, NudgeState]
 
 
-def load_register(session: Session, org_id: int, *, plan_id: int | None = None, person_id: int | None = None) -> RegisterView:
+def load_register(source: Source, org_id: int, *, plan_id: int | None = None, person_id: int | None = None) -> RegisterView:
     """The organisation's live plans (or just `plan_id`, if live), their actions that are not
     removed (by plan, then in register order), its people and their nudge state.
 
     With `person_id`, only the actions that person could be nudged about: those they own, and
     every action of the plans they own (where unowned actions go). Enough to plan that one
     person's nudge without reading the whole register."""
-    q = select(Plan).where(Plan.org_id == org_id, col(Plan.archived).is_(False))
-    if plan_id is not None:
-        q = q.where(Plan.id == plan_id)
-    plan_rows = {p.id: p for p in session.exec(q.order_by(col(Plan.id))) if p.id is not None}
-    people_rows = {p.id: p for p in repo.list_people(session, org_id) if p.id is not None}
+    db = as_db(source)
+    plans, slugs, owners = {}, {}, {}
+    for row in plan_rows(db, org_id=org_id, plan_id=plan_id):
+        plans[row[0]], slugs[row[0]], owners[row[0]] = _plan_snapshot(db, row), row[1], row[7]
     with paused_gc():
-        owned_plans = [i for i, p in plan_rows.items() if p.owner_id == person_id] if person_id is not None else None
-        actions = _actions(session, list(plan_rows), person_id=person_id, owned_plans=owned_plans) if plan_rows else []
-    return RegisterView(
-        plans={i: repo.plan_snapshot(p) for i, p in plan_rows.items()},
-        plan_rows=plan_rows,
-        actions=actions,
-        people={i: repo.person_snapshot(p) for i, p in people_rows.items()},
-        people_rows=people_rows,
-        state=_nudge_state(session, org_id),
-    )
+        owned_plans = [i for i, o in owners.items() if o == person_id] if person_id is not None else None
+        actions = _actions(db, list(plans), person_id=person_id, owned_plans=owned_plans) if plans else []
+    return RegisterView(plans=plans, slugs=slugs, actions=actions, people=load_people(db, org_id), state=_nudge_state(db, org_id))
 
 
-def load_updates(session: Session, action_ids: Sequence[int]) -> list[UpdateSnapshot]:
+def load_updates(source: Source, action_ids: Sequence[int]) -> list[UpdateSnapshot]:
     """The whole update history of the given actions (in no particular order). For all the
     actions of a plan, load_updates_for_plan reads the same rows with one query."""
+    db = as_db(source)
     ids = list(dict.fromkeys(action_ids))
     out: list[UpdateSnapshot] = []
     for i in range(0, len(ids), _IDS_PER_QUERY):
-        out += _updates(session, _U.action_id.in_(ids[i : i + _IDS_PER_QUERY]), join=False)
+        chunk = ids[i : i + _IDS_PER_QUERY]
+        out += _updates(db, f"u.action_id IN ({', '.join('?' * len(chunk))})", chunk, join=False)
     return out
 
 
-def load_updates_for_plan(session: Session, plan_id: int, *, with_text: bool = True) -> list[UpdateSnapshot]:
+def load_updates_for_plan(source: Source, plan_id: int, *, with_text: bool = True) -> list[UpdateSnapshot]:
     """The whole update history of a plan's actions that are not removed (in no particular
     order): for a live plan, the same rows as ``load_updates(session, [a.id for a in
     load_register(session, org_id, plan_id=plan_id).actions])``, read with one join.
 
     ``with_text=False`` leaves out the progress text and period label (empty strings): what
     the digest reads, which needs only when each status, rating and target changed."""
-    return _updates(session, and_(_A.plan_id == plan_id, _A.removed.is_(False)), join=True, with_text=with_text)
+    return _updates(as_db(source), "a.plan_id = ? AND NOT a.removed", [plan_id], join=True, with_text=with_text)
 
 
-def load_for_digest(session: Session, plan: Plan) -> tuple[list[ActionSnapshot], dict[int, list[Change]], dict[int, PersonSnapshot]]:
-    """What the digest of a live `plan` reads: its actions as ``load_register(session, org,
-    plan_id=plan.id).actions`` gives them, their whole history as build_digest reads it (the
-    updates ``load_updates_for_plan(session, plan.id)`` gives, as
+def load_for_digest(source: Source, plan_id: int, org_id: int) -> tuple[list[ActionSnapshot], dict[int, list[Change]], dict[int, PersonSnapshot]]:
+    """What the digest of a live plan reads: its actions as ``load_register(session, org,
+    plan_id=plan_id).actions`` gives them, their whole history as build_digest reads it (the
+    updates ``load_updates_for_plan(session, plan_id)`` gives, as
     ``bot.domain.digest.trails_of`` groups them: each action's (at, status, rag,
     revised_target), no snapshot per update), and the organisation's people as snapshots (no
-    ORM rows, no nudge state). Each action's last answer is taken from those updates (the
-    latest not imported) instead of a query per action."""
-    assert plan.id is not None
+    nudge state). Each action's last answer is taken from those updates (the latest not
+    imported) instead of a query per action."""
+    db = as_db(source)
     answers: dict[int, datetime] = {}
     with paused_gc():
-        trails = _trails(session, plan.id, answers)
-        actions = _actions(session, [plan.id], answers=answers)
-    return actions, trails, _people(session, plan.org_id)
+        trails = _trails(db, plan_id, answers)
+        actions = _actions(db, [plan_id], answers=answers)
+    return actions, trails, load_people(db, org_id)
 
 
-def _trails(session: Session, plan_id: int, answers: dict[int, datetime]) -> dict[int, list[Change]]:
-    """The plan's live actions' updates grouped by action as the digest reads them, each
-    action's last answer (its latest update not imported) noted in `answers` in the same pass."""
-    q = (columns(_U.action_id, _moment(session, _U.at), _U.channel, _U.status, _U.rag, _U.revised_target)
-         .join(Action.__table__, _A.id == _U.action_id)  # type: ignore[attr-defined]
-         .where(_A.plan_id == plan_id, _A.removed.is_(False)))
-    status, rag, utc, day, imported, answer = _STATUS, _RAG, _utc_of(session), _day_of(session), Channel.IMPORT.value, answers.get
-    out: dict[int, list[Change]] = {}
-    trail = out.get
-    rows = plain_rows(session, q)
-    if utc is _same and day is None:  # PostgreSQL in UTC sessions: the driver's moments and dates as they come
-        for a, at, ch, st, rg, rt in rows:
-            got = trail(a)
-            if got is None:
-                out[a] = [(at, status[st], rag[rg], rt)]
-            else:
-                got.append((at, status[st], rag[rg], rt))
-            if ch != imported:
-                last = answer(a)
-                if last is None or at > last:
-                    answers[a] = at
-        return out
-    to_day = day or _same
-    for a, at, ch, st, rg, rt in rows:
-        at = utc(at)
-        change = (at, status[st], rag[rg], rt and to_day(rt))
-        got = trail(a)
-        if got is None:
-            out[a] = [change]
-        else:
-            got.append(change)
-        if ch != imported:
-            last = answer(a)
-            if last is None or at > last:
-                answers[a] = at
-    return out
+# --------------------------------------------------------------------------- plans and people
+
+PLAN_COLUMNS = "id, slug, title, rag_scheme, cadence, timezone, due_soon_days, owner_id, signoff_stages, {created_at}, chase_from, " \
+               "archived, org_id, digest_channels"
 
 
-def _people(session: Session, org_id: int) -> dict[int, PersonSnapshot]:
+def plan_rows(source: Source, *, org_id: int | None = None, plan_id: int | None = None, live: bool = True) -> list[tuple]:
+    """Plans as (id, slug, title, rag_scheme, cadence, timezone, due_soon_days, owner_id,
+    signoff_stages, created_at, chase_from, archived, org_id, digest_channels) as the driver
+    gives them, by id: the live ones (with `live`) of `org_id` and/or just `plan_id`.
+    ``plan_snapshot`` makes one a PlanSnapshot."""
+    db = as_db(source)
+    where, params = ["NOT archived"] if live else [], []
+    if org_id is not None:
+        where.append("org_id = ?")
+        params.append(org_id)
+    if plan_id is not None:
+        where.append("id = ?")
+        params.append(plan_id)
+    sql = f"SELECT {PLAN_COLUMNS.format(created_at=db.moment('created_at'))} FROM plan"
+    return db.rows(sql + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY id", params)
+
+
+def plan_snapshot(source: Source, row: tuple) -> PlanSnapshot:
+    """A PlanSnapshot of a row of ``plan_rows``."""
+    return _plan_snapshot(as_db(source), row)
+
+
+def _plan_snapshot(db: Db, row: tuple) -> PlanSnapshot:
+    pid, _slug, title, scheme, cadence, tz, soon, owner, stages, created, chase, *_ = row
+    return make_plan_snapshot(id=pid, title=title, rag_scheme=scheme, cadence=cadence, timezone=tz, due_soon_days=soon,
+                              owner_id=owner, signoff_stages=_json_list(db, stages),
+                              created_at=created and _utc_of(db)(created), chase_from=chase and _day(db, chase))
+
+
+def make_plan_snapshot(*, id: int, title: str, rag_scheme: str, cadence: str, timezone: str, due_soon_days: int,
+                       owner_id: int | None, signoff_stages: Sequence[str], created_at: datetime | None,
+                       chase_from: date | None) -> PlanSnapshot:
+    """A plan's snapshot from its stored values (repo.plan_snapshot gives an ORM row's)."""
+    return PlanSnapshot(id=id, title=title, rag_scheme=RagScheme(rag_scheme), cadence=Cadence.parse(cadence), timezone=timezone,
+                        due_soon_days=due_soon_days, owner_id=owner_id, signoff_stages=tuple(signoff_stages),
+                        created_at=created_at, chase_from=chase_from)
+
+
+def plan_stages(source: Source, row: tuple) -> list[str]:
+    """The sign-off stages of a row of ``plan_rows``."""
+    db = as_db(source)
+    return _json_list(db, row[8])
+
+
+def load_people(source: Source, org_id: int) -> dict[int, PersonSnapshot]:
     """The organisation's people as snapshots, in name order (as repo.list_people)."""
-    rows = session.execute(
-        columns(_PE.id, _PE.display_name, _PE.timezone, _PE.away_until, _PE.manager_id, _PE.slack_user_id, _PE.teams_user_id)
-        .where(_PE.org_id == org_id).order_by(_PE.display_name)
-    ).all()
+    db = as_db(source)
+    rows = db.rows("SELECT id, display_name, timezone, away_until, manager_id, slack_user_id, teams_user_id FROM person "
+                   "WHERE org_id = ? ORDER BY display_name", (org_id,))
+    if db.sqlite:
+        return {r[0]: PersonSnapshot(r[0], r[1], r[2], r[3] and date.fromisoformat(r[3]), *r[4:]) for r in rows}
     return {r[0]: PersonSnapshot(*r) for r in rows}
+
+
+def priorities(source: Source, plan_id: int) -> list[tuple[str, str]]:
+    """A plan's priorities as (ref, title), in register order (as repo.priorities)."""
+    return as_db(source).rows("SELECT ref, title FROM priority WHERE plan_id = ? ORDER BY position, id", (plan_id,))
+
+
+def awaiting_signoff(source: Source, plan_id: int, stages: Sequence[str]) -> list[tuple[int, str]]:
+    """(action id, stage name) of every live action of the plan waiting for a sign-off
+    decision, in register order: complete, with a stage left to pass."""
+    if not stages:
+        return []
+    rows = as_db(source).rows("SELECT id, signoff_stage FROM action WHERE plan_id = ? AND status = ? AND NOT removed "
+                              "ORDER BY position, id", (plan_id, Status.COMPLETE.value))
+    return [(aid, stages[stage]) for aid, stage in rows if stage < len(stages)]
+
+
+def _json_list(db: Db, value: Any) -> list[str]:
+    """A JSON list column as the driver gives it: text on SQLite, already parsed by psycopg."""
+    return json.loads(value) if isinstance(value, str) else list(value or ())
+
+
+def _day(db: Db, value: Any) -> date:
+    return date.fromisoformat(value) if db.sqlite else value
 
 
 @contextmanager
@@ -210,35 +248,6 @@ def _loop_running() -> bool:
 
 # --------------------------------------------------------------------------- rows to snapshots
 
-def plain_rows(session: Session, statement: Any) -> Sequence[Any]:
-    """The statement's rows as the driver gives them, plain tuples fetched in one go: no Row
-    object and no result processing per value: for columns that need none (integers, text). The
-    columns read here need none but dates on SQLite (stored text: see _day_of); stored moments
-    are selected with _moment."""
-    result = session.connection().execute(statement)
-    try:
-        return result.cursor.fetchall()
-    finally:
-        result.close()
-
-
-def _day_of(session: Session) -> Callable[[Any], date] | None:
-    """What turns a stored date as the driver gives it into a ``date``: ``date.fromisoformat``
-    on SQLite (the 'YYYY-MM-DD' text SQLAlchemy's Date stores there); None on PostgreSQL,
-    whose driver gives dates."""
-    return date.fromisoformat if session.get_bind().dialect.name == "sqlite" else None
-
-
-def _moment(session: Session, column: Any) -> Any:
-    """A stored moment column as the driver gives it, cheapest to turn into an aware UTC
-    datetime (with _utc_of): on SQLite the stored text (already UTC, see UTCDateTime) with
-    "+00:00" appended; on PostgreSQL the driver's own timestamptz value, not through the
-    column type's per-value Python call and not through text."""
-    if session.get_bind().dialect.name == "sqlite":
-        return type_coerce(column, String) + "+00:00"
-    return type_coerce(column, DateTime(timezone=True))
-
-
 def _same(value: datetime) -> datetime:
     return value
 
@@ -247,46 +256,90 @@ def _in_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-def _utc_of(session: Session) -> Callable[[Any], datetime]:
-    """What turns a value selected by _moment into an aware datetime in ``datetime.UTC``:
+def _utc_of(db: Db) -> Callable[[Any], datetime]:
+    """What turns a value selected by ``Db.moment`` into an aware datetime in ``datetime.UTC``:
     ``fromisoformat`` on SQLite; on PostgreSQL nothing when the session's TimeZone is UTC (as
-    make_engine sets: psycopg then gives ``datetime.UTC`` itself), else ``astimezone(UTC)``."""
-    if session.get_bind().dialect.name == "sqlite":
+    both ways of connecting set: psycopg then gives ``datetime.UTC`` itself), else
+    ``astimezone(UTC)``."""
+    if db.sqlite:
         return datetime.fromisoformat
-    driver = session.connection().connection.driver_connection
-    return _same if getattr(getattr(driver, "info", None), "timezone", None) is UTC else _in_utc
+    return _same if getattr(getattr(db.conn, "info", None), "timezone", None) is UTC else _in_utc
 
 
-def _actions(session: Session, plan_ids: list[int], *, person_id: int | None = None,
+def _day_of(db: Db) -> Callable[[Any], date] | None:
+    """What turns a stored date as the driver gives it into a ``date``: ``date.fromisoformat``
+    on SQLite (the 'YYYY-MM-DD' text SQLAlchemy's Date stores there); None on PostgreSQL,
+    whose driver gives dates."""
+    return date.fromisoformat if db.sqlite else None
+
+
+def _trails(db: Db, plan_id: int, answers: dict[int, datetime]) -> dict[int, list[Change]]:
+    """The plan's live actions' updates grouped by action as the digest reads them, each
+    action's last answer (its latest update not imported) noted in `answers` in the same pass."""
+    rows = db.rows(f"SELECT u.action_id, {db.moment('u.at')}, u.channel, u.status, u.rag, u.revised_target "
+                   "FROM action_update u JOIN action a ON a.id = u.action_id WHERE a.plan_id = ? AND NOT a.removed", (plan_id,))
+    status, rag, utc, day, imported, answer = _STATUS, _RAG, _utc_of(db), _day_of(db), _IMPORT, answers.get
+    out: dict[int, list[Change]] = {}
+    trail = out.get
+    if utc is _same and day is None:  # PostgreSQL in UTC sessions: the driver's moments and dates as they come
+        for a, at, ch, st, rg, rt in rows:
+            got = trail(a)
+            if got is None:
+                out[a] = [(at, status[st], rag[rg], rt)]
+            else:
+                got.append((at, status[st], rag[rg], rt))
+            if ch != imported:
+                last = answer(a)
+                if last is None or at > last:
+                    answers[a] = at
+        return out
+    to_day = day or _same
+    for a, at, ch, st, rg, rt in rows:
+        at = utc(at)
+        change = (at, status[st], rag[rg], rt and to_day(rt))
+        got = trail(a)
+        if got is None:
+            out[a] = [change]
+        else:
+            got.append(change)
+        if ch != imported:
+            last = answer(a)
+            if last is None or at > last:
+                answers[a] = at
+    return out
+
+
+def _actions(db: Db, plan_ids: list[int], *, person_id: int | None = None,
              owned_plans: list[int] | None = None, answers: dict[int, datetime] | None = None) -> list[ActionSnapshot]:
     """The live actions of the plans; with `answers` (each action's last answer, worked out
     from its updates already read) none is asked of the database."""
-    live = and_(_A.plan_id.in_(plan_ids), _A.removed.is_(False))
+    live, params = f"a.plan_id IN ({', '.join('?' * len(plan_ids))}) AND NOT a.removed", list(plan_ids)
     if person_id is not None:
-        theirs = select(_AP.action_id).where(_AP.person_id == person_id, _AP.kind == "owner")
-        live = and_(live, or_(_A.id.in_(theirs), _A.plan_id.in_(owned_plans or [])))
+        theirs = "a.id IN (SELECT action_id FROM action_person WHERE person_id = ? AND kind = 'owner')"
+        params.append(person_id)
+        if owned_plans:
+            theirs = f"({theirs} OR a.plan_id IN ({', '.join('?' * len(owned_plans))}))"
+            params += owned_plans
+        live = f"{live} AND {theirs}"
     owners: dict[int, tuple[int, ...]] = {}
     delegates: dict[int, tuple[int, ...]] = {}
-    links = select(_AP.action_id, _AP.person_id, _AP.kind).join(Action.__table__, _A.id == _AP.action_id).where(live)  # type: ignore[attr-defined]
-    for action_id, person_id, kind in plain_rows(session, links):
+    for action_id, pid, kind in db.rows(f"SELECT ap.action_id, ap.person_id, ap.kind FROM action_person ap "
+                                        f"JOIN action a ON a.id = ap.action_id WHERE {live}", params):
         into = owners if kind == "owner" else delegates
         got = into.get(action_id)
-        into[action_id] = (person_id,) if got is None else tuple(sorted((*got, person_id)))
+        into[action_id] = (pid,) if got is None else tuple(sorted((*got, pid)))
 
-    text = _moment
-    rows = plain_rows(
-        session,
-        columns(_A.id, _A.plan_id, _A.ref, _A.text, _A.status, _A.rag, _PR.ref, _A.lead_text, _A.original_target,
-               _A.original_target_raw, _A.revised_target, text(session, _A.last_update_at),
-               text(session, _A.returned_at), text(session, _A.created_at), _A.version,
-               text(session, _last_answer()) if answers is None else null())
+    m = db.moment
+    last_answer = ("NULL" if answers is not None else
+                   m(f"(SELECT max(u.at) FROM action_update u WHERE u.action_id = a.id AND u.channel <> '{_IMPORT}')"))
+    rows = db.rows(
+        f"SELECT a.id, a.plan_id, a.ref, a.text, a.status, a.rag, pr.ref, a.lead_text, a.original_target, a.original_target_raw, "
+        f"a.revised_target, {m('a.last_update_at')}, {m('a.returned_at')}, {m('a.created_at')}, a.version, {last_answer} "
         # an action's priority is one of its own plan's
-        .outerjoin(Priority.__table__, and_(_PR.id == _A.priority_id, _PR.plan_id == _A.plan_id))  # type: ignore[attr-defined]
-        .where(live)
-        .order_by(_A.plan_id, _A.position, _A.id),
-    )
-    status, rag, utc, no, new, names, out = _ACTION_STATUS, _RAG, _utc_of(session), (), object.__new__, _ACTION_FIELDS, []
-    day = _day_of(session)
+        f"FROM action a LEFT OUTER JOIN priority pr ON pr.id = a.priority_id AND pr.plan_id = a.plan_id "
+        f"WHERE {live} ORDER BY a.plan_id, a.position, a.id", params)
+    status, rag, utc, no, new, names, out = _ACTION_STATUS, _RAG, _utc_of(db), (), object.__new__, _ACTION_FIELDS, []
+    day = _day_of(db)
     answer = (answers or {}).get  # the last answer when not read with the row (None read: none given)
     if utc is _same and day is None:  # PostgreSQL in UTC sessions: the driver's values are already what we hand on
         # every field by keyword (_ACTION_FIELDS is checked to be these at import): cheaper than zip
@@ -298,46 +351,36 @@ def _actions(session: Session, plan_ids: list[int], *, person_id: int | None = N
                               version=v, last_answer_at=la or answer(i))
             out.append(a)
         return out
+    assert day is not None
     for i, p, ref, txt, st, rg, pr, lead, ot, otr, rt, lu, ra, ca, v, la in rows:
         a = new(ActionSnapshot)
         a.__dict__.update(zip(names, (i, p, ref, txt, status[st], rag[rg], pr, lead, owners.get(i, no), delegates.get(i, no),
-                                      ot and day(ot), otr, rt and day(rt), lu and utc(lu), ra and utc(ra), ca and utc(ca), v,  # type: ignore[misc]
+                                      ot and day(ot), otr, rt and day(rt), lu and utc(lu), ra and utc(ra), ca and utc(ca), v,
                                       (la and utc(la)) or answer(i)), strict=True))
         out.append(a)
     return out
 
 
-def _last_answer() -> Any:
-    """The action's latest update that is not an import (ix_update_action_at serves it)."""
-    return (select(func.max(_U.at)).where(_U.action_id == _A.id, _U.channel != Channel.IMPORT.value)
-            .correlate(Action.__table__).scalar_subquery())  # type: ignore[attr-defined]
-
-
-def _updates(session: Session, where: Any, *, join: bool, with_text: bool = True) -> list[UpdateSnapshot]:
-    """The updates `where` says."""
-    text, label = (_U.text, _U.period_label) if with_text else (literal("", String), literal("", String))
-    q = columns(_U.action_id, _moment(session, _U.at), _U.channel, _U.status, _U.rag, text, _U.revised_target,
-               _U.author_id, label)
-    if join:
-        q = q.join(Action.__table__, _A.id == _U.action_id)  # type: ignore[attr-defined]
-    status, rag, channel, utc, new, names, out = _STATUS, _RAG, _CHANNEL, _utc_of(session), object.__new__, _UPDATE_FIELDS, []
+def _updates(db: Db, where: str, params: list[Any], *, join: bool, with_text: bool = True) -> list[UpdateSnapshot]:
+    """The updates `where` says (SQL on ``action_update u``, and ``action a`` with `join`)."""
+    text, label = ("u.text", "u.period_label") if with_text else ("''", "''")
+    sql = (f"SELECT u.action_id, {db.moment('u.at')}, u.channel, u.status, u.rag, {text}, u.revised_target, u.author_id, {label} "
+           f"FROM action_update u{' JOIN action a ON a.id = u.action_id' if join else ''} WHERE {where}")
+    status, rag, channel, utc, new, names, out = _STATUS, _RAG, _CHANNEL, _utc_of(db), object.__new__, _UPDATE_FIELDS, []
     with paused_gc():
-        day = _day_of(session) or _same
-        for a, at, ch, st, rg, txt, rt, author, label in plain_rows(session, q.where(where)):
+        day = _day_of(db) or _same
+        for a, at, ch, st, rg, txt, rt, author, lab in db.rows(sql, params):
             u = new(UpdateSnapshot)
-            u.__dict__.update(zip(names, (a, utc(at), channel[ch], status[st], rag[rg], txt, rt and day(rt), author, label),
+            u.__dict__.update(zip(names, (a, utc(at), channel[ch], status[st], rag[rg], txt, rt and day(rt), author, lab),
                                   strict=True))
             out.append(u)
         return out
 
 
-def _nudge_state(session: Session, org_id: int) -> dict[int, NudgeState]:
-    text = _moment
-    rows = session.execute(
-        columns(_N.person_id, text(session, _N.last_nudged_at), text(session, _N.snoozed_until), _N.unanswered_count,
-               text(session, _N.escalated_at))
-        .join(Person.__table__, _PE.id == _N.person_id).where(_PE.org_id == org_id)  # type: ignore[attr-defined]
-    ).all()
-    utc = _utc_of(session)
+def _nudge_state(db: Db, org_id: int) -> dict[int, NudgeState]:
+    m = db.moment
+    rows = db.rows(f"SELECT n.person_id, {m('n.last_nudged_at')}, {m('n.snoozed_until')}, n.unanswered_count, "
+                   f"{m('n.escalated_at')} FROM nudge_state n JOIN person p ON p.id = n.person_id WHERE p.org_id = ?", (org_id,))
+    utc = _utc_of(db)
     return {pid: NudgeState(last and utc(last), snoozed and utc(snoozed), count, escalated and utc(escalated))
             for pid, last, snoozed, count, escalated in rows}

@@ -72,15 +72,34 @@ def register(tmp_path: Path) -> str:
     return url
 
 
+DATABASE_STACK = ["sqlalchemy", "sqlmodel", "storage.tables", "storage.repo", "storage.db", "bot.services.engine"]
+
+
 def test_due_and_digest_read_without_migrations_charts_or_the_reader(register):
-    due = run("--db", register, "due", "--as-of", "2027-03-16T10:00", "--json", heavy=[*NOT_FOR_READS, "sqlalchemy"])
+    due = run("--db", register, "due", "--as-of", "2027-03-16T10:00", "--json", heavy=[*NOT_FOR_READS, *DATABASE_STACK])
     assert due["code"] == 0
     assert json.loads(due["out"])["actions"] > 0  # it did read the register (chased from the working day after the import)
-    assert due["loaded"] == ["sqlalchemy"]
-    digest = run("--db", register, "digest", "anytown", "--as-of", "2026-03-20", "--json", heavy=[*NOT_FOR_READS, "holidays", "sqlalchemy"])
+    assert due["loaded"] == []  # on a database at the newest schema: the bare driver (storage.rawdb), no SQLAlchemy
+    digest = run("--db", register, "digest", "anytown", "--as-of", "2026-03-20", "--json", heavy=[*NOT_FOR_READS, "holidays", *DATABASE_STACK])
     assert digest["code"] == 0
     assert json.loads(digest["out"])["plan"]
-    assert digest["loaded"] == ["sqlalchemy"]
+    assert digest["loaded"] == []
+
+
+def test_what_the_bare_driver_cannot_settle_goes_the_whole_way(register, tmp_path):
+    """A plan named by a piece of its title, an unknown plan or organisation, a database still
+    to be made: the command loads the database stack and answers as it always did."""
+    by_title = run("--db", register, "digest", "Anytown", "--as-of", "2026-03-20", "--json", heavy=DATABASE_STACK)
+    by_slug = run("--db", register, "digest", "anytown", "--as-of", "2026-03-20", "--json", heavy=DATABASE_STACK)
+    assert by_title["code"] == 0 and "sqlalchemy" in by_title["loaded"]
+    assert by_slug["out"] == by_title["out"] and by_slug["loaded"] == []
+    unknown = run("--db", register, "digest", "nothing-like-it", heavy=DATABASE_STACK)
+    assert unknown["code"] != 0 and "sqlalchemy" in unknown["loaded"]
+    no_org = run("--db", register, "--org", "elsewhere", "due", "--json", heavy=DATABASE_STACK)
+    assert no_org["code"] != 0 and "sqlalchemy" in no_org["loaded"]
+    fresh = run("--db", f"sqlite:///{tmp_path / 'new.db'}", "due", "--json", heavy=DATABASE_STACK)
+    assert fresh["code"] == 0 and json.loads(fresh["out"])["nudges"] == [] and "sqlalchemy" in fresh["loaded"]
+    assert (tmp_path / "new.db").exists()  # made and migrated, as before
 
 
 def test_a_one_shot_command_runs_without_the_cyclic_collector_and_turns_it_back_on(register):
@@ -118,3 +137,15 @@ def test_a_command_loads_only_its_own_module():
     got = run("digest", "--help", heavy=[f"bot.cli.{m}" for m in ("db", "engine", "imports", "org", "register", "serve", "teams")])
     assert got["code"] == 0
     assert got["loaded"] == ["bot.cli.engine"]
+
+
+def test_an_archived_plan_has_no_digest_and_says_so(register):
+    import sqlite3
+
+    conn = sqlite3.connect(register.removeprefix("sqlite:///"))
+    with conn:
+        conn.execute("UPDATE plan SET archived = 1")
+    conn.close()
+    for ident in ("anytown", "Anytown"):  # on the bare driver, and the whole way (a piece of its title)
+        got = CliRunner().invoke(main, ["--db", register, "digest", ident, "--json"])
+        assert got.exit_code == 1 and "is archived: an archived plan has no digest" in got.output, got.output

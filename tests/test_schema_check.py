@@ -3,11 +3,12 @@ SELECT, the head read from the migration files without Alembic) must agree with 
 
 from __future__ import annotations
 
-from storage.db import _head_in_files, head_revision, make_engine, schema_is_current, upgrade
+from storage.db import head_revision, make_engine, schema_is_current, upgrade
+from storage.rawdb import head_in_files
 
 
 def test_the_head_read_from_the_files_is_alembics():
-    assert _head_in_files() == head_revision()
+    assert head_in_files() == head_revision()
 
 
 def test_schema_is_current_only_at_the_newest_revision(tmp_path):

@@ -4,6 +4,8 @@ suite runs on (SQLite, or PostgreSQL with ACTIONBOT_TEST_DATABASE_URL)."""
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -41,8 +43,8 @@ def orm_register(session: Session, org_id: int, plan_id: int | None = None) -> s
         for r in session.exec(select(NudgeStateRow).where(col(NudgeStateRow.person_id).in_(list(people_rows))))
     }
     return snapshots.RegisterView(
-        plans={i: repo.plan_snapshot(p) for i, p in plan_rows.items()}, plan_rows=plan_rows, actions=actions,
-        people={i: repo.person_snapshot(p) for i, p in people_rows.items()}, people_rows=people_rows, state=state,
+        plans={i: repo.plan_snapshot(p) for i, p in plan_rows.items()}, slugs={i: p.slug for i, p in plan_rows.items()},
+        actions=actions, people={i: repo.person_snapshot(p) for i, p in people_rows.items()}, state=state,
     )
 
 
@@ -146,8 +148,7 @@ def test_load_register_is_exactly_the_orm_path(session, register, which):
     assert got.actions == want.actions  # same snapshots, same order
     assert got.plans == want.plans and list(got.plans) == list(want.plans)
     assert got.people == want.people and got.state == want.state
-    assert list(got.plan_rows) == list(want.plan_rows) and list(got.people_rows) == list(want.people_rows)
-    assert all(isinstance(r, Plan) for r in got.plan_rows.values()) and all(isinstance(r, Person) for r in got.people_rows.values())
+    assert got.slugs == want.slugs and list(got.slugs) == list(got.plans) and list(got.people) == list(want.people)
 
 
 def test_the_register_holds_what_was_written(session, register):
@@ -299,9 +300,71 @@ def test_the_digests_read_is_the_registers_read(session, register, which):
         reg = load_register(s, register["org"], plan_id=register[which])
         updates = load_updates_for_plan(s, register[which], with_text=False)
     with fresh(session) as s:
-        actions, got_updates, people = load_for_digest(s, s.get(Plan, register[which]))
+        plan = s.get(Plan, register[which])
+        actions, got_updates, people = load_for_digest(s, plan.id, plan.org_id)
     assert actions == reg.actions and any(a.last_answer_at is not None for a in actions)
     assert any(a.last_answer_at != a.last_update_at for a in actions)  # an import is not an answer
     want = trails_of(updates)
     assert {a: bag(t) for a, t in got_updates.items()} == {a: bag(t) for a, t in want.items()} and want
     assert people == reg.people and list(people) == list(reg.people)
+
+
+# --------------------------------------------------------------------------- the bare driver
+
+
+@pytest.mark.parametrize("which", [None, "ilacs", "send"])
+def test_the_bare_driver_reads_what_the_session_reads(session, register, db_url, which):
+    """A one-shot command reads on a connection of its own (storage.rawdb, no SQLAlchemy):
+    the same snapshots, slugs, people, nudge state, updates and digest as a session's reads."""
+    from bot.services import engine as eng
+    from bot.services.reports import digest
+    from storage.rawdb import close, open_for_reading
+    from storage.snapshots import load_for_digest
+
+    plan_id = register[which] if which else None
+    db = open_for_reading(db_url)
+    assert db is not None
+    try:
+        bare = load_register(db, register["org"], plan_id=plan_id)
+        bare_updates = load_updates(db, [a.id for a in bare.actions])
+        bare_digests = {p: (load_for_digest(db, p, register["org"]), digest(db, p, as_of=date(2026, 3, 20)).to_json(private=True))
+                        for p in bare.plans}
+    finally:
+        close(db)
+    with fresh(session) as s:
+        want = load_register(s, register["org"], plan_id=plan_id)
+        want_updates = load_updates(s, [a.id for a in want.actions])
+        want_digests = {p: (load_for_digest(s, p, register["org"]), eng.digest_for(s, s.get(Plan, p), as_of=date(2026, 3, 20)).to_json(private=True))
+                        for p in want.plans}
+    assert bare == want and bare.actions and bare.state
+    assert bag(bare_updates) == bag(want_updates) and bare_updates
+    assert bare_digests == want_digests and bare_digests
+
+
+def test_the_bare_driver_is_only_for_a_current_schema(tmp_path, database_url):
+    """open_for_reading gives nothing where the whole way must decide (it makes, migrates or
+    says what is wrong), and what it gives cannot write."""
+    from storage.rawdb import close, open_for_reading
+
+    assert open_for_reading(f"sqlite:///{tmp_path / 'none.db'}") is None and not (tmp_path / "none.db").exists()
+    assert open_for_reading("postgresql://postgres@127.0.0.1:1/nowhere") is None  # nothing listens there
+    assert open_for_reading("mysql://someone@somewhere/db") is None
+    if database_url.startswith("sqlite"):
+        path = tmp_path / "old.db"
+        shutil.copy(database_url.removeprefix("sqlite:///"), path)
+        assert open_for_reading(f"sqlite:///{path}?timeout=5") is None  # options: the engine's to read
+        db = open_for_reading(f"sqlite:///{path}")
+        assert db is not None
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            db.rows("UPDATE alembic_version SET version_num = '0001'")
+        close(db)
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE alembic_version SET version_num = '0001'")
+        conn.close()
+        assert open_for_reading(f"sqlite:///{path}") is None  # an older schema: the engine migrates it first
+    else:
+        db = open_for_reading(database_url)
+        assert db is not None
+        with pytest.raises(Exception, match="read-only"):
+            db.rows("UPDATE alembic_version SET version_num = version_num")
+        close(db)

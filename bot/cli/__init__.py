@@ -11,12 +11,12 @@ import gc
 import importlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 # Commands that run on (a server, the scheduler, a terminal chat, the scripted demo) keep the
 # cyclic garbage collector; every other command is one short transaction and turns it off.
 LONG_RUNNING = frozenset({"serve", "worker", "chat", "demo"})
+T = TypeVar("T")
 DEFAULT_ORG = "default"  # Settings.org's default: made by the first write, never by a read (tests/test_newcomer.py checks they agree)
 
 
@@ -111,6 +112,43 @@ class Ctx:
 
         with session_scope(self.engine) as s:
             yield s
+
+    @contextmanager
+    def reading(self, find: Callable[[Any, int], T | None]) -> Iterator[tuple[Any, T]]:
+        """A source to read the register from (for storage.snapshots) and what `find` found
+        in it, given the source and the organisation's id.
+
+        For a one-shot read of a database already at the newest schema: a bare driver
+        connection in a transaction that only reads (storage.rawdb), with no SQLAlchemy
+        imported at all (importing the database stack costs a command like `due` or `digest`
+        more than its reads). Whenever that is not plain (the organisation or what `find`
+        looks for not found there, a database to create or migrate, an unusual URL), the
+        whole way: a session, `org()`, and `find` again, which then finds or says why not."""
+        from storage.rawdb import close, open_for_reading
+
+        db = open_for_reading(self.settings.database_url) if self._engine is None else None
+        found: T | None = None
+        if db is not None:
+            try:
+                orgs = db.rows("SELECT id FROM organisation WHERE slug = ?", (self.settings.org,))
+                found = find(db, orgs[0][0]) if orgs else None
+            except Exception:  # whatever it is, the whole way words it
+                found = None
+            if found is None:
+                close(db)
+                db = None
+        if db is not None:
+            try:
+                yield db, found  # type: ignore[misc]
+            finally:
+                close(db)
+            return
+        with self.session() as s:
+            org_id = self.org(s).id or 0
+            got = find(s, org_id)
+            if got is None:
+                raise ActionbotError("nothing found to read")  # `find` raises its own NotFound on the whole way
+            yield s, got
 
     def org(self, session: Session, *, write: bool = False) -> Organisation:
         """The organisation --org / ACTIONBOT_ORG names. Reading never creates one: an unknown

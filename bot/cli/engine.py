@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from bot.cli import Ctx, LazyModule, emit_json, local_today, main, parse_cli_date, parse_cli_datetime, pass_ctx, utcnow
 from bot.domain.model import Channel
+from bot.errors import ActionbotError
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -31,17 +32,16 @@ def due_cmd(ctx: Ctx, as_of: str | None, as_json: bool) -> None:
 
     now = parse_cli_datetime(as_of) if as_of else utcnow()
     from bot.domain.rag import fmt_date
+    from bot.services.reports import due, waiting_to_chase
 
     cfg = ctx.settings.engine_config()
-    with ctx.session() as s:
-        org_id = ctx.org(s).id or 0
-        nudges, reg = eng.due(s, org_id, now=now, cfg=cfg)
-        waiting = eng.waiting_to_chase(reg, now=now, cfg=cfg)
-        slugs = {p.id: p.slug for p in repo.list_plans(s, org_id, include_archived=True)}
+    with ctx.reading(lambda _source, org_id: (org_id,)) as (source, (org_id,)):
+        nudges, reg = due(source, org_id, now=now, cfg=cfg)
+        waiting = waiting_to_chase(reg, now=now, cfg=cfg)
     data = nudges_to_json(nudges, now=now)
     for n in data["nudges"]:
         for a in n["actions"] + n["unassigned"]:
-            a["plan"] = slugs.get(a["plan_id"])
+            a["plan"] = reg.slugs.get(a["plan_id"])
     data["not_chased_yet"] = [w.to_json() for w in waiting]
     if as_json:
         emit_json(data)
@@ -91,13 +91,30 @@ def digest_cmd(ctx: Ctx, plan_ident: str, as_of: str | None, chart: Path | None,
 
     Without --as-of it is today's, with every change made up to now (the scheduled Monday
     digest covers the week to the end of the day before)."""
-    from bot.services.queries import plan_today
-    from cards.digest import build_digest_view, render_text
+    from bot.domain.due import zone
+    from bot.services.reports import digest
 
-    with ctx.session() as s:
-        p = repo.get_plan(s, ctx.org(s).id or 0, plan_ident)
-        day = parse_cli_date(as_of, "as-of date") if as_of else plan_today(p, utcnow())
-        d = eng.digest_for(s, p, as_of=day, cfg=ctx.settings.engine_config())
+    def plan_of(source: Any, org_id: int) -> tuple[int, str] | None:
+        """The plan's id and timezone: on the bare connection by slug or number only (None
+        otherwise: the whole way then also tries its title, or says which plans there are)."""
+        from storage.rawdb import Db
+
+        if isinstance(source, Db):
+            ident = plan_ident.strip()
+            rows = source.rows("SELECT id, timezone FROM plan WHERE org_id = ? AND slug = ?", (org_id, ident))
+            if not rows and ident.isdigit() and len(ident) <= 18:
+                rows = source.rows("SELECT id, timezone FROM plan WHERE org_id = ? AND id = ?", (org_id, int(ident)))
+            return rows[0] if rows else None
+        p = repo.get_plan(source, org_id, plan_ident)
+        return p.id or 0, p.timezone
+
+    cfg = ctx.settings.engine_config()
+    with ctx.reading(plan_of) as (source, (plan_id, tz)):
+        day = parse_cli_date(as_of, "as-of date") if as_of else utcnow().astimezone(zone(tz)).date()
+        try:
+            d = digest(source, plan_id, as_of=day, cfg=cfg)
+        except KeyError:
+            raise ActionbotError(f"plan {plan_ident.strip()!r} is archived: an archived plan has no digest") from None
     if chart:
         from bot.chart import render_digest_chart
 
@@ -105,6 +122,8 @@ def digest_cmd(ctx: Ctx, plan_ident: str, as_of: str | None, chart: Path | None,
     if as_json:
         emit_json(d.to_json(private=private))
         return
+    from cards.digest import build_digest_view, render_text
+
     click.echo(render_text(build_digest_view(d, private=private, chart_path=chart)))
 
 

@@ -10,28 +10,33 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from bot.domain.digest import Digest, build_digest
-from bot.domain.due import NudgePlan, NudgeState, is_nudge_time, needs_update, next_nudge_time, plan_nudges, zone
-from bot.domain.model import ActionSnapshot
+from bot.domain.digest import Digest
+from bot.domain.due import NudgeState, is_nudge_time, next_nudge_time, zone
+from bot.domain.model import ActionSnapshot, PersonSnapshot
 from bot.domain.rag import Rating, action_rating
 from bot.ports import ChatPort
 from bot.services.delivery import Deliverer as Deliverer  # delivery lives there; re-exported for the callers
 from bot.services.delivery import deliver as deliver
-from bot.services.signoff import awaiting
+from bot.services.reports import (
+    ChaseWaiting as ChaseWaiting,  # the read-only reports live there; re-exported for the callers
+)
+from bot.services.reports import EngineConfig as EngineConfig
+from bot.services.reports import RegisterView as RegisterView
+from bot.services.reports import digest as digest
+from bot.services.reports import due as due
+from bot.services.reports import waiting_to_chase as waiting_to_chase
 from cards.digest import build_digest_view, digest_card
 from cards.nudge import escalation_card, nudge_card
 from cards.view import Card
 from storage import repo, schedule
 from storage.db import session_scope
-from storage.snapshots import RegisterView, load_for_digest, load_register, paused_gc
 from storage.tables import Job, NudgeStateRow, Organisation, Person, Plan
 
 log = logging.getLogger("actionbot.engine")
@@ -39,62 +44,10 @@ log = logging.getLogger("actionbot.engine")
 STALE_DIGEST = timedelta(days=1)
 
 
-@dataclass(frozen=True)
-class EngineConfig:
-    working_hours: tuple[time, time] = (time(9), time(17))
-    holiday_country: str | None = "GB"
-    holiday_subdiv: str | None = "ENG"
-    escalate_after: int = 2
-    digest_weekday: int = 0  # Monday
-    digest_time: time = time(9)
-    stale_weeks: int = 4
-    chart_dir: Path = field(default_factory=lambda: Path("charts"))
-    lease: timedelta = schedule.LEASE  # how long a claimed job or message is a worker's before another may take it
-    deliver_batch: int = 50  # outbox messages one round claims at most (sent concurrently across targets, each port pacing itself)
+assert EngineConfig().lease == schedule.LEASE
 
 
-def due(
-    session: Session, org_id: int, *, now: datetime, cfg: EngineConfig = EngineConfig(), person_id: int | None = None
-) -> tuple[list[NudgePlan], RegisterView]:
-    """Who would be nudged at `now`, for which actions, and why (with `person_id`: only what
-    concerns that person's own nudge, read without loading the whole register)."""
-    reg = load_register(session, org_id, person_id=person_id)
-    with paused_gc():  # many small acyclic objects: the cyclic collector's passes only cost time here
-        nudges = plan_nudges(
-            reg.actions, reg.people, reg.plans, now=now, nudge_state=reg.state, escalate_after=cfg.escalate_after,
-            working_hours=cfg.working_hours, holiday_country=cfg.holiday_country, holiday_subdiv=cfg.holiday_subdiv,
-        )
-    return nudges, reg
-
-
-@dataclass(frozen=True)
-class ChaseWaiting:
-    """A plan whose lead officers are not chased yet (`Plan.chase_from` is ahead)."""
-
-    slug: str
-    title: str
-    chase_from: date
-    due_then: int  # how many of its actions will need an update on that morning
-
-    def to_json(self) -> dict:
-        return {"plan": self.slug, "title": self.title, "chase_from": self.chase_from.isoformat(), "due_then": self.due_then}
-
-
-def waiting_to_chase(reg: RegisterView, *, now: datetime, cfg: EngineConfig = EngineConfig()) -> list[ChaseWaiting]:
-    """The plans in `reg` not chased yet at `now`, with how many actions will be asked about
-    on their first chasing morning."""
-    out = []
-    for pid, plan in reg.plans.items():
-        tz = zone(plan.timezone)
-        if plan.chase_from is None or plan.chase_from <= now.astimezone(tz).date():
-            continue
-        morning = datetime.combine(plan.chase_from, cfg.working_hours[0], tzinfo=tz).astimezone(UTC)
-        due_then = sum(1 for a in reg.actions if a.plan_id == pid and needs_update(a, plan=plan, now=morning) is not None)
-        out.append(ChaseWaiting(reg.plan_rows[pid].slug, plan.title, plan.chase_from, due_then))
-    return out
-
-
-def address_for(person: Person) -> tuple[str, str]:
+def address_for(person: Person | PersonSnapshot) -> tuple[str, str]:
     """Where a person's direct messages go: Slack if mapped, else Teams, else the console."""
     if person.slack_user_id:
         return "slack", person.slack_user_id
@@ -105,18 +58,8 @@ def address_for(person: Person) -> tuple[str, str]:
 
 # --- digests --------------------------------------------------------------------------------
 def digest_for(session: Session, plan: Plan, *, as_of: date, cfg: EngineConfig = EngineConfig()) -> Digest:
-    if plan.archived:  # not in the live register: no digest (a KeyError, as when it was read through load_register)
-        raise KeyError(plan.id)
-    # Many small acyclic objects, as in due(): the collector stays paused from the read to the
-    # digest. Paused only around each, it came back on with every snapshot just read still in
-    # its youngest generation, and the reads between (priorities, sign-offs) set off passes
-    # over all of them: a quarter of a second at 100k actions.
-    with paused_gc():
-        actions, trails, people = load_for_digest(session, plan)  # each action's changes: the digest shows no update text
-        priorities = [(q.ref, q.title) for q in repo.priorities(session, plan.id or 0)]
-        waiting = awaiting(session, plan)
-        return build_digest(repo.plan_snapshot(plan), priorities, actions, trails, as_of=as_of, stale_weeks=cfg.stale_weeks,
-                            people=people, awaiting_signoff=waiting)
+    """The digest of `plan` (see bot.services.reports.digest)."""
+    return digest(session, plan.id or 0, as_of=as_of, cfg=cfg)
 
 
 def next_digest_time(plan: Plan, *, now: datetime, cfg: EngineConfig) -> datetime:
@@ -145,7 +88,7 @@ def jobs_wanted(session: Session, *, now: datetime, cfg: EngineConfig = EngineCo
             tz = zone(reg.people[n.person_id].timezone)
             key = f"nudge:{n.person_id}:{n.send_at.astimezone(tz).date().isoformat()}"
             wanted.append(dict(org_id=org.id, key=key, kind="nudge", due_at=n.send_at, payload={"person_id": n.person_id}))
-        for plan in reg.plan_rows.values():
+        for plan in repo.list_plans(session, org.id):
             if not plan.digest_channels and plan.owner_id is None:
                 continue
             at = next_digest_time(plan, now=now, cfg=cfg)
@@ -200,7 +143,7 @@ def _run_nudge(session: Session, job: Job, *, now: datetime, cfg: EngineConfig) 
     today = now.astimezone(zone(person.timezone)).date()
     ratings = {d.action_id: _rating(by_id[d.action_id], reg, today) for d in (*mine.actions, *mine.unassigned)}
     card = nudge_card(person.display_name, mine.actions, by_id, unassigned=mine.unassigned, ratings=ratings)
-    platform, target = address_for(reg.people_rows[pid])
+    platform, target = address_for(reg.people[pid])
     # The message key is the person and the local day it is sent: when two workers run two of
     # a person's jobs at once, neither sees the other's nudge yet, and the key keeps it to one.
     key = f"nudge:{pid}:{now.astimezone(zone(person.timezone)).date().isoformat()}"
@@ -210,7 +153,7 @@ def _run_nudge(session: Session, job: Job, *, now: datetime, cfg: EngineConfig) 
     row = session.get(NudgeStateRow, pid) or NudgeStateRow(person_id=pid)
     row.last_nudged_at, row.unanswered_count = now, row.unanswered_count + 1
     for e in mine.escalations:
-        to = reg.people_rows[e.to_id]
+        to = reg.people[e.to_id]
         platform, target = address_for(to)
         schedule.enqueue_message(session, org_id=job.org_id, key=f"escalation:{pid}:{e.to_id}:{key}", platform=platform, target=target,
                                  person_id=e.to_id, screen="escalation", view=escalation_card(e, by_id).to_dict(), now=now)

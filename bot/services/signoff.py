@@ -17,7 +17,7 @@ from bot.domain.permissions import Actor, Permission, allowed, own_work
 from bot.errors import PermissionDenied
 from bot.services.register import ACTION_FIELDS, versioned_write
 from storage import repo
-from storage.snapshots import plain_rows
+from storage.snapshots import awaiting_signoff
 from storage.tables import Action, Organisation, Person, Plan, RoleGrant, Signoff, Update
 
 
@@ -32,13 +32,7 @@ def pending_stage(plan: Plan, action: Action) -> str | None:
 
 def awaiting(session: Session, plan: Plan) -> list[tuple[int, str]]:
     """(action id, stage name) of every action waiting for a sign-off decision."""
-    stages = plan.signoff_stages
-    if not stages:
-        return []
-    rows = plain_rows(session, select(Action.id, Action.signoff_stage).where(  # two integers: the driver's tuples as they come
-        Action.plan_id == plan.id, Action.status == Status.COMPLETE.value, col(Action.removed).is_(False)
-    ).order_by(col(Action.position), col(Action.id)))
-    return [(aid, stages[stage]) for aid, stage in rows if stage < len(stages)]
+    return awaiting_signoff(session, plan.id or 0, plan.signoff_stages)
 
 
 def approvers(session: Session, plan: Plan, stage: str) -> list[Person]:
