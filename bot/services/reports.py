@@ -95,9 +95,16 @@ def digest(source: Source, plan_id: int, *, as_of: date, cfg: EngineConfig = Eng
     # Many small acyclic objects, as in due(): the collector stays paused from the read to the
     # digest. Paused only around each, it came back on with every snapshot just read still in
     # its youngest generation, and the reads between (priorities, sign-offs) set off passes
-    # over all of them: a quarter of a second at 100k actions.
+    # over all of them: a quarter of a second at 100k actions. It comes back on after _digest
+    # has returned, its snapshots already freed: with them still alive, its first pass went
+    # over all of them (7 ms at 10k actions).
     with paused_gc():
-        actions, trails, people = load_for_digest(source, plan_id, row[12])  # each action's changes: no update text
-        waiting = awaiting_signoff(source, plan_id, plan_stages(source, row))
-        return build_digest(plan_snapshot(source, row), priorities(source, plan_id), actions, trails, as_of=as_of,
-                            stale_weeks=cfg.stale_weeks, people=people, awaiting_signoff=waiting)
+        return _digest(source, row, as_of=as_of, cfg=cfg)
+
+
+def _digest(source: Source, row: tuple, *, as_of: date, cfg: EngineConfig) -> Digest:
+    plan_id = row[0]
+    actions, trails, people = load_for_digest(source, plan_id, row[12])  # each action's changes: no update text
+    waiting = awaiting_signoff(source, plan_id, plan_stages(source, row))
+    return build_digest(plan_snapshot(source, row), priorities(source, plan_id), actions, trails, as_of=as_of,
+                        stale_weeks=cfg.stale_weeks, people=people, awaiting_signoff=waiting)
