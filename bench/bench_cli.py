@@ -64,11 +64,11 @@ def main() -> None:
                       "python importing only bot.domain.reading, same JSON", lambda: cmd(PY, "-c", READER_ONLY, "2.4 done")),
             "due": ("actionbot due --as-of 2026-03-16T10:00 --json (20,000 actions)",
                     lambda: cmd(ACTIONBOT, "--db", db("due"), "due", "--as-of", "2026-03-16T10:00", "--json"),
-                    "stdlib sqlite3, the due scan's queries + json.dumps", lambda: cmd(PY, str(BENCH / "floors.py"), "due", str(dbs["due"]), "1")),
+                    "stdlib sqlite3, the due scan's queries + json.dumps", lambda: cmd(PY, str(BENCH / "floors.py"), "due", str(dbs["due"]), "bench")),
             "digest": ("actionbot digest plan-1 --as-of 2026-03-20 --json (1,000 actions)",
                        lambda: cmd(ACTIONBOT, "--db", db("digest"), "digest", "plan-1", "--as-of", "2026-03-20", "--json"),
                        "stdlib sqlite3, the digest's queries + json.dumps",
-                       lambda: cmd(PY, str(BENCH / "floors.py"), "digest", str(dbs["digest"]), "1")),
+                       lambda: cmd(PY, str(BENCH / "floors.py"), "digest", str(dbs["digest"]), "bench", "plan-1")),
         }
         parts = {}
         for key, (_, subject, _, floor) in rows.items():

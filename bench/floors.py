@@ -4,8 +4,8 @@ bench_cli.py and bench_import.py as separate processes, timed from exec to exit 
 command they stand beside.
 
     python bench/floors.py import DB.sqlite FILE.xlsx   # read every cell, insert the same rows in one transaction
-    python bench/floors.py due DB.sqlite ORG_ID         # the due scan's queries, rows to JSON
-    python bench/floors.py digest DB.sqlite PLAN_ID     # the digest's queries, rows to JSON
+    python bench/floors.py due DB.sqlite ORG              # the due scan's queries, rows to JSON
+    python bench/floors.py digest DB.sqlite ORG PLAN      # the digest's queries, rows to JSON
     python bench/floors.py pass                         # nothing: `python -c pass` through this file
 
 Nothing here imports the project: a floor must not pay the costs it is the measure of.
@@ -15,7 +15,14 @@ from __future__ import annotations
 
 import sys
 
-# The columns and joins of storage.snapshots (what `due` and `digest_for` read), as bare SQL.
+# What every read command asks first, as the command does on its bare connection
+# (storage.rawdb.open_for_reading, bot.cli.Ctx.reading): the schema's revision, the organisation.
+START_SQL = [
+    "SELECT version_num FROM alembic_version",
+    "SELECT id FROM organisation WHERE slug = :org_slug",
+]
+
+# The columns and joins of storage.snapshots (what `due` and `digest` read), as bare SQL.
 DUE_SQL = [
     "SELECT id, slug, title, rag_scheme, cadence, timezone, due_soon_days, owner_id, signoff_stages, digest_channels "
     "FROM plan WHERE org_id = :org AND archived = 0 ORDER BY id",
@@ -24,7 +31,9 @@ DUE_SQL = [
     "SELECT ap.action_id, ap.person_id, ap.kind FROM action_person ap JOIN action a ON a.id = ap.action_id "
     "JOIN plan p ON p.id = a.plan_id WHERE p.org_id = :org AND p.archived = 0 AND a.removed = 0",
     "SELECT a.id, a.plan_id, a.ref, a.text, a.status, a.rag, pr.ref, a.lead_text, a.original_target, "
-    "a.original_target_raw, a.revised_target, a.last_update_at, a.returned_at, a.created_at, a.version "
+    "a.original_target_raw, a.revised_target, a.last_update_at, a.returned_at, a.created_at, a.version, "
+    # each action's last answer: its latest update that is not an import
+    "(SELECT max(u.at) FROM action_update u WHERE u.action_id = a.id AND u.channel <> 'import') "
     "FROM action a JOIN plan p ON p.id = a.plan_id LEFT JOIN priority pr ON pr.id = a.priority_id AND pr.plan_id = a.plan_id "
     "WHERE p.org_id = :org AND p.archived = 0 AND a.removed = 0 ORDER BY a.plan_id, a.position, a.id",
     "SELECT n.person_id, n.last_nudged_at, n.snoozed_until, n.unanswered_count, n.escalated_at "
@@ -32,6 +41,7 @@ DUE_SQL = [
 ]
 
 DIGEST_SQL = [
+    "SELECT id, timezone FROM plan WHERE org_id = :org AND slug = :plan_slug",  # the plan the command names
     "SELECT id, org_id, slug, title, rag_scheme, cadence, timezone, due_soon_days, owner_id, signoff_stages, "
     "digest_channels FROM plan WHERE id = :plan",
     "SELECT id, display_name, role_title, email, slack_user_id, teams_user_id, timezone, away_until, manager_id "
@@ -51,11 +61,18 @@ DIGEST_SQL = [
 
 
 def rows_to_json(db: str, queries: list[str], params: dict) -> None:
+    """The queries' rows as JSON; the organisation's and the plan's ids looked up first by
+    their slugs (`org_slug`, `plan_slug`), as the command looks them up."""
     import json
     import sqlite3
 
     con = sqlite3.connect(db)
-    out = [con.execute(q, params).fetchall() for q in queries]
+    out = [con.execute(q, params).fetchall() for q in START_SQL]
+    params["org"] = out[-1][0][0]
+    if "plan_slug" in params:
+        out.append(found := con.execute(queries[0], params).fetchall())
+        params["plan"], queries = found[0][0], queries[1:]
+    out += [con.execute(q, params).fetchall() for q in queries]
     con.close()
     sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False))
 
@@ -129,9 +146,9 @@ def main() -> None:
     if what == "import":
         import_floor(args[0], args[1])
     elif what == "due":
-        rows_to_json(args[0], DUE_SQL, {"org": int(args[1])})
+        rows_to_json(args[0], DUE_SQL, {"org_slug": args[1]})
     elif what == "digest":
-        rows_to_json(args[0], DIGEST_SQL, {"plan": int(args[1])})
+        rows_to_json(args[0], DIGEST_SQL, {"org_slug": args[1], "plan_slug": args[2]})
     elif what != "pass":
         raise SystemExit(f"unknown floor {what!r}")
 
