@@ -1,6 +1,6 @@
 """A command loads what it uses: `actionbot --help` and `actionbot parse` start without the
-database stack (SQLAlchemy, SQLModel, Alembic), the settings loader or the services, which
-cost about a second to import; `due` and `digest` read the register without Alembic, the
+database stack (SQLAlchemy, SQLModel and its pydantic, Alembic) or the services, which cost
+about a second to import; `due` and `digest` read the register without Alembic, the
 chart's matplotlib, the importer's openpyxl, the free-text reader or the HTTP stack, and the
 digest without the bank-holiday calendars. (How fast they start is measured in
 bench/bench_cli.py.)"""
@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from bot.cli import main
 
-HEAVY = ["sqlalchemy", "sqlmodel", "alembic", "pydantic_settings", "bot.services.engine", "storage.repo", "aiohttp", "asyncio",
+HEAVY = ["sqlalchemy", "sqlmodel", "alembic", "pydantic", "pydantic_settings", "bot.services.engine", "storage.repo", "aiohttp", "asyncio",
          "holidays", "matplotlib", "openpyxl"]
 # What a read of the register has no use for (SQLAlchemy itself imports asyncio).
 NOT_FOR_READS = ["alembic", "matplotlib", "openpyxl", "dateparser", "bot.domain.reading", "aiohttp", "handlers.slack", "handlers.teams"]

@@ -5,9 +5,12 @@ error naming the variable."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -297,3 +300,21 @@ def test_the_readme_configuration_table_names_every_setting() -> None:
     preferred = {names[0] for names, _ in FIELDS.values()}
     assert documented - {"ACTIONBOT_TEST_DATABASE_URL"} == preferred
 
+
+LOADS = """
+import json, sys
+from bot.config import Settings
+s = Settings()
+print(json.dumps({"org": s.org, "loaded": sorted(m for m in ("pydantic", "pydantic_settings", "pydantic_core", "dotenv") if m in sys.modules)}))
+"""
+
+
+def test_settings_load_without_pydantic(tmp_path: Path) -> None:
+    def run() -> dict:
+        env = {k: v for k, v in os.environ.items() if k.lower() != "actionbot_org"}
+        done = subprocess.run([sys.executable, "-c", LOADS], capture_output=True, text=True, check=True, cwd=tmp_path, env=env)
+        return json.loads(done.stdout)
+
+    assert run() == {"org": "default", "loaded": []}
+    (tmp_path / ".env").write_text("ACTIONBOT_ORG=from-file\n")
+    assert run() == {"org": "from-file", "loaded": ["dotenv"]}

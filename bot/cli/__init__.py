@@ -57,16 +57,13 @@ class Ctx:
 
     @cached_property
     def settings(self) -> Settings:
-        """Read when a command first needs it (pydantic-settings costs a fifth of a second)."""
-        from pydantic import ValidationError
-
-        from bot.config import Settings
+        """Read when a command first needs it."""
+        from bot.config import Settings, SettingsError
 
         try:
             return Settings(**self.overrides)
-        except ValidationError as e:
-            bad = "; ".join(f"{'.'.join(map(str, err['loc'])) or 'setting'}: {err['msg']}" for err in e.errors())
-            raise ActionbotError(f"a setting is wrong ({bad}); see the Configuration table in the README") from None
+        except SettingsError as e:
+            raise ActionbotError(f"a setting is wrong ({e}); see the Configuration table in the README") from None
 
     @property
     def engine(self) -> Engine:
