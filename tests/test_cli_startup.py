@@ -149,3 +149,21 @@ def test_an_archived_plan_has_no_digest_and_says_so(register):
     for ident in ("anytown", "Anytown"):  # on the bare driver, and the whole way (a piece of its title)
         got = CliRunner().invoke(main, ["--db", register, "digest", ident, "--json"])
         assert got.exit_code == 1 and "is archived: an archived plan has no digest" in got.output, got.output
+
+
+def test_import_loads_one_countrys_calendar_and_not_the_engine(tmp_path):
+    """`actionbot import` asks the bank-holiday calendar for the day the new plan is chased
+    from: the holidays package's one module for England is loaded, not its 250 countries' (9 MB)."""
+    url = f"sqlite:///{tmp_path / 'import.db'}"
+    got = run("--db", url, "import", str(BASIC / "anytown_ilacs.xlsx"), "--plan-name", "Anytown",
+              heavy=["bot.services.engine", "cards", "holidays.countries.united_kingdom", "holidays.countries.france", "holidays.countries.united_states"])
+    assert got["code"] == 0, got["out"]
+    assert "lead officers are chased from" in got["out"]
+    assert got["loaded"] == ["holidays.countries.united_kingdom"]
+
+
+def test_import_still_refuses_a_wrong_engine_setting(tmp_path, monkeypatch):
+    monkeypatch.setenv("ACTIONBOT_DIGEST_DAY", "someday")
+    got = CliRunner().invoke(main, ["--db", f"sqlite:///{tmp_path / 'wrong.db'}", "import", str(BASIC / "anytown_ilacs.xlsx")])
+    assert got.exit_code != 0
+    assert "ACTIONBOT_DIGEST_DAY 'someday' is not a weekday" in got.output

@@ -238,6 +238,45 @@ def test_unknown_holiday_calendar_is_a_clear_error():
         nxt(now=utc(2026, 3, 10, 10), holiday_country="XX")
 
 
+CALENDARS = """
+import json, sys
+from bot.domain.due import _holiday_calendar
+asked = [("GB", "ENG"), ("GB", "SCT"), ("GBR", "NIR"), ("UnitedKingdom", "WLS"), ("IM", None), ("US", "NY"), ("FR", None)]
+out = {f"{c}-{s}": sorted(d.isoformat() for d in _holiday_calendar(c, s, 2026)) for c, s in asked}
+for c, s in [("XX", None), ("GB", "ZZZ")]:
+    try:
+        _holiday_calendar(c, s, 2026)
+    except ValueError as e:
+        out[f"{c}-{s}"] = str(e)
+out["countries loaded"] = sorted(m.rsplit(".", 1)[1] for m in sys.modules if m.startswith("holidays.countries."))
+from holidays.countries import UnitedKingdom  # the package's own names still answer
+import holidays.countries
+out["names"] = [UnitedKingdom.__name__, holidays.countries.Canada.__name__]
+print(json.dumps(out))
+"""
+
+
+def test_one_countrys_calendar_loads_that_country_alone_and_the_same_days(tmp_path):
+    """The holidays package imports all 250 of its countries' modules when one calendar is
+    asked for; the register loads the ones asked about, with the same bank holidays as the
+    package loaded whole (in another process, as it would be without the stand-in)."""
+    import subprocess
+    import sys
+
+    def calendars(first: str) -> dict:
+        done = subprocess.run([sys.executable, "-c", first + CALENDARS], capture_output=True, text=True, check=True)
+        return json.loads(done.stdout)
+
+    alone, whole = calendars(""), calendars("import holidays.countries\n")
+    # the Isle of Man's calendar is built on the United Kingdom's, which it loads itself
+    assert alone.pop("countries loaded") == ["france", "isle_of_man", "united_kingdom", "united_states"]
+    assert len(whole.pop("countries loaded")) > 200
+    assert alone == whole
+    assert "2026-12-28" in alone["GB-ENG"] and "2026-08-03" in alone["GB-SCT"] and "2026-08-31" not in alone["GB-SCT"]
+    assert alone["XX-None"].startswith("no bank holiday calendar")
+    assert alone["names"] == ["UnitedKingdom", "Canada"]
+
+
 def test_away_until_is_inclusive():
     away = PersonSnapshot(id=1, display_name="Alice", away_until=date(2026, 3, 11))
     assert nxt(away, now=utc(2026, 3, 10, 10)) == utc(2026, 3, 12, 9)
