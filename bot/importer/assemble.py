@@ -164,6 +164,7 @@ class Assembler:
         self.current_priority: ParsedPriority | None = None
         self.summary_priority: ParsedPriority | None = None
         self.drafts: list[_Draft] = []
+        self._texts: dict[str, str] = {}  # see _one
         self.current: _Draft | None = None
         self.group_ref: str | None = None
         self.section = ""
@@ -744,8 +745,11 @@ class Assembler:
                              self.country, self.country_from)  # fmt: skip
         self.month_first = order.month_first_read
         said_at = len(self.warnings)
-        for draft, ref in zip(self.drafts, refs, strict=True):
-            plan.actions.append(self._action(draft, ref, plan_date, targets, bad_rag))
+        # Each draft is let go once its action is made: the drafts and the actions of a big
+        # file are not all held at once.
+        drafts, self.drafts = self.drafts[::-1], []
+        for ref in refs:
+            plan.actions.append(self._action(drafts.pop(), ref, plan_date, targets, bad_rag))
         if order.settled_by == "conflict":
             either = set(order.either)
             order.check_refs = [a.ref for a in plan.actions if a.target_raw in either or a.revised_target_raw in either]
@@ -837,6 +841,11 @@ class Assembler:
             seen.add(ref)
         return refs
 
+    def _one(self, text: str) -> str:
+        """The first string equal to `text`: a lead, a progress phrase or a target month that
+        thousands of rows repeat is then held once, not once per action."""
+        return self._texts.setdefault(text, text)
+
     def _action(
         self, d: _Draft, ref: str, plan_date: date | None, targets: dict[str, TargetReading], bad_rag: dict[str, str]
     ) -> ParsedAction:
@@ -902,10 +911,10 @@ class Assembler:
                 priority_ref = d.heading_priority
         return ParsedAction(
             ref=ref,
-            priority_ref=priority_ref,
+            priority_ref=self._one(priority_ref) if priority_ref else priority_ref,
             text=c.get("action", ""),
-            lead_text=lead_lines(c.get("lead", "")),
-            target_raw=target_raw,
+            lead_text=self._one(lead_lines(c.get("lead", ""))),
+            target_raw=self._one(target_raw),
             target_date=reading.date,
             target_kind=reading.kind,
             target_note=reading.note,
@@ -914,7 +923,7 @@ class Assembler:
             revision_reason=c.get("revision_reason", ""),
             status=status,
             rag=rag,
-            progress=progress,
+            progress=self._one(progress),
             outputs=c.get("outputs", ""),
             outcome_required=c.get("outcome_required", ""),
             evidence_required=c.get("evidence_required", ""),
