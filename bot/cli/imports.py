@@ -45,8 +45,6 @@ def import_cmd(ctx: Ctx, path: Path, plan_name: str | None, plan_ident: str | No
     and removed; history is kept. One transaction: a file that fails changes nothing."""
     from bot.domain.country import normalise_country
     from bot.importer import PlanFileError, read_plan, read_plan_text
-    from bot.services.imports import import_plan
-    from storage import repo
 
     country = normalise_country(country) if country is not None else None
     try:
@@ -70,6 +68,11 @@ def import_cmd(ctx: Ctx, path: Path, plan_name: str | None, plan_ident: str | No
         parsed.warnings = [w for w in parsed.warnings if w != NO_ORGANISATION]
     if not parsed.actions:
         raise InvalidValue(f"{path.name}: no actions found; nothing was stored" + (f" ({parsed.warnings[0]})" if parsed.warnings else ""))
+    # The database stack is imported once the file is read: its modules then take the room the
+    # reading's working rows (freed by now) took, rather than adding to it.
+    from bot.services.imports import import_plan
+    from storage import repo
+
     cfg = ctx.settings.engine_config()
     with ctx.session() as s:
         org = ctx.org(s, write=not dry_run)
