@@ -13,7 +13,8 @@ standard library (bench/floors.py):
 
 SQLite only (the floors are stdlib sqlite3; --database-url is accepted and ignored). Prints
 each command's median, its floor's, their ratio and peak RSS; then the start-up times of
-`--help` and `parse` against the 0.3 s target. The last line is the worst of the ratios.
+`--help` and `parse` against the 0.3 s target. The last line is the worst ratio of `parse`,
+`due` and `digest` (target 3; `--help`'s target is its start-up time).
 """
 
 from __future__ import annotations
@@ -86,9 +87,11 @@ def main() -> None:
         for key in ("help", "parse"):
             s = median(secs[f"{key}:subject"])
             print(f"start-up, {key}: {s:.3f} s (target under 0.3 s){'' if s < 0.3 else '  OVER'}")
-        worst = max(ratios, key=ratios.__getitem__)
+        # --help is held to its start-up time (under 0.3 s), not to a multiple of an interpreter
+        # doing nothing: the last line is the worst of the commands with a ratio target (3).
+        worst = max(("parse", "due", "digest"), key=ratios.__getitem__)
         print("ratios: " + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()))
-        print(f"ratio {ratios[worst]:.2f} (the worst: {worst})")
+        print(f"ratio {ratios[worst]:.2f} (the worst of parse, due and digest: {worst})")
 
 
 if __name__ == "__main__":
