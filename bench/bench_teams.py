@@ -8,8 +8,10 @@
    on the app's own adapter (which keeps one connector client per service URL where the stock
    one builds a new one every turn): that line isolates the app's own work, the durable
    transaction that records the update, and is printed as a second ratio. One client, requests
-   one after another, the servers alternating in rounds; each submission is for a fresh action
-   so every one records an update. Prints medians and p95.
+   one after another, the servers alternating in rounds; every submission records an update,
+   for the next action of a pool of 3,000, round and round, giving the version its action has
+   by then. Prints median, p95, p99, worst and how many took
+   over 50 ms, and the p99 ratio beside the median one.
 2. Proactive nudges. N nudges (1,000; 200 with --quick) queued in the outbox for N people, each
    with a stored conversation reference, delivered by the engine through the TeamsPort to the
    local fake Bot Connector, which answers 429 like Teams past 7 a second or 60 in 30 s per
@@ -18,7 +20,8 @@
 
     .venv/bin/python bench/bench_teams.py [--quick] [--requests N] [--nudges N]
 
-The last line is the invoke latency ratio, full app over the bare botbuilder bot (aim: under 1.5).
+The last line is the invoke latency ratio, full app over the bare botbuilder bot: the worse of
+the median's and the p99's (aim: under 1.5, and no request over 50 ms).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import tempfile
 import time
 from collections import Counter
 from datetime import UTC, date, datetime
-from itertools import pairwise
+from itertools import cycle, pairwise
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +48,7 @@ from sqlmodel import Session, select  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 APP_RATE = 50
+POOL = 3_000  # actions the invokes submit updates for, round and round
 
 
 def pct(xs: list[float], q: float) -> float:
@@ -76,7 +80,7 @@ async def invoke_latency(db: str, requests: int) -> float:
         ann = r.person("Ann Lead", teams_user_id="29:ann")
         r.grant(ann, Role.ADMIN)
         plan = r.plan("Bench plan", slug="bench")
-        for i in range(3 * requests + 50):
+        for i in range(min(3 * requests + 50, POOL)):
             r.action(plan, f"{i // 100 + 1}.{i % 100 + 1}", owner=ann, target=date(2027, 3, 31), text=f"Action {i}")
         r.commit()
         actions = [(a.id, a.version) for a in s.exec(select(Action).order_by(Action.id))]
@@ -114,10 +118,17 @@ async def invoke_latency(db: str, requests: int) -> float:
         await srv.start_server()
     urls = {k: str(srv.make_url("/api/messages")) for k, srv in servers.items()}
     lat: dict[str, list[float]] = {"full": [], "bare": [], "stock": []}
-    todo = iter(actions)
+    # Each submission is for the next action of the pool, round and round: an action's version
+    # goes up with every update the full app records, so the next submission for it gives the
+    # version it has by then, as a person's refreshed card would.
+    versions = dict(actions)
+    todo = cycle(versions)
 
-    def body() -> dict[str, Any]:
-        aid, version = next(todo)
+    def body(kind: str) -> dict[str, Any]:
+        aid = next(todo)
+        version = versions[aid]
+        if kind == "full":
+            versions[aid] = version + 1
         data = {adaptive.VERB_KEY: "submit_update", adaptive.FORM_KEY: "submit_update", adaptive.VALUE_KEY: {"action_id": aid, "version": version},
                 adaptive.INPUTS_KEY: ["status", "rag", "progress", "revised_target", "reason", "evidence"],
                 "status": "in_progress", "rag": "G", "progress": "Delivered the first two sessions", "revised_target": "",
@@ -127,7 +138,7 @@ async def invoke_latency(db: str, requests: int) -> float:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as http:
         async def one(kind: str) -> float:
             t = time.perf_counter()
-            async with http.post(urls[kind], json=body()) as resp:
+            async with http.post(urls[kind], json=body(kind)) as resp:
                 answer = await resp.json()
             elapsed = time.perf_counter() - t
             if resp.status != 200 or answer.get("statusCode") != 200 or answer.get("type") != adaptive.CONTENT_TYPE:
@@ -139,6 +150,13 @@ async def invoke_latency(db: str, requests: int) -> float:
         for kind in servers:  # warm-up (first contact reads the roster once)
             for _ in range(10):
                 await one(kind)
+        # As `actionbot serve` does once started (bot/cli/serve.py): what start-up made (modules,
+        # the apps, the engine, the pool of actions) out of the collector's reach, so a full
+        # collection does not stall the one event loop the three servers and the client share.
+        import gc
+
+        gc.collect()
+        gc.freeze()
         rounds = 10
         per = max(1, requests // rounds)
         for _ in range(rounds):
@@ -151,12 +169,15 @@ async def invoke_latency(db: str, requests: int) -> float:
     engine.dispose()
     names = {"full": "full app", "bare": "bare bot on the app's adapter", "stock": "bare botbuilder bot (stock adapter)"}
     for kind, xs in lat.items():
-        print(f"invoke {names[kind]}: n={len(xs)} median {statistics.median(xs) * 1000:.2f} ms, p95 {pct(xs, 0.95) * 1000:.2f} ms")
+        print(f"invoke {names[kind]}: n={len(xs)} median {statistics.median(xs) * 1000:.2f} ms, p95 {pct(xs, 0.95) * 1000:.2f} ms, "
+              f"p99 {pct(xs, 0.99) * 1000:.2f} ms, worst {max(xs) * 1000:.1f} ms, over 50 ms: {sum(x > 0.05 for x in xs)}")
+    p99 = pct(lat["full"], 0.99) / pct(lat["stock"], 0.99)
+    print(f"invoke p99 ratio (full / bare botbuilder bot) {p99:.2f}")
     own = statistics.median(lat["full"]) / statistics.median(lat["bare"])
     print(f"invoke: the app's own work, full over the bare bot on the same adapter {own:.2f} (that floor writes nothing)")
     ratio = statistics.median(lat["full"]) / statistics.median(lat["stock"])
     print(f"invoke ratio (median full / bare botbuilder bot) {ratio:.2f}")
-    return ratio
+    return max(ratio, p99)
 
 
 async def proactive(db: str, n: int) -> None:
