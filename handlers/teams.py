@@ -146,6 +146,16 @@ class CachingAuthentication(ConfigurationBotFrameworkAuthentication):
             client = self._token_clients[key] = await super().create_user_token_client(claims_identity)
         return client
 
+    async def close(self) -> None:
+        """Let go of the kept clients' HTTP sessions (when the app stops): each holds an
+        aiohttp session that would otherwise be left for the garbage collector."""
+        clients = [*self._connectors.values(), *(getattr(c, "_client", None) for c in self._token_clients.values())]
+        self._connectors.clear()  # in place: the connector factories share this cache
+        self._token_clients.clear()
+        for client in clients:
+            if client is not None and hasattr(client, "__aexit__"):
+                await client.__aexit__(None, None, None)
+
 
 def make_adapter(auth: TeamsAuth) -> CloudAdapter:
     return CloudAdapter(CachingAuthentication(auth))
@@ -1076,6 +1086,13 @@ def mount(app: web.Application, settings: Any, engine: Engine, conversation: Han
 
     adapter.on_turn_error = on_error
     app.router.add_post(path, messages_handler(adapter, bot))
+
+    async def close_clients(_app: web.Application) -> None:
+        kept = adapter.bot_framework_authentication
+        if isinstance(kept, CachingAuthentication):
+            await kept.close()
+
+    app.on_cleanup.append(close_clients)
     return bot
 
 

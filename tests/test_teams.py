@@ -357,8 +357,21 @@ def save_ref(engine, connector, conversation: str = "a:ann", user: str = "29:ann
                             user_id=user, now=NOW)
 
 
+_PORTS: list[TeamsPort] = []
+
+
 def port(engine, **kw: Any) -> TeamsPort:  # type: ignore[no-untyped-def]
-    return TeamsPort(engine, auth_from(Settings()), backoff=lambda n: 0.01, **kw)
+    """A port on the test's database; closed when the test ends (it keeps an HTTP session)."""
+    made = TeamsPort(engine, auth_from(Settings()), backoff=lambda n: 0.01, **kw)
+    _PORTS.append(made)
+    return made
+
+
+@pytest.fixture(autouse=True)
+async def _close_ports() -> AsyncIterator[None]:
+    yield
+    while _PORTS:
+        await _PORTS.pop().close()
 
 
 async def test_the_port_sends_proactively_through_the_reference_and_updates(engine, connector):  # type: ignore[no-untyped-def]

@@ -137,6 +137,7 @@ async def test_the_whole_loop_in_teams(engine, session: Session, connector, tmp_
             assert s.get(Plan, plan.id).digest_channels == [f"teams:{LEADERS}"]  # type: ignore[union-attr]
         await post(tf.message(url, f"digest {plan.slug} send", **in_channel), 201)
         await eng.deliver(engine, {"teams": port}, now=LATER, worker="w1")
+        await port.close()  # it keeps an HTTP session
         (digest,) = [c for c in connector.cards(LEADERS) if "— weekly digest" in c["fallbackText"]]
         assert "Children's Services Improvement Plan" in digest["fallbackText"]
         (post_,) = [p for p in connector.sent if p.conversation == LEADERS and digest in [a["content"] for a in p.activity["attachments"]]]
