@@ -165,7 +165,7 @@ def plan_snapshot(source: Source, row: tuple) -> PlanSnapshot:
 def _plan_snapshot(db: Db, row: tuple) -> PlanSnapshot:
     pid, _slug, title, scheme, cadence, tz, soon, owner, stages, created, chase, *_ = row
     return make_plan_snapshot(id=pid, title=title, rag_scheme=scheme, cadence=cadence, timezone=tz, due_soon_days=soon,
-                              owner_id=owner, signoff_stages=_json_list(db, stages),
+                              owner_id=owner, signoff_stages=_json_list(stages),
                               created_at=created and _utc_of(db)(created), chase_from=chase and _day(db, chase))
 
 
@@ -180,8 +180,7 @@ def make_plan_snapshot(*, id: int, title: str, rag_scheme: str, cadence: str, ti
 
 def plan_stages(source: Source, row: tuple) -> list[str]:
     """The sign-off stages of a row of ``plan_rows``."""
-    db = as_db(source)
-    return _json_list(db, row[8])
+    return _json_list(row[8])
 
 
 def load_people(source: Source, org_id: int) -> dict[int, PersonSnapshot]:
@@ -209,7 +208,7 @@ def awaiting_signoff(source: Source, plan_id: int, stages: Sequence[str]) -> lis
     return [(aid, stages[stage]) for aid, stage in rows if stage < len(stages)]
 
 
-def _json_list(db: Db, value: Any) -> list[str]:
+def _json_list(value: Any) -> list[str]:
     """A JSON list column as the driver gives it: text on SQLite, already parsed by psycopg."""
     return json.loads(value) if isinstance(value, str) else list(value or ())
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.domain.digest import Digest, build_digest
 from bot.domain.due import NudgePlan, needs_update, plan_nudges, zone
+from storage.rawdb import Db, as_db
 from storage.snapshots import (
     RegisterView,
     Source,
@@ -88,7 +89,8 @@ def waiting_to_chase(reg: RegisterView, *, now: datetime, cfg: EngineConfig = En
 def digest(source: Source, plan_id: int, *, as_of: date, cfg: EngineConfig = EngineConfig()) -> Digest:
     """The digest of plan `plan_id` to the end of `as_of`. A KeyError when there is no such
     plan or it is archived (not in the live register: no digest)."""
-    rows = plan_rows(source, plan_id=plan_id, live=False)
+    db = as_db(source)  # once: each read below would otherwise ask the session for its connection again
+    rows = plan_rows(db, plan_id=plan_id, live=False)
     if not rows or rows[0][11]:
         raise KeyError(plan_id)
     row = rows[0]
@@ -99,12 +101,12 @@ def digest(source: Source, plan_id: int, *, as_of: date, cfg: EngineConfig = Eng
     # has returned, its snapshots already freed: with them still alive, its first pass went
     # over all of them (7 ms at 10k actions).
     with paused_gc():
-        return _digest(source, row, as_of=as_of, cfg=cfg)
+        return _digest(db, row, as_of=as_of, cfg=cfg)
 
 
-def _digest(source: Source, row: tuple, *, as_of: date, cfg: EngineConfig) -> Digest:
+def _digest(db: Db, row: tuple, *, as_of: date, cfg: EngineConfig) -> Digest:
     plan_id = row[0]
-    actions, trails, people = load_for_digest(source, plan_id, row[12])  # each action's changes: no update text
-    waiting = awaiting_signoff(source, plan_id, plan_stages(source, row))
-    return build_digest(plan_snapshot(source, row), priorities(source, plan_id), actions, trails, as_of=as_of,
+    actions, trails, people = load_for_digest(db, plan_id, row[12])  # each action's changes: no update text
+    waiting = awaiting_signoff(db, plan_id, plan_stages(db, row))
+    return build_digest(plan_snapshot(db, row), priorities(db, plan_id), actions, trails, as_of=as_of,
                         stale_weeks=cfg.stale_weeks, people=people, awaiting_signoff=waiting)
