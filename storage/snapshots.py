@@ -183,6 +183,23 @@ def plan_stages(source: Source, row: tuple) -> list[str]:
     return _json_list(row[8])
 
 
+def org_id_of(source: Source, slug: str) -> int | None:
+    """The id of the organisation `slug` names; None when there is none."""
+    rows = as_db(source).rows("SELECT id FROM organisation WHERE slug = ?", (slug,))
+    return rows[0][0] if rows else None
+
+
+def plan_by_slug_or_id(source: Source, org_id: int, ident: str) -> tuple[int, str] | None:
+    """A plan of the organisation as (id, timezone), by its slug or, for a number, its id: the
+    first two ways repo.get_plan tries (None when neither finds it; repo.get_plan then also
+    tries a piece of its title, or says which plans there are)."""
+    db, ident = as_db(source), ident.strip()
+    rows = db.rows("SELECT id, timezone FROM plan WHERE org_id = ? AND slug = ?", (org_id, ident))
+    if not rows and ident.isdigit() and len(ident) <= 18:
+        rows = db.rows("SELECT id, timezone FROM plan WHERE org_id = ? AND id = ?", (org_id, int(ident)))
+    return (rows[0][0], rows[0][1]) if rows else None
+
+
 def load_people(source: Source, org_id: int) -> dict[int, PersonSnapshot]:
     """The organisation's people as snapshots, in name order (as repo.list_people)."""
     db = as_db(source)

@@ -122,13 +122,14 @@ class Ctx:
         looks for not found there, a database to create or migrate, an unusual URL), the
         whole way: a session, `org()`, and `find` again, which then finds or says why not."""
         from storage.rawdb import close, open_for_reading
+        from storage.snapshots import org_id_of
 
         db = open_for_reading(self.settings.database_url) if self._engine is None else None
         found: T | None = None
         if db is not None:
             try:
-                orgs = db.rows("SELECT id FROM organisation WHERE slug = ?", (self.settings.org,))
-                found = find(db, orgs[0][0]) if orgs else None
+                org_id = org_id_of(db, self.settings.org)
+                found = find(db, org_id) if org_id is not None else None
             except Exception:  # whatever it is, the whole way words it
                 found = None
             if found is None:

@@ -98,13 +98,10 @@ def digest_cmd(ctx: Ctx, plan_ident: str, as_of: str | None, chart: Path | None,
         """The plan's id and timezone: on the bare connection by slug or number only (None
         otherwise: the whole way then also tries its title, or says which plans there are)."""
         from storage.rawdb import Db
+        from storage.snapshots import plan_by_slug_or_id
 
         if isinstance(source, Db):
-            ident = plan_ident.strip()
-            rows = source.rows("SELECT id, timezone FROM plan WHERE org_id = ? AND slug = ?", (org_id, ident))
-            if not rows and ident.isdigit() and len(ident) <= 18:
-                rows = source.rows("SELECT id, timezone FROM plan WHERE org_id = ? AND id = ?", (org_id, int(ident)))
-            return rows[0] if rows else None
+            return plan_by_slug_or_id(source, org_id, plan_ident)
         p = repo.get_plan(source, org_id, plan_ident)
         return p.id or 0, p.timezone
 
