@@ -25,13 +25,16 @@ plan owner's private copy (`to_json(private=True)`). Nobody is named in a channe
 an update. Overdue and due-soon lines show the lead officer, as the register itself does.
 
 Cost: one pass to group updates by action (none when given grouped), one sort per action that
-changed in the digest's window, then a handful of binary searches per such action per date;
-linear in actions plus updates.
+changed in the digest's window, then a binary search per such change (where it falls among the
+digest's dates) and a state per run of dates it splits them into; linear in actions plus
+updates. The lines listed (overdue, disagreements, ...) are named tuples: a digest of a big
+plan makes thousands, and a frozen dataclass costs three times as much to make.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -48,6 +51,7 @@ _OPEN = (Status.NOT_STARTED, Status.IN_PROGRESS)
 _EMPTY: Mapping[Any, Any] = MappingProxyType({})
 _AT = itemgetter(0)
 _TICK = timedelta(microseconds=1)
+_TARGET = itemgetter(4)  # OverdueAction.target, DueSoonAction.target (checked below)
 
 
 # --------------------------------------------------------------------------- result types
@@ -89,8 +93,7 @@ class PriorityTotals:
         return {"ref": self.ref, "title": self.title, **self.totals.to_json()}
 
 
-@dataclass(frozen=True)
-class MovedAction:
+class MovedAction(NamedTuple):
     action_id: int
     ref: str
     title: str
@@ -128,8 +131,7 @@ class Moved:
         return {k: [m.to_json() for m in getattr(self, k)] for k in self.KINDS}
 
 
-@dataclass(frozen=True)
-class OverdueAction:
+class OverdueAction(NamedTuple):
     action_id: int
     ref: str
     title: str
@@ -145,8 +147,7 @@ class OverdueAction:
                 "rating_suggested": self.rating_suggested}
 
 
-@dataclass(frozen=True)
-class DueSoonAction:
+class DueSoonAction(NamedTuple):
     action_id: int
     ref: str
     title: str
@@ -184,8 +185,7 @@ class StaleOwner:
         return {"person_id": self.person_id, "name": self.name, "refs": list(self.refs)}
 
 
-@dataclass(frozen=True)
-class AwaitingSignoff:
+class AwaitingSignoff(NamedTuple):
     action_id: int
     ref: str
     title: str
@@ -196,8 +196,7 @@ class AwaitingSignoff:
         return {"action_id": self.action_id, "ref": self.ref, "title": self.title, "lead": self.lead, "stage": self.stage}
 
 
-@dataclass(frozen=True)
-class Disagreement:
+class Disagreement(NamedTuple):
     action_id: int
     ref: str
     title: str
@@ -295,88 +294,78 @@ class _State(NamedTuple):
     last_update_at: datetime | None
 
 
+assert OverdueAction._fields.index("target") == DueSoonAction._fields.index("target") == 4
+_new_state = tuple.__new__  # a _State of its four values, in order
+
+
 class _History:
     """One action's fields over time, from its changes sorted by time."""
 
-    __slots__ = ("_seen", "action", "rag_t", "rag_v", "status_t", "status_v", "target_t", "target_v", "times")
+    __slots__ = ("_after", "_last", "action", "times")
 
     def __init__(self, action: ActionSnapshot, trail: Sequence[Change]):
         changes = sorted(trail, key=_AT)  # stable: changes at the same moment stay in the order given
         self.action = action
-        self._seen: dict[tuple[int, bool], _State] = {}
         self.times = [c[0] for c in changes]
-        self.status_t, self.status_v = [], []
-        self.rag_t, self.rag_v = [], []
-        self.target_t, self.target_v = [], []
-        for at, status, rag, target in changes:
-            if status is not None:
-                self.status_t.append(at)
-                self.status_v.append(status)
-            if rag is not None:
-                self.rag_t.append(at)
-                self.rag_v.append(rag)
-            if target is not None:
-                self.target_t.append(at)
-                self.target_v.append(target)
+        # _after[i]: (status, RAG, revised target) as the first i changes left them, from the
+        # starting values; _last: the index of the last change that set each (-1: none did)
+        status, rag, target = Status.NOT_STARTED, None, None
+        last_status = last_rag = last_target = -1
+        after: list[tuple[Status, Rag | None, date | None]] = [(status, rag, target)]
+        for j, (_, s, r, t) in enumerate(changes):
+            if s is not None:
+                status, last_status = s, j
+            if r is not None:
+                rag, last_rag = r, j
+            if t is not None:
+                target, last_target = t, j
+            after.append((status, rag, target))
+        self._after = after
+        self._last = (last_status, last_rag, last_target)
 
-    def states_at(self, cutoffs: Iterable[tuple[date, datetime]]) -> dict[date, _State | None]:
-        """state_at each (day, cutoff), by day, in one call."""
+    def runs(self, moments: Sequence[datetime]) -> list[tuple[int, int, _State | None]]:
+        """The action at each of `moments` (ascending) as runs of moments that see it alike:
+        (index of the first, index after the last, its state there; None before it existed).
+        The state changes only where a moment passes its creation, an update or its
+        last_update_at, so an action gets a run per such change inside the span of
+        `moments`, not a state per moment."""
         a = self.action
-        created, lu, times, seen = a.created_at, a.last_update_at, self.times, self._seen
-        out: dict[date, _State | None] = {}
-        for day, cutoff in cutoffs:
-            if created is not None and created >= cutoff:
-                out[day] = None
-                continue
-            i = bisect_left(times, cutoff)
-            key = (i, lu is not None and lu < cutoff)
-            got = seen.get(key)
-            if got is None:
-                got = seen[key] = self._make_state(cutoff, i)
-            out[day] = got
-        return out
-
-    def state_at(self, cutoff: datetime) -> _State | None:
-        """The action as it stood just before `cutoff`; None when it did not exist yet."""
-        a = self.action
-        if a.created_at is not None and a.created_at >= cutoff:
-            return None
-        return self._state(cutoff)
+        m = len(moments)
+        edges = {0}
+        unborn = 0  # the moments at or before its creation: it did not exist yet
+        if a.created_at is not None:
+            unborn = bisect_right(moments, a.created_at)
+            edges.add(unborn)
+        if a.last_update_at is not None:
+            edges.add(bisect_right(moments, a.last_update_at))
+        for at in self.times:
+            edges.add(bisect_right(moments, at))
+        starts = sorted(edges)
+        if starts[-1] >= m:
+            starts.pop()
+        ends = starts[1:] + [m]
+        times, make = self.times, self._make_state
+        return [(b, e, None if b < unborn else make(moments[b], bisect_left(times, moments[b])))
+                for b, e in zip(starts, ends, strict=True)]
 
     def state_as_created(self) -> _State:
         """The action as it was made: with whatever its import or creation wrote at that moment."""
         assert self.action.created_at is not None
-        return self._state(self.action.created_at + _TICK)
-
-    def _state(self, cutoff: datetime) -> _State:
-        # The state changes only where an update falls or at last_update_at: cutoffs between
-        # the same two of those share it (most of the digest's cutoffs, for most actions).
-        a = self.action
-        i = bisect_left(self.times, cutoff)
-        key = (i, a.last_update_at is not None and a.last_update_at < cutoff)
-        got = self._seen.get(key)
-        if got is None:
-            got = self._seen[key] = self._make_state(cutoff, i)
-        return got
+        cutoff = self.action.created_at + _TICK
+        return self._make_state(cutoff, bisect_left(self.times, cutoff))
 
     def _make_state(self, cutoff: datetime, i: int) -> _State:
+        """The state before `cutoff`, which `i` changes precede. A field takes the value the
+        latest of those set; its current value when none after the cutoff set it; its starting
+        value when later changes set it but none before did."""
         a = self.action
         last = self.times[i - 1] if i else None
         if a.last_update_at is not None and a.last_update_at < cutoff and (last is None or a.last_update_at > last):
             last = a.last_update_at
-        return _State(
-            _value_at(self.status_t, self.status_v, cutoff, a.status, Status.NOT_STARTED),
-            _value_at(self.rag_t, self.rag_v, cutoff, a.rag, None),
-            _value_at(self.target_t, self.target_v, cutoff, a.revised_target, None),
-            last,
-        )
-
-
-def _value_at(times: list[datetime], values: list[Any], cutoff: datetime, current: Any, initial: Any) -> Any:
-    i = bisect_left(times, cutoff)
-    if i == len(times):
-        return current  # nothing changed it after the cutoff
-    return values[i - 1] if i else initial
+        status, rag, target = self._after[i]
+        last_status, last_rag, last_target = self._last
+        return _new_state(_State, (a.status if last_status < i else status, a.rag if last_rag < i else rag,
+                                   a.revised_target if last_target < i else target, last))
 
 
 # --------------------------------------------------------------------------- building
@@ -434,18 +423,28 @@ def build_digest(
     # of them ("steady"), as they are now, and need no history rebuilt. The others get one.
     first_cut = min(cutoffs.values())
     trails: Mapping[int, Sequence[Change]] = updates if isinstance(updates, Mapping) else trails_of(updates)
-    cut_items = list(cutoffs.items())
     no_trail: Sequence[Change] = ()
+    # The cutoffs in time order (a later day ends later), where `since` and the trend days fall
+    # among them, and for each index the first trend day at or after it: a run of cutoffs
+    # (_History.runs) covers the trend days trend_from[first]..trend_from[end].
+    cut_days = sorted(cutoffs)
+    cut_moments = [cutoffs[d] for d in cut_days]
+    since_at = cut_days.index(since)  # as_of is the last
+    trend_at = [cut_days.index(d) for d in trend_days]
+    trend_from = [bisect_left(trend_at, j) for j in range(len(cut_days) + 1)]
 
     prio_titles = {ref: title for ref, title in priorities}
     prio_counters: dict[str | None, _Counters] = {ref: _Counters() for ref, _ in priorities}
     trend = {d: _zero_rag() for d in trend_days}
     steady_trend = _zero_rag()  # steady actions rated alike on every trend day: added to each at the end
+    # changed actions rated alike over a run of trend days: +1 at the run's first day, -1 after
+    # its last, by rating, summed over the days at the end
+    trend_steps = {k: [0] * (len(trend_days) + 1) for k in RAG_KEYS}
     moved: dict[str, list[MovedAction]] = {k: [] for k in Moved.KINDS}
     overdue: list[OverdueAction] = []
     due_soon: list[DueSoonAction] = []
     disagreements: list[Disagreement] = []
-    stale_by_owner: dict[int | None, list[str]] = {}
+    stale_by_owner: defaultdict[int | None, list[str]] = defaultdict(list)
     stale_count = 0
     by_id: dict[int, ActionSnapshot] = {}
     # how many actions share each (priority, status, reported, suggested, rating, is-suggestion):
@@ -453,14 +452,14 @@ def build_digest(
     tally: dict[tuple[str | None, Status, Rag | None, Rag | None, Rag | None, bool], int] = {}
     tally_get = tally.get
     stale_owners: dict[tuple[int, ...], list[int | None]] = {}  # the known owners of owner_ids, None for none
-    leads: dict[tuple[tuple[int, ...], str], str] = {}  # _lead by (owners, lead text): the same few people lead many actions
+    names: dict[tuple[int, ...], str] = {}  # the known owners' names by owner ids: the same few people lead many actions
 
     def lead_of(action: ActionSnapshot) -> str:
-        key = (action.owner_ids, action.lead_text)
-        got = leads.get(key)
+        """_lead(action, people), the names looked up once per set of owners."""
+        got = names.get(action.owner_ids)
         if got is None:
-            got = leads[key] = _lead(action, people)
-        return got
+            got = names[action.owner_ids] = ", ".join([people[pid].display_name for pid in action.owner_ids if pid in people])
+        return got or action.lead_text
 
     scheme, near = plan.rag_scheme, plan.due_soon_days
     for action in actions:
@@ -468,19 +467,34 @@ def build_digest(
         by_id[aid] = action
         ot, created, lu = action.original_target, action.created_at, action.last_update_at
         trail = trails.get(aid, no_trail)
-        latest = max(trail, key=_AT)[0] if trail else None  # its latest update
+        latest = (trail[0][0] if len(trail) == 1 else max(map(_AT, trail))) if trail else None  # its latest update
         history: _History | None = None
         # changed: an update at or after the earliest cutoff, or made or edited (a change the
         # updates do not show) then
         if ((latest is not None and latest >= first_cut) or (created is not None and created >= first_cut)
                 or (lu is not None and lu >= first_cut)):
             history = _History(action, trail)
-            states = history.states_at(cut_items)
-            for d in trend_days:
-                s = states[d]
-                if s is not None:
-                    trend[d][_rag_on(ot, s, d, scheme, near) or "none"] += 1
-            now = states[as_of]
+            runs = history.runs(cut_moments)
+            for first, end, s in runs:
+                t0, t1 = trend_from[first], trend_from[end]
+                if s is None or t0 == t1:
+                    continue
+                r = s.rag
+                if r is None:
+                    # unrated: the rules' rating, which over the days of one state only climbs
+                    # (as for a steady action below): alike at both ends is alike between
+                    r = suggested_rag(s.status, None, ot, s.revised_target, today=trend_days[t0], scheme=scheme,
+                                      due_soon_days=near)
+                    if t1 - t0 > 1 and suggested_rag(s.status, None, ot, s.revised_target, today=trend_days[t1 - 1],
+                                                     scheme=scheme, due_soon_days=near) != r:
+                        for d in trend_days[t0:t1]:
+                            trend[d][suggested_rag(s.status, None, ot, s.revised_target, today=d, scheme=scheme,
+                                                   due_soon_days=near) or "none"] += 1
+                        continue
+                steps = trend_steps[r or "none"]
+                steps[t0] += 1
+                steps[t1] -= 1
+            now = runs[-1][2]  # at the end of as_of
             if now is None:
                 continue
             status, reported, revised, seen = now
@@ -535,14 +549,14 @@ def build_digest(
                 if owners is None:
                     owners = stale_owners[action.owner_ids] = [pid for pid in dict.fromkeys(action.owner_ids) if pid in people] or [None]
                 for pid in owners:
-                    stale_by_owner.setdefault(pid, []).append(action.ref)
+                    stale_by_owner[pid].append(action.ref)
 
         if history is None or now is None:  # steady: the same state at `since`; only its rating can have moved
             if was != rating:
                 same = _State(status, reported, revised, seen)
                 _movement(action, lead if lead is not None else lead_of(action), same, same, was, rating, moved)
             continue
-        before, before_day = states[since], since
+        before, before_day = next(st for first, end, st in runs if first <= since_at < end), since
         if before is None and created is not None:
             # Made during the period (imported, added): it moved from how it was made.
             before, before_day = history.state_as_created(), created.astimezone(tz).date()
@@ -555,14 +569,15 @@ def build_digest(
         if group is None:  # only None (under no listed priority) is not there already: it comes last
             group = prio_counters[key] = _Counters()
         group.add(status, reported, suggested, rating, is_suggestion, n)
-    if steady_trend:
-        for d in trend_days:
-            counts = trend[d]
-            for k, n in steady_trend.items():
-                counts[k] += n
+    for k, steps in trend_steps.items():
+        running = steady_trend[k]
+        for d, step in zip(trend_days, steps, strict=False):
+            running += step
+            trend[d][k] += running
 
-    overdue.sort(key=lambda o: (-o.days_overdue, o.target))
-    due_soon.sort(key=lambda d: (d.target,))
+    # most overdue first is earliest target first; soonest first too (stable: register order within a day)
+    overdue.sort(key=_TARGET)
+    due_soon.sort(key=_TARGET)
     named = tuple(
         StaleOwner(pid, people[pid].display_name if pid is not None else "No known owner", tuple(refs))
         for pid, refs in sorted(stale_by_owner.items(),

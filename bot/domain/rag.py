@@ -40,6 +40,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
+from typing import NamedTuple
 
 from bot.domain.model import ActionSnapshot, Rag, RagScheme, Status
 
@@ -59,8 +60,7 @@ def fmt_date(d: date) -> str:
     return f"{d.day} {d:%b %Y}"
 
 
-@dataclass(frozen=True)
-class RagSuggestion:
+class RagSuggestion(NamedTuple):
     rag: Rag | None
     reasons: tuple[str, ...]
 
