@@ -55,15 +55,15 @@ _STATUS: dict[str | None, Status | None] = {None: None, "": None, **{s.value: s 
 _ACTION_STATUS: dict[str, Status] = {s.value: s for s in Status}  # an action always has one
 _RAG: dict[str | None, Rag | None] = {None: None, "": None, **{r.value: r for r in Rag}}
 _CHANNEL: dict[str, Channel] = {c.value: c for c in Channel}
-# Snapshots are built many thousand at a time by filling each new instance's __dict__ with every
-# field, in order: the same frozen dataclass the generated __init__ makes (equal, hashing alike),
-# without its object.__setattr__ call per field (a third of the cost of building one).
-_ACTION_FIELDS = tuple(f.name for f in fields(ActionSnapshot))
+# Snapshots are built many thousand at a time. An ActionSnapshot is a named tuple: made with
+# tuple.__new__ on its values in field order. An UpdateSnapshot is a frozen dataclass: each new
+# instance's __dict__ is filled with every field, in order (equal, hashing alike, as its
+# generated __init__ makes it, without an object.__setattr__ call per field).
 _UPDATE_FIELDS = tuple(f.name for f in fields(UpdateSnapshot))
-assert _ACTION_FIELDS == ("id", "plan_id", "ref", "text", "status", "rag", "priority_ref", "lead_text", "owner_ids", "delegate_ids",
-                          "original_target", "original_target_raw", "revised_target", "last_update_at", "returned_at",
-                          "created_at", "version", "last_answer_at")  # _actions fills them by keyword on PostgreSQL
-assert "__slots__" not in vars(ActionSnapshot) and "__slots__" not in vars(UpdateSnapshot)  # they keep a __dict__
+assert ActionSnapshot._fields == ("id", "plan_id", "ref", "text", "status", "rag", "priority_ref", "lead_text", "owner_ids",
+                                  "delegate_ids", "original_target", "original_target_raw", "revised_target", "last_update_at",
+                                  "returned_at", "created_at", "version", "last_answer_at")  # the order _actions gives them
+assert "__slots__" not in vars(UpdateSnapshot)  # it keeps a __dict__
 _IDS_PER_QUERY = 1000  # load_updates(ids): keeps every IN list well under the drivers' limits
 _IMPORT = Channel.IMPORT.value
 
@@ -354,26 +354,21 @@ def _actions(db: Db, plan_ids: list[int], *, person_id: int | None = None,
         # an action's priority is one of its own plan's
         f"FROM action a LEFT OUTER JOIN priority pr ON pr.id = a.priority_id AND pr.plan_id = a.plan_id "
         f"WHERE {live} ORDER BY a.plan_id, a.position, a.id", params)
-    status, rag, utc, no, new, names, out = _ACTION_STATUS, _RAG, _utc_of(db), (), object.__new__, _ACTION_FIELDS, []
+    out: list[ActionSnapshot] = []
+    status, rag, utc, no = _ACTION_STATUS, _RAG, _utc_of(db), ()
+    new, snapshot, append = tuple.__new__, ActionSnapshot, out.append
     day = _day_of(db)
     answer = (answers or {}).get  # the last answer when not read with the row (None read: none given)
     if utc is _same and day is None:  # PostgreSQL in UTC sessions: the driver's values are already what we hand on
-        # every field by keyword (_ACTION_FIELDS is checked to be these at import): cheaper than zip
         for i, p, ref, txt, st, rg, pr, lead, ot, otr, rt, lu, ra, ca, v, la in rows:
-            a = new(ActionSnapshot)
-            a.__dict__.update(id=i, plan_id=p, ref=ref, text=txt, status=status[st], rag=rag[rg], priority_ref=pr, lead_text=lead,
-                              owner_ids=owners.get(i, no), delegate_ids=delegates.get(i, no), original_target=ot,
-                              original_target_raw=otr, revised_target=rt, last_update_at=lu, returned_at=ra, created_at=ca,
-                              version=v, last_answer_at=la or answer(i))
-            out.append(a)
+            append(new(snapshot, (i, p, ref, txt, status[st], rag[rg], pr, lead, owners.get(i, no), delegates.get(i, no), ot, otr,
+                                  rt, lu, ra, ca, v, la or answer(i))))
         return out
     assert day is not None
     for i, p, ref, txt, st, rg, pr, lead, ot, otr, rt, lu, ra, ca, v, la in rows:
-        a = new(ActionSnapshot)
-        a.__dict__.update(zip(names, (i, p, ref, txt, status[st], rag[rg], pr, lead, owners.get(i, no), delegates.get(i, no),
-                                      ot and day(ot), otr, rt and day(rt), lu and utc(lu), ra and utc(ra), ca and utc(ca), v,
-                                      (la and utc(la)) or answer(i)), strict=True))
-        out.append(a)
+        append(new(snapshot, (i, p, ref, txt, status[st], rag[rg], pr, lead, owners.get(i, no), delegates.get(i, no),
+                              ot and day(ot), otr, rt and day(rt), lu and utc(lu), ra and utc(ra), ca and utc(ca), v,
+                              (la and utc(la)) or answer(i))))
     return out
 
 

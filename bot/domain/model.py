@@ -7,10 +7,11 @@ storage layer builds them from rows, tests build them by hand.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import cast
+from typing import Any, NamedTuple, cast
 
 from bot.domain.limits import shown
 
@@ -21,6 +22,7 @@ class InvalidValue(ValueError):
 
 
 _SAME = object()  # a default meaning "the same as another field"
+_SAME_MOMENT = cast(datetime, _SAME)
 
 
 def _norm(text: str) -> str:
@@ -191,10 +193,7 @@ class Cadence:
         return f"{self.kind}:{_WEEKDAYS[self.day]}"
 
 
-@dataclass(frozen=True)
-class ActionSnapshot:
-    """An action as the engine's rules see it. Times are timezone-aware UTC."""
-
+class _ActionFields(NamedTuple):
     id: int
     plan_id: int
     ref: str
@@ -214,11 +213,29 @@ class ActionSnapshot:
     version: int = 0  # the register's version of the action: a card that carries it can detect a stale save
     # The latest update a person gave (in chat, on the command line…), not counting imports: an
     # imported file is not the lead officer's answer. Left out: the same as last_update_at.
-    last_answer_at: datetime | None = field(default=cast(datetime, _SAME))
+    last_answer_at: datetime | None = None
 
-    def __post_init__(self) -> None:
-        if self.last_answer_at is _SAME:
-            object.__setattr__(self, "last_answer_at", self.last_update_at)
+
+class ActionSnapshot(_ActionFields):
+    """An action as the engine's rules see it. Times are timezone-aware UTC.
+
+    An immutable named tuple of the fields above, in that order: the register is read many
+    thousand actions at a time, and a tuple is made four to five times faster than a frozen
+    dataclass with a __dict__ (storage.snapshots makes them with ``tuple.__new__``). It keeps
+    the dataclass protocol its callers use: ``dataclasses.fields``, ``replace`` and ``asdict``
+    work on it as on the frozen dataclass it was (see _dataclass_protocol below)."""
+
+    __slots__ = ()
+
+    def __new__(cls, id: int, plan_id: int, ref: str, text: str, status: Status, rag: Rag | None = None,
+                priority_ref: str | None = None, lead_text: str = "", owner_ids: tuple[int, ...] = (),
+                delegate_ids: tuple[int, ...] = (), original_target: date | None = None, original_target_raw: str = "",
+                revised_target: date | None = None, last_update_at: datetime | None = None,
+                returned_at: datetime | None = None, created_at: datetime | None = None, version: int = 0,
+                last_answer_at: datetime | None = _SAME_MOMENT) -> ActionSnapshot:
+        return tuple.__new__(cls, (id, plan_id, ref, text, status, rag, priority_ref, lead_text, owner_ids, delegate_ids,
+                                   original_target, original_target_raw, revised_target, last_update_at, returned_at,
+                                   created_at, version, last_update_at if last_answer_at is _SAME else last_answer_at))
 
     @property
     def target(self) -> date | None:
@@ -228,6 +245,21 @@ class ActionSnapshot:
     @property
     def rebaselined(self) -> bool:
         return self.revised_target is not None and self.revised_target != self.original_target
+
+
+def _dataclass_protocol(cls: Any, fields_of: Any) -> None:
+    """Give the named tuple `cls` the fields a frozen dataclass of the same fields has, so
+    ``dataclasses.fields``, ``replace`` (which makes the new one with ``cls(**fields)``) and
+    ``asdict`` work on it."""
+    spec = make_dataclass(cls.__name__, [(name, fields_of.__annotations__[name],
+                                          dataclass_field(default=fields_of._field_defaults[name]))
+                                         if name in fields_of._field_defaults else (name, fields_of.__annotations__[name])
+                                         for name in fields_of._fields], frozen=True)
+    cls.__dataclass_fields__ = spec.__dataclass_fields__  # type: ignore[attr-defined]
+    cls.__dataclass_params__ = spec.__dataclass_params__  # type: ignore[attr-defined]
+
+
+_dataclass_protocol(ActionSnapshot, _ActionFields)
 
 
 @dataclass(frozen=True)
