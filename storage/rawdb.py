@@ -14,6 +14,7 @@ same per-connection settings (``normalise_url``, ``SQLITE_PRAGMAS``, ``POSTGRES_
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -61,6 +62,40 @@ class Db:
             return cur.fetchall()
         finally:
             cur.close()
+
+    def insert_many(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], *, ids: bool = False) -> list[int]:
+        """INSERT `rows` (values in the order of `columns`, as the driver takes them) into
+        `table` with the driver's executemany, in the connection's transaction. With `ids`,
+        the new rows' ids in the order of `rows`: PostgreSQL returns them (psycopg's
+        executemany with RETURNING); on SQLite, where executemany returns no rows, they are
+        the last len(rows) ids, read back, since SQLite gives each new row the next rowid
+        and this transaction holds the only write lock from its first write to its commit."""
+        if not rows:
+            return []
+        names = ", ".join(columns)
+        if self.sqlite:
+            sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
+            cur = self.conn.cursor()
+            try:
+                cur.executemany(sql, rows)
+                if cur.rowcount != len(rows):
+                    raise RuntimeError(f"{table}: {cur.rowcount} rows stored of {len(rows)}")
+                if not ids:
+                    return []
+                (last,) = cur.execute(f"SELECT max(id) FROM {table}").fetchone()
+                return list(range(last - len(rows) + 1, last + 1))
+            finally:
+                cur.close()
+        sql = f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})" + (" RETURNING id" if ids else "")
+        with self.conn.cursor() as cur:
+            cur.executemany(sql, rows, returning=ids)
+            if not ids:
+                return []
+            out = []
+            while True:
+                out.append(cur.fetchone()[0])
+                if not cur.nextset():
+                    return out
 
     def moment(self, expr: str) -> str:
         """A stored moment as selected for ``to_utc``: on SQLite the stored UTC text with

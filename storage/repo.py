@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import func, insert, or_
+from sqlalchemy import func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, col, select
 
@@ -23,6 +23,7 @@ from bot.domain.names import name_key
 from bot.domain.permissions import Actor, Grant
 from bot.domain.vocabulary import ref_key
 from bot.errors import Ambiguous, NotFound
+from storage.rawdb import as_db
 from storage.snapshots import make_plan_snapshot
 from storage.tables import (
     Action,
@@ -208,18 +209,40 @@ def insert_rows(session: Session, model: type[SQLModel], rows: Sequence[dict[str
     check_values(table, defaults)
     for r in rows:
         check_values(table, r)
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True) if return_ids else insert(table)
+    # Sent through the driver's own executemany on the session's connection (storage.rawdb),
+    # each value made what the database takes by the column type's own bind processor (the
+    # same conversion SQLAlchemy's execute applies), without SQLAlchemy compiling a statement
+    # and building parameters per row: half the time of a 10,000-action import's store.
+    db = as_db(session)
+    dialect = session.connection().dialect
+    columns = list(dict.fromkeys([*defaults, *factories, *(k for r in rows for k in r)]))
+    binds = [(c, _remembering(table.c[c].type.dialect_impl(dialect).bind_processor(dialect), table.c[c].type)) for c in columns]
     ids: list[int] = []
     for start in range(0, len(rows), _INSERT_CHUNK):
-        full = []
+        values = []
         for r in rows[start : start + _INSERT_CHUNK]:
             made = {k: f() for k, f in factories.items() if k not in r}
             check_values(table, made)
-            full.append(defaults | made | r)
-        got = session.execute(statement, full)
-        if return_ids:
-            ids += [i for (i,) in got]
+            full = defaults | made | r
+            values.append(tuple([full.get(c) if bind is None else bind(full.get(c)) for c, bind in binds]))
+        ids += db.insert_many(table.name, columns, values, ids=return_ids)
     return ids
+
+
+def _remembering(bind: Any, column_type: Any) -> Any:
+    """A column's bind processor that makes each distinct moment, date or flag once: an import
+    stamps thousands of rows with the same few (its own moment, the plan's target dates)."""
+    if bind is None or getattr(column_type, "impl", column_type).python_type not in (datetime, date, bool):
+        return bind
+    made: dict[Any, Any] = {}
+
+    def process(value: Any) -> Any:
+        got = made.get(value, made)
+        if got is made:
+            got = made[value] = bind(value)
+        return got
+
+    return process
 
 
 _INSERT_CHUNK = 1000  # rows per executemany in insert_rows: SQLAlchemy's own batch size for a multi-row INSERT
