@@ -143,6 +143,12 @@ def import_floor(db: str, path: str) -> None:
 
 def main() -> None:
     what, *args = sys.argv[1:]
+    if what != "pass":
+        # A one-shot `actionbot` command turns the cyclic collector off (bot.cli: its objects
+        # have no cycles, and the passes only cost time); the floor does not pay for them either.
+        import gc
+
+        gc.disable()
     if what == "import":
         import_floor(args[0], args[1])
     elif what == "due":
