@@ -455,10 +455,11 @@ def build_digest(
     names: dict[tuple[int, ...], str] = {}  # the known owners' names by owner ids: the same few people lead many actions
 
     def lead_of(action: ActionSnapshot) -> str:
-        """_lead(action, people), the names looked up once per set of owners."""
+        """The lead a line shows: its known owners' names (looked up once per set of owners),
+        else the lead as the plan wrote it."""
         got = names.get(action.owner_ids)
         if got is None:
-            got = names[action.owner_ids] = ", ".join([people[pid].display_name for pid in action.owner_ids if pid in people])
+            got = names[action.owner_ids] = _names(action.owner_ids, people)
         return got or action.lead_text
 
     scheme, near = plan.rag_scheme, plan.due_soon_days
@@ -658,9 +659,9 @@ def _rag_on(original_target: date | None, state: _State, day: date, scheme: RagS
                          due_soon_days=near)
 
 
-def _lead(action: ActionSnapshot, people: Mapping[int, PersonSnapshot]) -> str:
-    names = [people[pid].display_name for pid in action.owner_ids if pid in people]
-    return ", ".join(names) if names else action.lead_text
+def _names(owner_ids: tuple[int, ...], people: Mapping[int, PersonSnapshot]) -> str:
+    """The names of the known people among `owner_ids`, in order ("" when none is known)."""
+    return ", ".join([people[pid].display_name for pid in owner_ids if pid in people])
 
 
 def _label(rag: Rag | None) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, make_dataclass
-from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple, cast
@@ -213,7 +212,7 @@ class _ActionFields(NamedTuple):
     version: int = 0  # the register's version of the action: a card that carries it can detect a stale save
     # The latest update a person gave (in chat, on the command line…), not counting imports: an
     # imported file is not the lead officer's answer. Left out: the same as last_update_at.
-    last_answer_at: datetime | None = None
+    last_answer_at: datetime | None = _SAME_MOMENT
 
 
 class ActionSnapshot(_ActionFields):
@@ -252,7 +251,7 @@ def _dataclass_protocol(cls: Any, fields_of: Any) -> None:
     ``dataclasses.fields``, ``replace`` (which makes the new one with ``cls(**fields)``) and
     ``asdict`` work on it."""
     spec = make_dataclass(cls.__name__, [(name, fields_of.__annotations__[name],
-                                          dataclass_field(default=fields_of._field_defaults[name]))
+                                          field(default=fields_of._field_defaults[name]))
                                          if name in fields_of._field_defaults else (name, fields_of.__annotations__[name])
                                          for name in fields_of._fields], frozen=True)
     cls.__dataclass_fields__ = spec.__dataclass_fields__  # type: ignore[attr-defined]
