@@ -30,10 +30,12 @@ import gc
 import json
 import sys
 import threading
+from bisect import insort
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any
 
 from bot.domain.digest import Change
@@ -66,6 +68,7 @@ assert ActionSnapshot._fields == ("id", "plan_id", "ref", "text", "status", "rag
 assert "__slots__" not in vars(UpdateSnapshot)  # it keeps a __dict__
 _IDS_PER_QUERY = 1000  # load_updates(ids): keeps every IN list well under the drivers' limits
 _IMPORT = Channel.IMPORT.value
+_AT = itemgetter(0)  # a change's moment
 
 Source = Any  # a SQLModel Session (its connection and transaction) or a storage.rawdb.Db
 
@@ -290,8 +293,11 @@ def _day_of(db: Db) -> Callable[[Any], date] | None:
 
 
 def _trails(db: Db, plan_id: int, answers: dict[int, datetime]) -> dict[int, list[Change]]:
-    """The plan's live actions' updates grouped by action as the digest reads them, each
-    action's last answer (its latest update not imported) noted in `answers` in the same pass."""
+    """The plan's live actions' updates grouped by action as the digest reads them (each
+    action's in time order, those at the same moment in the order read: as trails_of), each
+    action's last answer (its latest update not imported) noted in `answers` in the same pass.
+    Updates mostly come in time order, so a change is put in its place only when it is not the
+    latest yet."""
     rows = db.rows(f"SELECT u.action_id, {db.moment('u.at')}, u.channel, u.status, u.rag, u.revised_target "
                    "FROM action_update u JOIN action a ON a.id = u.action_id WHERE a.plan_id = ? AND NOT a.removed", (plan_id,))
     status, rag, utc, day, imported, answer = _STATUS, _RAG, _utc_of(db), _day_of(db), _IMPORT, answers.get
@@ -302,8 +308,10 @@ def _trails(db: Db, plan_id: int, answers: dict[int, datetime]) -> dict[int, lis
             got = trail(a)
             if got is None:
                 out[a] = [(at, status[st], rag[rg], rt)]
-            else:
+            elif at >= got[-1][0]:
                 got.append((at, status[st], rag[rg], rt))
+            else:
+                insort(got, (at, status[st], rag[rg], rt), key=_AT)  # after any at the same moment
             if ch != imported:
                 last = answer(a)
                 if last is None or at > last:
@@ -316,8 +324,10 @@ def _trails(db: Db, plan_id: int, answers: dict[int, datetime]) -> dict[int, lis
         got = trail(a)
         if got is None:
             out[a] = [change]
-        else:
+        elif at >= got[-1][0]:
             got.append(change)
+        else:
+            insort(got, change, key=_AT)
         if ch != imported:
             last = answer(a)
             if last is None or at > last:

@@ -309,6 +309,30 @@ def test_the_digests_read_is_the_registers_read(session, register, which):
     assert people == reg.people and list(people) == list(reg.people)
 
 
+def test_the_digests_read_gives_each_actions_changes_in_time_order(session, register):
+    """Updates stored out of time order (an answer backdated, an import's history) come back
+    in time order, those at the same moment in the order stored (as trails_of orders them),
+    whatever order the database reads them in: here without the index on (action, time),
+    dropped inside the test's transaction, so the rows come in the order they were stored."""
+    from sqlalchemy import text
+
+    from storage.snapshots import load_for_digest
+
+    action = register["actions"][3]
+    with fresh(session) as s:
+        for days, status in [(40, "complete"), (30, "in_progress"), (40, "not_started"), (35, None)]:
+            s.add(Update(action_id=action.id, at=T0 + timedelta(days=days), channel="slack", text="late", status=status))
+            s.flush()  # one at a time: stored in this order
+        s.execute(text("DROP INDEX ix_update_action_at"))
+        plan = s.get(Plan, register["ilacs"])
+        _, trails, _ = load_for_digest(s, plan.id, plan.org_id)
+        s.rollback()
+    times = [c[0] for c in trails[action.id]]
+    assert times == sorted(times) and len(times) == 7
+    assert [((c[0] - T0).days, c[1]) for c in trails[action.id][3:]] == [
+        (30, Status.IN_PROGRESS), (35, None), (40, Status.COMPLETE), (40, Status.NOT_STARTED)]
+
+
 # --------------------------------------------------------------------------- the bare driver
 
 

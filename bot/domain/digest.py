@@ -24,11 +24,12 @@ Names: `missing_updates` is counts only, for the channel; `missing_updates_named
 plan owner's private copy (`to_json(private=True)`). Nobody is named in a channel for missing
 an update. Overdue and due-soon lines show the lead officer, as the register itself does.
 
-Cost: one pass to group updates by action (none when given grouped), one sort per action that
-changed in the digest's window, then a binary search per such change (where it falls among the
-digest's dates) and a state per run of dates it splits them into; linear in actions plus
-updates. The lines listed (overdue, disagreements, ...) are named tuples: a digest of a big
-plan makes thousands, and a frozen dataclass costs three times as much to make.
+Cost: one pass to group updates by action in time order (none when given grouped), then for
+each action that changed in the digest's window a binary search per change (where it falls
+among the digest's dates) and a state per run of dates it splits them into; linear in actions
+plus updates. The reasons for a disagreement are worded once for all actions alike (status,
+reported rating, targets). The lines listed (overdue, disagreements, ...) are named tuples: a
+digest of a big plan makes thousands, and a frozen dataclass costs three times as much to make.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -51,6 +52,7 @@ _OPEN = (Status.NOT_STARTED, Status.IN_PROGRESS)
 _EMPTY: Mapping[Any, Any] = MappingProxyType({})
 _AT = itemgetter(0)
 _TICK = timedelta(microseconds=1)
+_ID = attrgetter("id")
 _TARGET = itemgetter(4)  # OverdueAction.target, DueSoonAction.target (checked below)
 
 
@@ -274,7 +276,8 @@ Change = tuple[datetime, Status | None, Rag | None, date | None]
 
 
 def trails_of(updates: Iterable[UpdateSnapshot]) -> dict[int, list[Change]]:
-    """The updates as build_digest reads them: each action's changes, in the order given."""
+    """The updates as build_digest reads them: each action's changes in time order (those at
+    the same moment in the order given)."""
     out: dict[int, list[Change]] = {}
     for u in updates:
         change = (u.at, u.status, u.rag, u.revised_target)
@@ -283,6 +286,8 @@ def trails_of(updates: Iterable[UpdateSnapshot]) -> dict[int, list[Change]]:
             out[u.action_id] = [change]
         else:
             got.append(change)
+    for changes in out.values():
+        changes.sort(key=_AT)  # stable
     return out
 
 
@@ -299,20 +304,19 @@ _new_state = tuple.__new__  # a _State of its four values, in order
 
 
 class _History:
-    """One action's fields over time, from its changes sorted by time."""
+    """One action's fields over time, from its changes in time order."""
 
     __slots__ = ("_after", "_last", "action", "times")
 
-    def __init__(self, action: ActionSnapshot, trail: Sequence[Change]):
-        changes = sorted(trail, key=_AT)  # stable: changes at the same moment stay in the order given
+    def __init__(self, action: ActionSnapshot, trail: Sequence[Change]):  # trail: in time order
         self.action = action
-        self.times = [c[0] for c in changes]
+        self.times = [c[0] for c in trail]
         # _after[i]: (status, RAG, revised target) as the first i changes left them, from the
         # starting values; _last: the index of the last change that set each (-1: none did)
         status, rag, target = Status.NOT_STARTED, None, None
         last_status = last_rag = last_target = -1
         after: list[tuple[Status, Rag | None, date | None]] = [(status, rag, target)]
-        for j, (_, s, r, t) in enumerate(changes):
+        for j, (_, s, r, t) in enumerate(trail):
             if s is not None:
                 status, last_status = s, j
             if r is not None:
@@ -392,7 +396,7 @@ def build_digest(
     of `since` (default: a week earlier). `priorities` are (ref, title) pairs in plan order;
     actions whose priority_ref is not among them are totalled under "Other actions".
     `updates` is the actions' history: the updates themselves, or (as storage's digest read
-    gives it) each action's changes by action id, as trails_of makes them."""
+    gives it) each action's changes by action id in time order, as trails_of makes them."""
     if since is None:
         since = as_of - timedelta(days=7)
     if since > as_of:
@@ -446,9 +450,11 @@ def build_digest(
     disagreements: list[Disagreement] = []
     stale_by_owner: defaultdict[int | None, list[str]] = defaultdict(list)
     stale_count = 0
-    by_id: dict[int, ActionSnapshot] = {}
-    # how many actions share each (priority, status, reported, suggested, rating, is-suggestion):
-    # counted into prio_counters at the end, one entry per kind rather than per action
+    worded: dict[tuple[Status, Rag, date | None, date | None], tuple[str, ...]] = {}  # a disagreement's reasons
+    reasons_of = worded.get
+    # how many actions share each (priority ref, status, reported, suggested, rating, is-suggestion):
+    # counted into prio_counters at the end (a ref not listed under "Other actions"), one entry
+    # per kind rather than per action
     tally: dict[tuple[str | None, Status, Rag | None, Rag | None, Rag | None, bool], int] = {}
     tally_get = tally.get
     stale_owners: dict[tuple[int, ...], list[int | None]] = {}  # the known owners of owner_ids, None for none
@@ -465,10 +471,9 @@ def build_digest(
     scheme, near = plan.rag_scheme, plan.due_soon_days
     for action in actions:
         aid = action.id
-        by_id[aid] = action
         ot, created, lu = action.original_target, action.created_at, action.last_update_at
         trail = trails.get(aid, no_trail)
-        latest = (trail[0][0] if len(trail) == 1 else max(map(_AT, trail))) if trail else None  # its latest update
+        latest = trail[-1][0] if trail else None  # its latest update
         history: _History | None = None
         # changed: an update at or after the earliest cutoff, or made or edited (a change the
         # updates do not show) then
@@ -525,11 +530,14 @@ def build_digest(
                                  or "none"] += 1
                 if not alike or since < trend_days[0]:  # else `since` is one of the days rated alike
                     was = suggested_rag(status, None, ot, revised, today=since, scheme=scheme, due_soon_days=near)
-        tally_key = (action.priority_ref if action.priority_ref in prio_titles else None, status, reported, suggested, rating,
-                     is_suggestion)
+        tally_key = (action.priority_ref, status, reported, suggested, rating, is_suggestion)
         tally[tally_key] = tally_get(tally_key, 0) + 1
         if reported is not None and suggested is not None and disagreement(reported, suggested):
-            reasons = rule_rag(status, reported, ot, revised, today=as_of, scheme=scheme, due_soon_days=near).reasons
+            why = (status, reported, ot, revised)  # the reasons' wording is worked out once for all actions alike
+            reasons = reasons_of(why)
+            if reasons is None:
+                reasons = worded[why] = rule_rag(status, reported, ot, revised, today=as_of, scheme=scheme,
+                                                 due_soon_days=near).reasons
             disagreements.append(Disagreement(aid, action.ref, action.text, reported, suggested, reasons))
 
         lead: str | None = None
@@ -565,7 +573,8 @@ def build_digest(
             was = _rag_on(ot, before, before_day, scheme, near)
             if was != rating or before.status is not status or before.revised_target != revised:
                 _movement(action, lead if lead is not None else lead_of(action), before, now, was, rating, moved)
-    for (key, status, reported, suggested, rating, is_suggestion), n in tally.items():
+    for (ref, status, reported, suggested, rating, is_suggestion), n in tally.items():
+        key = ref if ref in prio_titles else None
         group = prio_counters.get(key)
         if group is None:  # only None (under no listed priority) is not there already: it comes last
             group = prio_counters[key] = _Counters()
@@ -589,6 +598,7 @@ def build_digest(
         for ref, c in prio_counters.items()
         if ref is not None or c.actions
     )
+    by_id = dict(zip(map(_ID, actions), actions, strict=True)) if awaiting_signoff else {}
     waiting = tuple(
         AwaitingSignoff(aid, by_id[aid].ref, by_id[aid].text, lead_of(by_id[aid]), stage)
         for aid, stage in awaiting_signoff
