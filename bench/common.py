@@ -296,7 +296,8 @@ def driver_sql(engine: Engine, sql: str) -> str:
     return re.sub(r":(\w+)", r"%(\1)s", sql) if engine.dialect.name == "postgresql" else sql
 
 
-def fair_read(engine: Engine, queries: Sequence[tuple[str, str]], params: dict[str, Any]) -> list[list[tuple]]:
+def fair_read(engine: Engine, queries: Sequence[tuple[str, str]], params: dict[str, Any], *,
+              keep: bool = True) -> list[list[tuple]]:
     """The floor of a read: each query run on the bare driver (no SQLAlchemy), its rows fetched
     in one go, and every stored moment and date turned into the Python type the product hands
     on (aware UTC datetime, date, the status, RAG or channel enum member), as the product must.
@@ -308,7 +309,13 @@ def fair_read(engine: Engine, queries: Sequence[tuple[str, str]], params: dict[s
     the rows are made, as the product pauses it around its reads (storage.snapshots.paused_gc):
     left on, its passes over every row already made cost the floor 15% at 10,000 actions and
     45% at 100,000, work the product does not do. Turned back on, it makes the one pass over
-    the young rows that the product's first allocation after its pause sets off."""
+    the young rows that the product's first allocation after its pause sets off.
+
+    `keep`: whether the product keeps what it read once it has returned (the due scan returns
+    its snapshots). Without it (the digest returns only the digest: every row it read is freed
+    before it returns, and before it turns the collector back on), the floor frees its rows
+    too, within its time and before the collector is back, and returns no rows: freeing them
+    is work the product does, and a pass over rows it no longer holds is work it does not."""
     from datetime import UTC, date, datetime
 
     from bot.domain.model import Channel, Rag, Status
@@ -350,6 +357,8 @@ def fair_read(engine: Engine, queries: Sequence[tuple[str, str]], params: dict[s
         raw.rollback()
     finally:
         raw.close()
+        if not keep:
+            out = []
         if collecting:
             gc.enable()
             gc.collect(0)
