@@ -113,12 +113,20 @@ def test_several_roles_in_one_lead_cell() -> None:
         ("Assistant Director, Children's Services", ["Assistant Director, Children's Services"]),
         ("Team Manager, Duty and Assessment", ["Team Manager, Duty and Assessment"]),
         ("Service Manager, Children in Care", ["Service Manager, Children in Care"]),
+        # a field of two capitalised words reads like a name, but names a field of work
+        ("Principal Social Worker, Practice Development", ["Principal Social Worker, Practice Development"]),
+        ("Head of Service, Early Help", ["Head of Service, Early Help"]),
+        # a title of one word
+        ("Director, Learning and Skills", ["Director, Learning and Skills"]),
+        ("Director, Children's Services", ["Director, Children's Services"]),
         # a comma before another title, a name, a body or an initialism: two leads
         ("Director of Children's Services, Head of Early Help", ["Director of Children's Services", "Head of Early Help"]),
         ("Head of Service, Assistant Director", ["Head of Service", "Assistant Director"]),
         ("Head of Service, Early Help Partnership", ["Head of Service", "Early Help Partnership"]),
         ("Head of Service, DCS", ["Head of Service", "DCS"]),
         ("Nick O'Reilly, Jacqui Jensen", ["Nick O'Reilly", "Jacqui Jensen"]),
+        ("Principal Social Worker, Nina Martin", ["Principal Social Worker", "Nina Martin"]),
+        ("Director, Nina Martin", ["Director", "Nina Martin"]),
     ],
 )
 def test_a_title_keeps_its_field_after_a_comma(cell: str, leads: list[str]) -> None:

@@ -122,12 +122,14 @@ def _split_line(text: str) -> list[str]:
 
 def _is_field_of(before: str, piece: str, after_comma: bool) -> bool:
     """Is `piece`, after a comma, the field of the job title before it ("Service Manager,
-    Safeguarding", "Assistant Director, Children's Services") rather than another lead? Only
-    after a whole job title, and only a capitalised field of work: one word that is not an
-    initialism ("PPU", "DCS" stay leads of their own), or two to four words that are neither a
-    job title, a person's name, an initialism nor a body ("Head of Early Help", "Nina Martin",
-    "Early Help Partnership" stay leads of their own)."""
-    if not (after_comma and piece[:1].isupper() and _is_title(before)):
+    Safeguarding", "Assistant Director, Children's Services", "Director, Learning and Skills")
+    rather than another lead? Only after a job title (a whole one, or a title's one word:
+    "Director"), and only a capitalised field of work: one word that is not an initialism
+    ("PPU", "DCS" stay leads of their own), or two to four words that are neither a job title,
+    an initialism nor a body ("Head of Early Help", "Early Help Partnership" stay leads of their
+    own), nor a person's name ("Nina Martin") unless a word of it names a field of work
+    ("Practice Development", "Early Help": two capitalised words, but nobody's name)."""
+    if not (after_comma and piece[:1].isupper() and (_is_title(before) or before.lower() in _TITLE_END)):
         return False
     words = piece.split()
     if len(words) == 1:
@@ -135,10 +137,21 @@ def _is_field_of(before: str, piece: str, after_comma: bool) -> bool:
     return (
         len(words) <= 4
         and not _is_title(piece)
-        and not _is_name(piece)
+        and (not _is_name(piece) or any(w.lower() in _FIELD_WORDS for w in words))
         and not any(_INITIALISM.match(w) or w.lower().strip(".,") in _TITLE_END for w in words)
         and words[-1].lower().strip(".,") not in _BODY_END
     )
+
+
+# Words that name a field of work in a council's services and are not people's names: after a
+# job title and its comma, a phrase with one is the title's field even when it reads like a
+# name ("Principal Social Worker, Practice Development").
+_FIELD_WORDS = frozenset(
+    """help development practice workforce learning skills education health inclusion fostering adoption
+    offending performance improvement planning placements placement permanence housing disability disabilities
+    participation engagement intelligence operations prevention intervention protection parenting residential
+    exploitation families business strategy policy""".split()
+)
 
 
 # A lead ending in one of these is a body that can lead an action by itself ("Early Help
