@@ -469,6 +469,26 @@ def build_digest(
         return got or action.lead_text
 
     scheme, near = plan.rag_scheme, plan.due_soon_days
+
+    def rated_alike(status: Status, ot: date | None, revised: date | None, days: Sequence[date],
+                    last: str | None = None) -> str:
+        """The key of the rules' rating of an unrated action in this state on each of `days`
+        (ascending, at least one; `last`: the key on the last day, when already known) when it
+        is the same on all of them; else "", once the action is counted into `trend` day by
+        day. Over the days of one state that rating only climbs (Green or Amber, Amber when due
+        soon and not started, Red once past the target), each rating for one run of days, so
+        the same rating on the first and the last day is its rating on every day between."""
+        first = suggested_rag(status, None, ot, revised, today=days[0], scheme=scheme, due_soon_days=near) or "none"
+        if len(days) == 1:
+            return first
+        if last is None:
+            last = suggested_rag(status, None, ot, revised, today=days[-1], scheme=scheme, due_soon_days=near) or "none"
+        if last == first:
+            return first
+        for d in days:
+            trend[d][suggested_rag(status, None, ot, revised, today=d, scheme=scheme, due_soon_days=near) or "none"] += 1
+        return ""
+
     for action in actions:
         aid = action.id
         ot, created, lu = action.original_target, action.created_at, action.last_update_at
@@ -485,21 +505,11 @@ def build_digest(
                 t0, t1 = trend_from[first], trend_from[end]
                 if s is None or t0 == t1:
                     continue
-                r = s.rag
-                if r is None:
-                    # unrated: the rules' rating, which over the days of one state only climbs
-                    # (as for a steady action below): alike at both ends is alike between
-                    r = suggested_rag(s.status, None, ot, s.revised_target, today=trend_days[t0], scheme=scheme,
-                                      due_soon_days=near)
-                    if t1 - t0 > 1 and suggested_rag(s.status, None, ot, s.revised_target, today=trend_days[t1 - 1],
-                                                     scheme=scheme, due_soon_days=near) != r:
-                        for d in trend_days[t0:t1]:
-                            trend[d][suggested_rag(s.status, None, ot, s.revised_target, today=d, scheme=scheme,
-                                                   due_soon_days=near) or "none"] += 1
-                        continue
-                steps = trend_steps[r or "none"]
-                steps[t0] += 1
-                steps[t1] -= 1
+                key = s.rag if s.rag is not None else rated_alike(s.status, ot, s.revised_target, trend_days[t0:t1])
+                if key:
+                    steps = trend_steps[key]
+                    steps[t0] += 1
+                    steps[t1] -= 1
             now = runs[-1][2]  # at the end of as_of
             if now is None:
                 continue
@@ -515,20 +525,11 @@ def build_digest(
         if history is None:
             if reported is not None or status not in _OPEN or (revised or ot) is None:
                 steady_trend[rating or "none"] += 1  # rated alike on every day, `since` included
-            else:
-                # Open, unrated and rated by its target: over the days its rating only climbs
-                # (Green or Amber, Amber when due soon and not started, Red once past the
-                # target), each rating for one run of days, so the same rating on the first
-                # trend day and on `as_of` (the last) is its rating on every day between.
-                alike = bool(trend_days) and suggested_rag(status, None, ot, revised, today=trend_days[0], scheme=scheme,
-                                                           due_soon_days=near) == rating
-                if alike:
-                    steady_trend[rating or "none"] += 1
-                else:
-                    for d in trend_days:
-                        trend[d][suggested_rag(status, None, ot, revised, today=d, scheme=scheme, due_soon_days=near)
-                                 or "none"] += 1
-                if not alike or since < trend_days[0]:  # else `since` is one of the days rated alike
+            else:  # open, unrated and rated by its target: its rating can change over the days
+                key = rated_alike(status, ot, revised, trend_days, rating or "none") if trend_days else ""  # as_of is the last
+                if key:
+                    steady_trend[key] += 1
+                if not key or since < trend_days[0]:  # else `since` is one of the days rated alike
                     was = suggested_rag(status, None, ot, revised, today=since, scheme=scheme, due_soon_days=near)
         tally_key = (action.priority_ref, status, reported, suggested, rating, is_suggestion)
         tally[tally_key] = tally_get(tally_key, 0) + 1
@@ -574,10 +575,10 @@ def build_digest(
             if was != rating or before.status is not status or before.revised_target != revised:
                 _movement(action, lead if lead is not None else lead_of(action), before, now, was, rating, moved)
     for (ref, status, reported, suggested, rating, is_suggestion), n in tally.items():
-        key = ref if ref in prio_titles else None
-        group = prio_counters.get(key)
+        bucket = ref if ref in prio_titles else None
+        group = prio_counters.get(bucket)
         if group is None:  # only None (under no listed priority) is not there already: it comes last
-            group = prio_counters[key] = _Counters()
+            group = prio_counters[bucket] = _Counters()
         group.add(status, reported, suggested, rating, is_suggestion, n)
     for k, steps in trend_steps.items():
         running = steady_trend[k]
