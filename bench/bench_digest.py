@@ -50,10 +50,11 @@ FLOOR = [
      "a.revised_target, a.last_update_at, a.returned_at, a.created_at, a.version FROM action a "
      "LEFT JOIN priority pr ON pr.id = a.priority_id AND pr.plan_id = a.plan_id "
      "WHERE a.plan_id = :plan AND a.removed = false ORDER BY a.position, a.id", "----ee--d-dttt-"),
-    # the updates as load_for_digest reads them: the channel only compared with "import" (each
-    # action's last answer), not made an enum member
+    # the updates as load_for_digest reads them, each action's in time order (ties by id): the
+    # channel only compared with "import" (each action's last answer), not made an enum member
     ("SELECT u.action_id, u.at, u.channel, u.status, u.rag, u.revised_target "
-     "FROM action_update u JOIN action a ON a.id = u.action_id WHERE a.plan_id = :plan AND a.removed = false", "-t-eed"),
+     "FROM action_update u JOIN action a ON a.id = u.action_id WHERE a.plan_id = :plan AND a.removed = false "
+     "ORDER BY u.action_id, u.at, u.id", "-t-eed"),
     ("SELECT id, signoff_stage FROM action WHERE plan_id = :plan AND status = 'complete' AND removed = false "
      "ORDER BY position, id", "--"),
 ]

@@ -30,12 +30,10 @@ import gc
 import json
 import sys
 import threading
-from bisect import insort
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
-from operator import itemgetter
 from typing import Any
 
 from bot.domain.digest import Change
@@ -68,7 +66,6 @@ assert ActionSnapshot._fields == ("id", "plan_id", "ref", "text", "status", "rag
 assert "__slots__" not in vars(UpdateSnapshot)  # it keeps a __dict__
 _IDS_PER_QUERY = 1000  # load_updates(ids): keeps every IN list well under the drivers' limits
 _IMPORT = Channel.IMPORT.value
-_AT = itemgetter(0)  # a change's moment
 
 Source = Any  # a SQLModel Session (its connection and transaction) or a storage.rawdb.Db
 
@@ -294,44 +291,39 @@ def _day_of(db: Db) -> Callable[[Any], date] | None:
 
 def _trails(db: Db, plan_id: int, answers: dict[int, datetime]) -> dict[int, list[Change]]:
     """The plan's live actions' updates grouped by action as the digest reads them (each
-    action's in time order, those at the same moment in the order read: as trails_of), each
+    action's in time order, those at the same moment in the order stored: as trails_of), each
     action's last answer (its latest update not imported) noted in `answers` in the same pass.
-    Updates mostly come in time order, so a change is put in its place only when it is not the
-    latest yet."""
+
+    The database gives the rows in that order (by action, time and id: the index on
+    (action_id, at, id) gives them so with no sort), so an action's changes arrive together
+    and in order: each is appended to the list it follows, with no lookup of its action and no
+    search for its place, and the latest answer is simply the last one seen."""
     rows = db.rows(f"SELECT u.action_id, {db.moment('u.at')}, u.channel, u.status, u.rag, u.revised_target "
-                   "FROM action_update u JOIN action a ON a.id = u.action_id WHERE a.plan_id = ? AND NOT a.removed", (plan_id,))
-    status, rag, utc, day, imported, answer = _STATUS, _RAG, _utc_of(db), _day_of(db), _IMPORT, answers.get
+                   "FROM action_update u JOIN action a ON a.id = u.action_id WHERE a.plan_id = ? AND NOT a.removed "
+                   "ORDER BY u.action_id, u.at, u.id", (plan_id,))
+    status, rag, utc, day, imported = _STATUS, _RAG, _utc_of(db), _day_of(db), _IMPORT
     out: dict[int, list[Change]] = {}
-    trail = out.get
+    prev, got = None, []
     if utc is _same and day is None:  # PostgreSQL in UTC sessions: the driver's moments and dates as they come
         for a, at, ch, st, rg, rt in rows:
-            got = trail(a)
-            if got is None:
-                out[a] = [(at, status[st], rag[rg], rt)]
-            elif at >= got[-1][0]:
+            if a == prev:
                 got.append((at, status[st], rag[rg], rt))
             else:
-                insort(got, (at, status[st], rag[rg], rt), key=_AT)  # after any at the same moment
+                got = out[a] = [(at, status[st], rag[rg], rt)]
+                prev = a
             if ch != imported:
-                last = answer(a)
-                if last is None or at > last:
-                    answers[a] = at
+                answers[a] = at
         return out
     to_day = day or _same
     for a, at, ch, st, rg, rt in rows:
         at = utc(at)
-        change = (at, status[st], rag[rg], rt and to_day(rt))
-        got = trail(a)
-        if got is None:
-            out[a] = [change]
-        elif at >= got[-1][0]:
-            got.append(change)
+        if a == prev:
+            got.append((at, status[st], rag[rg], rt and to_day(rt)))
         else:
-            insort(got, change, key=_AT)
+            got = out[a] = [(at, status[st], rag[rg], rt and to_day(rt))]
+            prev = a
         if ch != imported:
-            last = answer(a)
-            if last is None or at > last:
-                answers[a] = at
+            answers[a] = at
     return out
 
 

@@ -175,7 +175,7 @@ class Update(SQLModel, table=True):
     """Append-only progress history. Editing an update adds a new one with ``supersedes_id``."""
 
     __tablename__ = "action_update"
-    __table_args__ = (Index("ix_update_action_at", "action_id", "at"),)
+    __table_args__ = (Index("ix_update_action_at", "action_id", "at", "id"),)  # by id too: see migration 0011
     id: int | None = Field(default=None, primary_key=True)
     action_id: int = Field(foreign_key="action.id")
     at: datetime = _created()

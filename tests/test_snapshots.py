@@ -312,8 +312,9 @@ def test_the_digests_read_is_the_registers_read(session, register, which):
 def test_the_digests_read_gives_each_actions_changes_in_time_order(session, register):
     """Updates stored out of time order (an answer backdated, an import's history) come back
     in time order, those at the same moment in the order stored (as trails_of orders them),
-    whatever order the database reads them in: here without the index on (action, time),
-    dropped inside the test's transaction, so the rows come in the order they were stored."""
+    whatever way the database finds them: here without the index on (action, time, id),
+    dropped inside the test's transaction, so only the read's own ORDER BY puts them in order
+    (the reader appends each change to its action's list and never sorts)."""
     from sqlalchemy import text
 
     from storage.snapshots import load_for_digest
