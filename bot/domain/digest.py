@@ -300,7 +300,10 @@ class _State(NamedTuple):
 
 
 assert OverdueAction._fields.index("target") == DueSoonAction._fields.index("target") == 4
-_new_state = tuple.__new__  # a _State of its four values, in order
+# a _State, or a line of the digest, of its values in field order: tuple.__new__ itself, not the
+# named tuple's own __new__ (a Python function taking each value as an argument): 3% of
+# build_digest at 200,000 actions, with 72,000 overdue and 88,000 disagreements listed
+_new_state = _new_line = tuple.__new__
 
 
 class _History:
@@ -539,7 +542,7 @@ def build_digest(
             if reasons is None:
                 reasons = worded[why] = rule_rag(status, reported, ot, revised, today=as_of, scheme=scheme,
                                                  due_soon_days=near).reasons
-            disagreements.append(Disagreement(aid, action.ref, action.text, reported, suggested, reasons))
+            disagreements.append(_new_line(Disagreement, (aid, action.ref, action.text, reported, suggested, reasons)))
 
         lead: str | None = None
         if status in _OPEN:
@@ -547,11 +550,11 @@ def build_digest(
             if target is not None:
                 if target < as_of:
                     lead = lead_of(action)
-                    overdue.append(OverdueAction(aid, action.ref, action.text, lead, target,
-                                                 (as_of - target).days, rating, is_suggestion))
+                    overdue.append(_new_line(OverdueAction, (aid, action.ref, action.text, lead, target,
+                                                             (as_of - target).days, rating, is_suggestion)))
                 elif target <= due_soon_until:
                     lead = lead_of(action)
-                    due_soon.append(DueSoonAction(aid, action.ref, action.text, lead, target, (target - as_of).days))
+                    due_soon.append(_new_line(DueSoonAction, (aid, action.ref, action.text, lead, target, (target - as_of).days)))
             last_seen = seen or created
             if last_seen is None or last_seen < stale_edge:
                 stale_count += 1
