@@ -7,7 +7,7 @@ the CLI and chat can show it as it is.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from itertools import chain
 from typing import Any, NamedTuple
@@ -30,6 +30,7 @@ from storage.tables import (
     Action,
     ActionPerson,
     AuditLog,
+    DigestWeek,
     Organisation,
     Person,
     Plan,
@@ -247,6 +248,22 @@ def _remembering(bind: Any, column_type: Any) -> Any:
 
 
 _INSERT_CHUNK = 1000  # rows per executemany in insert_rows: SQLAlchemy's own batch size for a multi-row INSERT
+
+
+def record_digest_weeks(session: Session, plan_id: int, trend: Iterable[tuple[date, Mapping[str, int]]], *, now: datetime) -> int:
+    """Keep the trend points a plan's digest reported, (week-ending day, counts by rating
+    key), in the caller's transaction; a week already kept keeps its first report. Returns
+    how many were new."""
+    rows = [dict(plan_id=plan_id, week_ending=day, blue=counts["B"], green=counts["G"], amber=counts["A"], red=counts["R"],
+                 unrated=counts["none"], reported_at=now) for day, counts in trend]
+    if not rows:
+        return 0
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = DigestWeek.__table__  # type: ignore[attr-defined]
+    stmt = dialect.insert(table).values(rows).on_conflict_do_nothing(index_elements=["plan_id", "week_ending"])
+    return len(session.execute(stmt.returning(table.c.week_ending)).all())  # the rows inserted (rowcount: -1 on psycopg)
 
 
 def history(session: Session, action_id: int) -> list[Update]:

@@ -49,6 +49,7 @@ from bot.domain.model import (
     Status,
     UpdateSnapshot,
 )
+from bot.domain.rag import RAG_KEYS
 from storage.rawdb import Db, as_db
 
 _STATUS: dict[str | None, Status | None] = {None: None, "": None, **{s.value: s for s in Status}}
@@ -213,6 +214,16 @@ def load_people(source: Source, org_id: int) -> dict[int, PersonSnapshot]:
 def priorities(source: Source, plan_id: int) -> list[tuple[str, str]]:
     """A plan's priorities as (ref, title), in register order (as repo.priorities)."""
     return as_db(source).rows("SELECT ref, title FROM priority WHERE plan_id = ? ORDER BY position, id", (plan_id,))
+
+
+def reported_weeks(source: Source, plan_id: int, first: date, last: date) -> dict[date, dict[str, int]]:
+    """The trend points the plan's digests reported for the days `first` to `last` (the
+    digest_week rows), each as counts by rating key: build_digest's `reported_weeks`."""
+    db = as_db(source)
+    span = (first.isoformat(), last.isoformat()) if db.sqlite else (first, last)
+    rows = db.rows("SELECT week_ending, blue, green, amber, red, unrated FROM digest_week "
+                   "WHERE plan_id = ? AND week_ending >= ? AND week_ending <= ?", (plan_id, *span))
+    return {_day(db, day): dict(zip(RAG_KEYS, counts, strict=True)) for day, *counts in rows}
 
 
 def awaiting_signoff(source: Source, plan_id: int, stages: Sequence[str]) -> list[tuple[int, str]]:

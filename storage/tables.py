@@ -393,6 +393,23 @@ class SeenEvent(SQLModel, table=True):
     at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
+class DigestWeek(SQLModel, table=True):
+    """One point of a plan's trend as its weekly digest reported it: how many of its actions
+    stood at each rating (what a person sees: reported, else suggested) at the end of that
+    day. Later digests show the week as reported rather than rebuild it from the history
+    (bot.domain.digest.build_digest's reported_weeks); written once, never changed."""
+
+    __tablename__ = "digest_week"
+    plan_id: int = Field(foreign_key="plan.id", primary_key=True)
+    week_ending: date = Field(primary_key=True)  # the day, in the plan's timezone
+    blue: int = 0
+    green: int = 0
+    amber: int = 0
+    red: int = 0
+    unrated: int = 0
+    reported_at: datetime = _created()
+
+
 class PendingImport(SQLModel, table=True):
     """A plan file sent in chat, waiting for its sender's Confirm. ``preview`` is the dry run
     they were shown; Confirm commits only if a new dry run still gives exactly that."""

@@ -4,6 +4,7 @@ and rates the others once; these tests hold it to the digest as first written
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -86,6 +87,26 @@ def test_the_digest_is_the_one_first_written(seed):
         assert got.to_json(private=True) == want.to_json(private=True)
         assert build_digest(plan, prios, actions, trails_of(updates), **kw) == want  # grouped, as storage reads it
         assert got.moved.count and got.overdue and got.trend  # the register exercises what is compared
+        # the trend days an earlier digest reported, all or some of them (as_of's own point
+        # too, which is worked out again): the days left are rebuilt to the same digest
+        points = {p.week_ending: p.counts for p in want.trend}
+        for some in (points, {d: c for d, c in points.items() if rnd.random() < 0.5}):
+            assert build_digest(plan, prios, actions, trails_of(updates), **kw, reported_weeks=some) == want
+
+
+def test_a_reported_week_is_shown_as_reported_and_as_of_is_worked_out_again():
+    """A week an earlier digest reported keeps the counts it reported (the register may since
+    have changed: an action removed, a rating corrected), whatever the history now rebuilds;
+    a week nobody reported, and as_of itself, are worked out from the register."""
+    plan, actions, updates, people, waiting = random_plan(3)
+    kw = dict(as_of=AS_OF, people=people, awaiting_signoff=waiting)
+    want = build_digest(plan, [], actions, updates, **kw)
+    days = [p.week_ending for p in want.trend]
+    told = {days[2]: {"R": 7, "G": 1}, days[-1]: {"R": 1}, AS_OF + timedelta(days=7): {"R": 3}}
+    got = build_digest(plan, [], actions, updates, **kw, reported_weeks=told)
+    assert got.trend[2].counts == {"B": 0, "G": 1, "A": 0, "R": 7, "none": 0}
+    assert [p for i, p in enumerate(got.trend) if i != 2] == [p for i, p in enumerate(want.trend) if i != 2]
+    assert got.trend[-1].counts == want.totals.by_rating and dataclasses.replace(got, trend=want.trend) == want
 
 
 def test_a_plan_with_no_updates_and_one_held_before_the_register_are_the_same_too():

@@ -26,7 +26,7 @@ from bot.services.register import UpdateRequest
 from cards.view import Card, Line, render_text
 from storage import repo, schedule
 from storage.db import make_engine, session_scope
-from storage.tables import Action, Job, NudgeStateRow, Outbox, Person, Plan, Update
+from storage.tables import Action, DigestWeek, Job, NudgeStateRow, Outbox, Person, Plan, Update
 
 MON = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)  # a Monday, GMT
 LONG_AGO = MON - timedelta(days=90)  # actions made then, never updated: due under any cadence
@@ -473,6 +473,41 @@ def test_digest_goes_to_each_channel_and_a_private_copy_to_the_owner_only(engine
     # Nobody else gets a copy, and the chart was drawn where configured.
     assert {m.person_id for m in digests} == {None, owner.id}
     assert private.view["chart_path"] and Path(private.view["chart_path"]).parent == cfg.chart_dir
+
+
+def test_the_weekly_digest_keeps_its_trend_and_the_next_shows_those_weeks_as_reported(engine, reg, cfg):
+    """The digest job keeps the trend points it reported (digest_week). The next week's digest
+    shows those weeks as they were reported, though the register has changed since (an
+    action removed, which a rebuilt week would no longer count), and works out only the new
+    week. A week kept keeps its first report."""
+    p = reg.plan("Children's services improvement plan", slug="cs", digest_channels=["slack:C1"])
+    gone = reg.action(p, "1.1", target=date(2026, 10, 1))  # past its target: Red on every trend day
+    reg.action(p, "1.2", target=date(2027, 6, 1))  # Green
+    reg.commit()
+    first = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # Monday 09:00 GMT: the digest to the end of Sunday 29 Nov
+
+    def kept() -> list[tuple[date, dict[str, int]]]:
+        return [(w.week_ending, {"B": w.blue, "G": w.green, "A": w.amber, "R": w.red, "none": w.unrated})
+                for w in rows(engine, DigestWeek, order=DigestWeek.week_ending)]
+
+    def trend(as_of: date) -> list[tuple[date, dict[str, int]]]:
+        with Session(engine) as s:
+            return [(t.week_ending, t.counts) for t in eng.digest_for(s, s.get(Plan, p.id), as_of=as_of, cfg=cfg).trend]
+
+    plan_and_run(engine, first, cfg)
+    reported = kept()
+    assert reported == trend(date(2026, 11, 29)) and len(reported) == 8
+    assert [c["R"] for _, c in reported] == [1] * 8 and [c["G"] for _, c in reported] == [1] * 8
+    with session_scope(engine) as s:  # a re-import drops 1.1
+        s.get(Action, gone.id).removed = True
+    plan_and_run(engine, first + timedelta(days=7), cfg)
+    shown = trend(date(2026, 12, 6))
+    assert shown[:7] == reported[1:]  # the seven weeks already reported, as reported: 1.1 counted Red
+    assert shown[7] == (date(2026, 12, 6), {"B": 0, "G": 1, "A": 0, "R": 0, "none": 0})  # the new week, worked out now
+    assert kept() == reported + shown[7:]
+    with session_scope(engine) as s:
+        assert repo.record_digest_weeks(s, p.id, [(date(2026, 11, 29), {"B": 5, "G": 5, "A": 5, "R": 5, "none": 5})], now=first) == 0
+    assert kept() == reported + shown[7:]
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,12 @@ Three ratings appear:
   counts, the movement lists, the trend and the chart use this one, so a plan without a RAG
   column still shows movement.
 
+The trend shows a week an earlier digest already reported as it was reported then
+(`reported_weeks`: the digest job keeps each point it sends), and rebuilds from the history
+only the weeks no digest reported, and `as_of` itself. So the weekly digest rebuilds one week,
+and the trend keeps what leadership was shown even after the register changes (an action
+removed, a rating corrected).
+
 Movement is measured from the end of `since`, or for an action created later (imported or
 added during the period) from its state as created. A digest as of a day before the plan
 entered the register says so (`plan_held` False) rather than counting zeros; trend weeks before
@@ -25,7 +31,8 @@ plan owner's private copy (`to_json(private=True)`). Nobody is named in a channe
 an update. Overdue and due-soon lines show the lead officer, as the register itself does.
 
 Cost: one pass to group updates by action in time order (none when given grouped), then for
-each action that changed in the digest's window a binary search per change (where it falls
+each action that changed in the window it rebuilds (from the earliest of `since` and the trend
+days it rebuilds) a binary search per change (where it falls
 among the digest's dates) and a state per run of dates it splits them into; linear in actions
 plus updates. The reasons for a disagreement are worded once for all actions alike (status,
 reported rating, targets). The lines listed (overdue, disagreements, ...) are named tuples: a
@@ -48,6 +55,7 @@ from bot.domain.model import ActionSnapshot, PersonSnapshot, PlanSnapshot, Rag, 
 from bot.domain.rag import RAG_KEYS, disagreement, fmt_date, rag_key, rule_rag, shown_rag, suggested_rag
 
 DUE_SOON_DAYS = 28  # "due soon" in the digest: targets in the next four weeks
+TREND_WEEKS = 8  # the trend: the week-ending days of the last eight weeks, as_of the last
 _OPEN = (Status.NOT_STARTED, Status.IN_PROGRESS)
 _EMPTY: Mapping[Any, Any] = MappingProxyType({})
 _AT = itemgetter(0)
@@ -393,13 +401,20 @@ def build_digest(
     stale_weeks: int = 4,
     people: Mapping[int, PersonSnapshot] = _EMPTY,
     awaiting_signoff: Sequence[tuple[int, str]] = (),
-    history_weeks: int = 8,
+    history_weeks: int = TREND_WEEKS,
+    reported_weeks: Mapping[date, Mapping[str, int]] = _EMPTY,
 ) -> Digest:
     """The digest of `plan` at the end of `as_of` (plan timezone), with movement since the end
     of `since` (default: a week earlier). `priorities` are (ref, title) pairs in plan order;
     actions whose priority_ref is not among them are totalled under "Other actions".
     `updates` is the actions' history: the updates themselves, or (as storage's digest read
-    gives it) each action's changes by action id in time order, as trails_of makes them."""
+    gives it) each action's changes by action id in time order, as trails_of makes them.
+
+    `reported_weeks`: trend points an earlier digest already reported (counts by rating key,
+    by week-ending day). A trend day before `as_of` found there is shown as reported then, not
+    rebuilt from the history: the trend keeps what leadership was shown each week, and the
+    weekly digest rebuilds only the days no digest has reported (with every earlier week
+    reported, only the last week's changes). `as_of` itself is always worked out now."""
     if since is None:
         since = as_of - timedelta(days=7)
     if since > as_of:
@@ -411,18 +426,22 @@ def build_digest(
     def end_of(day: date) -> datetime:
         return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
 
-    trend_days = [as_of - timedelta(days=7 * k) for k in range(history_weeks - 1, -1, -1)]
-    cutoffs = {d: end_of(d) for d in {*trend_days, since, as_of}}
+    week_days = [as_of - timedelta(days=7 * k) for k in range(history_weeks - 1, -1, -1)]  # the trend's, as_of last
+    ends = {d: end_of(d) for d in {*week_days, since, as_of}}
     # The plan entered the register when it was created or, for snapshots made without that
     # moment, when its first action was.
     births = [a.created_at for a in actions if a.created_at is not None]
     if plan.created_at is not None:
         births.append(plan.created_at)
     born = min(births) if births else None
-    plan_held = born is None or born < cutoffs[as_of]
+    plan_held = born is None or born < ends[as_of]
     held_since = born.astimezone(tz).date() if born is not None else None
     if born is not None:
-        trend_days = [d for d in trend_days if born < cutoffs[d]]
+        week_days = [d for d in week_days if born < ends[d]]
+    # The trend days rebuilt here (`trend_days`): those no earlier digest reported, and as_of.
+    as_reported = {d: _counted(reported_weeks[d]) for d in week_days if d != as_of and d in reported_weeks}
+    trend_days = [d for d in week_days if d not in as_reported]
+    cutoffs = {d: ends[d] for d in {*trend_days, since, as_of}}
     stale_edge = end_of(as_of - timedelta(days=7 * stale_weeks))
     due_soon_until = as_of + timedelta(days=DUE_SOON_DAYS)
 
@@ -624,7 +643,7 @@ def build_digest(
         missing_updates_named=named,
         awaiting_signoff=waiting,
         disagreements=tuple(disagreements),
-        trend=tuple(TrendPoint(d, trend[d]) for d in trend_days),
+        trend=tuple(TrendPoint(d, as_reported[d] if d in as_reported else trend[d]) for d in week_days),
         plan_held=plan_held,
         held_since=held_since,
     )
@@ -663,6 +682,11 @@ class _Counters:
                 for k, n in theirs.items():
                     mine[k] += n
         return total
+
+
+def _counted(counts: Mapping[str, int]) -> dict[str, int]:
+    """A reported trend point's counts, with every rating key."""
+    return {k: int(counts.get(k, 0)) for k in RAG_KEYS}
 
 
 def _rag_on(original_target: date | None, state: _State, day: date, scheme: RagScheme, near: int) -> Rag | None:

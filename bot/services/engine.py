@@ -174,6 +174,9 @@ def _run_digest(session: Session, job: Job, *, now: datetime, cfg: EngineConfig)
     d = digest_for(session, plan, as_of=as_of, cfg=cfg)
     chart = digest_chart(d, cfg.chart_dir / f"digest-{plan.slug}-{as_of.isoformat()}.png")
     post_digest(session, plan, digest_card(build_digest_view(d, chart_path=chart)), key=job.key, now=now)
+    # its trend as reported: next week's digest shows these weeks as they were shown today
+    # (every day of it has ended: as_of is yesterday) and rebuilds only the week since
+    repo.record_digest_weeks(session, plan.id or 0, [(p.week_ending, p.counts) for p in d.trend], now=now)
     if plan.owner_id is not None and (owner := session.get(Person, plan.owner_id)) is not None:
         private = digest_card(build_digest_view(d, private=True, chart_path=chart))
         platform, target = address_for(owner)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from bot.domain.digest import Digest, build_digest
+from bot.domain.digest import TREND_WEEKS, Digest, build_digest
 from bot.domain.due import NudgePlan, needs_update, plan_nudges, zone
 from storage.rawdb import Db, as_db
 from storage.snapshots import (
@@ -27,6 +27,7 @@ from storage.snapshots import (
     plan_snapshot,
     plan_stages,
     priorities,
+    reported_weeks,
 )
 
 
@@ -108,5 +109,8 @@ def _digest(db: Db, row: tuple, *, as_of: date, cfg: EngineConfig) -> Digest:
     plan_id = row[0]
     actions, trails, people = load_for_digest(db, plan_id, row[12])  # each action's changes: no update text
     waiting = awaiting_signoff(db, plan_id, plan_stages(db, row))
+    # the trend's earlier weeks as the plan's digests reported them (only those no digest
+    # reported are rebuilt from the history)
+    reported = reported_weeks(db, plan_id, as_of - timedelta(weeks=TREND_WEEKS - 1), as_of - timedelta(days=1))
     return build_digest(plan_snapshot(db, row), priorities(db, plan_id), actions, trails, as_of=as_of,
-                        stale_weeks=cfg.stale_weeks, people=people, awaiting_signoff=waiting)
+                        stale_weeks=cfg.stale_weeks, people=people, awaiting_signoff=waiting, reported_weeks=reported)
