@@ -305,8 +305,9 @@ def _trails(db: Db, plan_id: int, answers: dict[int, datetime]) -> dict[int, lis
     action's in time order, those at the same moment in the order stored: as trails_of), each
     action's last answer (its latest update not imported) noted in `answers` in the same pass.
 
-    The database gives the rows in that order (by action, time and id: the index on
-    (action_id, at, id) gives them so with no sort), so an action's changes arrive together
+    The database gives the rows in that order (by action, time and id: for a big plan
+    PostgreSQL reads them so from the index on (action_id, at, id), with no sort), so an
+    action's changes arrive together
     and in order: each is appended to the list it follows, with no lookup of its action and no
     search for its place, and the latest answer is simply the last one seen."""
     rows = db.rows(f"SELECT u.action_id, {db.moment('u.at')}, u.channel, u.status, u.rag, u.revised_target "
