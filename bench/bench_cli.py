@@ -69,7 +69,7 @@ def main() -> None:
             "digest": ("actionbot digest plan-1 --as-of 2026-03-20 --json (1,000 actions)",
                        lambda: cmd(ACTIONBOT, "--db", db("digest"), "digest", "plan-1", "--as-of", "2026-03-20", "--json"),
                        "stdlib sqlite3, the digest's queries + json.dumps",
-                       lambda: cmd(PY, str(BENCH / "floors.py"), "digest", str(dbs["digest"]), "bench", "plan-1")),
+                       lambda: cmd(PY, str(BENCH / "floors.py"), "digest", str(dbs["digest"]), "bench", "plan-1", "2026-03-20")),
         }
         parts = {}
         for key, (_, subject, _, floor) in rows.items():

@@ -3,10 +3,10 @@ command, with the standard library (sqlite3, json) and, for the import, openpyxl
 bench_cli.py and bench_import.py as separate processes, timed from exec to exit like the
 command they stand beside.
 
-    python bench/floors.py import DB.sqlite FILE.xlsx   # read every cell, insert the same rows in one transaction
-    python bench/floors.py due DB.sqlite ORG              # the due scan's queries, rows to JSON
-    python bench/floors.py digest DB.sqlite ORG PLAN      # the digest's queries, rows to JSON
-    python bench/floors.py pass                         # nothing: `python -c pass` through this file
+    python bench/floors.py import DB.sqlite FILE.xlsx        # read every cell, insert the same rows in one transaction
+    python bench/floors.py due DB.sqlite ORG                 # the due scan's queries, rows to JSON
+    python bench/floors.py digest DB.sqlite ORG PLAN AS_OF   # the digest's queries, rows to JSON
+    python bench/floors.py pass                              # nothing: `python -c pass` through this file
 
 Nothing here imports the project: a floor must not pay the costs it is the measure of.
 """
@@ -55,8 +55,12 @@ DIGEST_SQL = [
     "WHERE a.plan_id = :plan AND a.removed = 0 ORDER BY a.position, a.id",
     # what the digest reads of the history: when each status, rating and target changed (no text)
     "SELECT u.action_id, u.at, u.channel, u.status, u.rag, u.revised_target "
-    "FROM action_update u JOIN action a ON a.id = u.action_id WHERE a.plan_id = :plan AND a.removed = 0",
+    "FROM action_update u JOIN action a ON a.id = u.action_id WHERE a.plan_id = :plan AND a.removed = 0 "
+    "ORDER BY u.action_id, u.at, u.id",
     "SELECT id, signoff_stage FROM action WHERE plan_id = :plan AND removed = 0 AND status = 'complete' ORDER BY position, id",
+    # the trend's weeks earlier digests reported, for the seven weeks before the digest's day
+    "SELECT week_ending, blue, green, amber, red, unrated FROM digest_week "
+    "WHERE plan_id = :plan AND week_ending >= date(:as_of, '-49 days') AND week_ending <= date(:as_of, '-1 day')",
 ]
 
 
@@ -154,7 +158,7 @@ def main() -> None:
     elif what == "due":
         rows_to_json(args[0], DUE_SQL, {"org_slug": args[1]})
     elif what == "digest":
-        rows_to_json(args[0], DIGEST_SQL, {"org_slug": args[1], "plan_slug": args[2]})
+        rows_to_json(args[0], DIGEST_SQL, {"org_slug": args[1], "plan_slug": args[2], "as_of": args[3]})
     elif what != "pass":
         raise SystemExit(f"unknown floor {what!r}")
 
