@@ -23,6 +23,7 @@ first digest's ratios are printed above it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -97,6 +98,20 @@ def main() -> None:
 
     cfg = EngineConfig()
     worst = first_worst = 0.0
+
+    def floor_of(engine: Any, plan_id: int, org: int, as_of: date) -> Callable[[], object]:
+        """The floor of the digest of `plan_id` as of `as_of`."""
+        return lambda: fair_read(engine, FLOOR, floor_params(engine, plan_id, org, as_of), keep=False)
+
+    def digest_of(engine: Any, plan_id: int, as_of: date) -> Callable[[], object]:
+        """digest_for on the plan as of `as_of`, in a session of its own."""
+        def run() -> object:
+            with Session(engine) as s:
+                plan = s.get(Plan, plan_id)
+                assert plan is not None
+                return digest_for(s, plan, as_of=as_of, cfg=cfg)
+        return run
+
     wanted = sizes(args)
     for size in wanted:
         with scratch_database(args.database_url) as engine:
@@ -106,14 +121,7 @@ def main() -> None:
             print(f"== one plan of {info['actions']:,} actions, {info['updates']:,} updates, {info['people']:,} people "
                   f"({describe(engine)}; built in {took:.0f}s)")
 
-            def floor() -> object:
-                return fair_read(engine, FLOOR, floor_params(engine, plan_id, org, AS_OF), keep=False)  # noqa: B023
-
-            def subject() -> object:
-                with Session(engine) as s:
-                    plan = s.get(Plan, plan_id)  # noqa: B023
-                    assert plan is not None
-                    return digest_for(s, plan, as_of=AS_OF, cfg=cfg)
+            floor, subject = floor_of(engine, plan_id, org, AS_OF), digest_of(engine, plan_id, AS_OF)
 
             def load() -> object:
                 # as digest_for runs it: the collector paused from the read on, what was read
@@ -159,16 +167,7 @@ def main() -> None:
             if size == min(wanted):
                 empty_org, empty_plan = add_empty_org(engine, info)
 
-                def floor_empty() -> object:
-                    return fair_read(engine, FLOOR, floor_params(engine, empty_plan, empty_org, AS_OF), keep=False)  # noqa: B023
-
-                def subject_empty() -> object:
-                    with Session(engine) as s:
-                        p = s.get(Plan, empty_plan)  # noqa: B023
-                        assert p is not None
-                        return digest_for(s, p, as_of=AS_OF, cfg=cfg)
-
-                print_fixed(compare(floor_empty, subject_empty, n), {k: median(samples[k]) for k in ("floor", "subject")},
+                print_fixed(compare(floor_of(engine, empty_plan, empty_org, AS_OF), digest_of(engine, empty_plan, AS_OF), n), {k: median(samples[k]) for k in ("floor", "subject")},
                             "digest_for")
             ratio = median(samples["subject"]) / f
             print(f"   ratio at {info['actions']:,}, the first digest: {ratio:.2f}")
@@ -183,15 +182,7 @@ def main() -> None:
                                          now=datetime(2026, 2, 16, 9, tzinfo=UTC))
                 s.commit()
 
-            def floor_weekly() -> object:
-                return fair_read(engine, FLOOR, floor_params(engine, plan_id, org, WEEKLY_AS_OF), keep=False)  # noqa: B023
-
-            def weekly() -> object:
-                with Session(engine) as s:
-                    plan = s.get(Plan, plan_id)  # noqa: B023
-                    assert plan is not None
-                    return digest_for(s, plan, as_of=WEEKLY_AS_OF, cfg=cfg)
-
+            floor_weekly, weekly = floor_of(engine, plan_id, org, WEEKLY_AS_OF), digest_of(engine, plan_id, WEEKLY_AS_OF)
             d = weekly()
             with Session(engine) as s:  # the kept weeks are what rebuilding them gives: the same digest
                 plan = s.get(Plan, plan_id)
