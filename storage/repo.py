@@ -25,7 +25,7 @@ from bot.domain.permissions import Actor, Grant
 from bot.domain.vocabulary import ref_key
 from bot.errors import Ambiguous, NotFound
 from storage.rawdb import as_db
-from storage.snapshots import make_plan_snapshot
+from storage.snapshots import WEEK_COLUMNS, make_plan_snapshot
 from storage.tables import (
     Action,
     ActionPerson,
@@ -254,8 +254,8 @@ def record_digest_weeks(session: Session, plan_id: int, trend: Iterable[tuple[da
     """Keep the trend points a plan's digest reported, (week-ending day, counts by rating
     key), in the caller's transaction; a week already kept keeps its first report. Returns
     how many were new."""
-    rows = [dict(plan_id=plan_id, week_ending=day, blue=counts["B"], green=counts["G"], amber=counts["A"], red=counts["R"],
-                 unrated=counts["none"], reported_at=now) for day, counts in trend]
+    rows = [dict(plan_id=plan_id, week_ending=day, reported_at=now, **{col: counts[key] for key, col in WEEK_COLUMNS.items()})
+            for day, counts in trend]
     if not rows:
         return 0
     from sqlalchemy.dialects import postgresql, sqlite

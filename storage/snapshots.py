@@ -216,14 +216,20 @@ def priorities(source: Source, plan_id: int) -> list[tuple[str, str]]:
     return as_db(source).rows("SELECT ref, title FROM priority WHERE plan_id = ? ORDER BY position, id", (plan_id,))
 
 
+# digest_week's count columns, by the rating key each counts (read here, written by
+# repo.record_digest_weeks)
+WEEK_COLUMNS: dict[str, str] = dict(zip(RAG_KEYS, ("blue", "green", "amber", "red", "unrated"), strict=True))
+_WEEKS_SQL = (f"SELECT week_ending, {', '.join(WEEK_COLUMNS.values())} FROM digest_week "
+              "WHERE plan_id = ? AND week_ending >= ? AND week_ending <= ?")
+
+
 def reported_weeks(source: Source, plan_id: int, first: date, last: date) -> dict[date, dict[str, int]]:
     """The trend points the plan's digests reported for the days `first` to `last` (the
     digest_week rows), each as counts by rating key: build_digest's `reported_weeks`."""
     db = as_db(source)
     span = (first.isoformat(), last.isoformat()) if db.sqlite else (first, last)
-    rows = db.rows("SELECT week_ending, blue, green, amber, red, unrated FROM digest_week "
-                   "WHERE plan_id = ? AND week_ending >= ? AND week_ending <= ?", (plan_id, *span))
-    return {_day(db, day): dict(zip(RAG_KEYS, counts, strict=True)) for day, *counts in rows}
+    rows = db.rows(_WEEKS_SQL, (plan_id, *span))
+    return {_day(db, day): dict(zip(WEEK_COLUMNS, counts, strict=True)) for day, *counts in rows}
 
 
 def awaiting_signoff(source: Source, plan_id: int, stages: Sequence[str]) -> list[tuple[int, str]]:

@@ -32,9 +32,8 @@ an update. Overdue and due-soon lines show the lead officer, as the register its
 
 Cost: one pass to group updates by action in time order (none when given grouped), then for
 each action that changed in the window it rebuilds (from the earliest of `since` and the trend
-days it rebuilds) a binary search per change (where it falls
-among the digest's dates) and a state per run of dates it splits them into; linear in actions
-plus updates. The reasons for a disagreement are worded once for all actions alike (status,
+days it rebuilds) a binary search per change (where it falls among the digest's dates) and a
+state per run of dates it splits them into; linear in actions plus updates. The reasons for a disagreement are worded once for all actions alike (status,
 reported rating, targets). The lines listed (overdue, disagreements, ...) are named tuples: a
 digest of a big plan makes thousands, and a frozen dataclass costs three times as much to make.
 """
